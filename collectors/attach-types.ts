@@ -1,0 +1,29 @@
+// What the agent asks of a runtime attacher (collectors/node/attach.ts, collectors/python/attach.ts)
+// and what it gets back. An attacher answers with a result, it never throws.
+
+import type { AttachMethod } from './channel/messages';
+
+export interface AttachRequest {
+  pid: number;
+  /** The agent's channel socket the probe should connect to. */
+  socketPath: string;
+  /** Token the agent issued for this pid (ChannelServer.issueToken). */
+  token: string;
+  intervalMs: number;
+  /** Whole attach, signal to probe started; default 10 s. */
+  timeoutMs?: number;
+}
+
+export type AttachResult =
+  | {
+      ok: true;
+      method: AttachMethod;
+      /** The probe will load later (e.g. a Python main thread parked in a blocking call). */
+      pending?: boolean;
+      note?: string;
+    }
+  | {
+      ok: false;
+      /** One line that says why and what to do. */
+      reason: string;
+    };

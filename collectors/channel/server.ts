@@ -1,0 +1,343 @@
+// Agent side of the probe channel (docs/PROTOCOL.md): a unix socket the agent owns, one connection
+// per probe, authenticated by a per-pid token in the hello. Every line is checked (size, rate, JSON,
+// schema); a bad line is counted by reason and dropped, a bad hello closes that connection only.
+
+import { EventEmitter } from 'node:events';
+import { timingSafeEqual, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
+import type { HelloMessage, SnapshotMessage } from './messages';
+import { DROP_REASONS, parseProbeLine } from './validate';
+import type { DropReason } from './validate';
+
+export interface ChannelOptions {
+  socketPath: string;
+  maxLineBytes?: number;
+  maxSnapshotsPerS?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChannelServerEvents {
+  hello: [hello: HelloMessage];
+  snapshot: [snap: SnapshotMessage];
+  disconnect: [pid: number];
+}
+
+// sun_path is 108 bytes on Linux including the terminating NUL.
+const MAX_SOCKET_PATH_BYTES = 107;
+// An unauthenticated connection must say hello quickly and there may only be a few of them, so a
+// local process cannot tie up the agent by opening connections and staying silent.
+const HELLO_TIMEOUT_MS = 10_000;
+const MAX_PENDING_CONNECTIONS = 64;
+const BYE_LINE = JSON.stringify({ v: PROTOCOL_VERSION, type: 'bye' }) + '\n';
+
+interface Connection {
+  socket: net.Socket;
+  pid: number | null;
+  buffered: Buffer[];
+  bufferedBytes: number;
+  discarding: boolean;
+  tokens: number;
+  refilledAt: number;
+  helloTimer: NodeJS.Timeout | null;
+}
+
+/** `$XDG_RUNTIME_DIR/rtprof/agent-<pid>.sock`, else `/tmp/rtprof-<uid>/agent-<pid>.sock`. */
+export function defaultSocketPath(agentPid: number = process.pid): string {
+  const runtimeDir = process.env.XDG_RUNTIME_DIR;
+  const dir =
+    runtimeDir && path.isAbsolute(runtimeDir)
+      ? path.join(runtimeDir, 'rtprof')
+      : path.join(os.tmpdir(), `rtprof-${process.getuid?.() ?? 'user'}`);
+  return path.join(dir, `agent-${agentPid}.sock`);
+}
+
+export class ChannelServer extends EventEmitter<ChannelServerEvents> {
+  readonly socketPath: string;
+  private readonly maxLineBytes: number;
+  private readonly maxSnapshotsPerS: number;
+  private readonly log: (line: string) => void;
+  private readonly tokens = new Map<number, string>();
+  private readonly byPid = new Map<number, Connection>();
+  private readonly all = new Set<Connection>();
+  private readonly drops = new Map<DropReason, number>(DROP_REASONS.map((r) => [r, 0]));
+  private server: net.Server | null = null;
+
+  constructor(opts: ChannelOptions) {
+    super();
+    if (!opts.socketPath || !path.isAbsolute(opts.socketPath)) {
+      throw new Error(`channel socket path must be absolute, got "${opts.socketPath}"`);
+    }
+    if (Buffer.byteLength(opts.socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(
+        `channel socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes (unix socket limit): ${opts.socketPath}; choose a shorter --socket`,
+      );
+    }
+    this.socketPath = opts.socketPath;
+    this.maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
+    this.maxSnapshotsPerS = opts.maxSnapshotsPerS ?? 20;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Creates the parent dir (0700), removes a stale socket, listens, chmods the socket 0600. */
+  async listen(): Promise<void> {
+    if (this.server) throw new Error('channel server is already listening');
+    prepareSocketDir(path.dirname(this.socketPath));
+    await removeStaleSocket(this.socketPath);
+    const server = net.createServer((socket) => this.accept(socket));
+    server.maxConnections = 4096;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new Error(`cannot listen on channel socket ${this.socketPath}: ${err.code ?? err.message}`));
+      };
+      server.once('error', onError);
+      server.listen(this.socketPath, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log(`channel: server error: ${err.message}`));
+    // The dir is 0700 already; the chmod keeps the socket private even if the dir is moved/relaxed.
+    fs.chmodSync(this.socketPath, 0o600);
+    this.server = server;
+  }
+
+  issueToken(pid: number): string {
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(pid, token);
+    return token;
+  }
+
+  /** Forgets the pid's token, says bye to its probe and closes its connection. */
+  revokeToken(pid: number): void {
+    this.tokens.delete(pid);
+    this.sendBye(pid);
+  }
+
+  /** Tells the pid's probe to stop for good and closes the connection (no-op when not connected). */
+  sendBye(pid: number): void {
+    const conn = this.byPid.get(pid);
+    if (!conn) return;
+    try {
+      conn.socket.end(BYE_LINE);
+    } catch (err) {
+      this.log(`channel: bye to pid ${pid} failed: ${(err as Error).message}`);
+      conn.socket.destroy();
+    }
+  }
+
+  isConnected(pid: number): boolean {
+    return this.byPid.has(pid);
+  }
+
+  droppedCounts(): Record<string, number> {
+    return Object.fromEntries(this.drops);
+  }
+
+  /** Stops listening and drops every connection without a bye: probes reconnect to a restarted agent. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const conn of this.all) conn.socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    try {
+      fs.unlinkSync(this.socketPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  private accept(socket: net.Socket): void {
+    const pending = [...this.all].filter((c) => c.pid === null).length;
+    if (pending >= MAX_PENDING_CONNECTIONS) {
+      this.drop('no_hello', 'too many connections without hello');
+      socket.destroy();
+      return;
+    }
+    const conn: Connection = {
+      socket,
+      pid: null,
+      buffered: [],
+      bufferedBytes: 0,
+      discarding: false,
+      tokens: this.maxSnapshotsPerS,
+      refilledAt: Date.now(),
+      helloTimer: null,
+    };
+    conn.helloTimer = setTimeout(() => {
+      this.drop('no_hello', 'no hello within 10 s');
+      socket.destroy();
+    }, HELLO_TIMEOUT_MS);
+    conn.helloTimer.unref();
+    this.all.add(conn);
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(conn, chunk)));
+    socket.on('error', (err) => this.log(`channel: connection error: ${err.message}`));
+    socket.on('close', () => this.guard(() => this.onClose(conn)));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log(`channel: internal error: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length && !conn.socket.destroyed) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (!conn.discarding) {
+        conn.buffered.push(chunk.subarray(start, end));
+        conn.bufferedBytes += end - start;
+        if (conn.bufferedBytes > this.maxLineBytes) {
+          // Count the oversized line once, then skip the rest of it up to its newline.
+          conn.buffered = [];
+          conn.bufferedBytes = 0;
+          conn.discarding = true;
+          this.rejectLine(conn, 'too_long', `line over ${this.maxLineBytes} bytes`);
+        }
+      }
+      if (nl === -1) break;
+      if (conn.discarding) conn.discarding = false;
+      else this.onLine(conn, Buffer.concat(conn.buffered, conn.bufferedBytes).toString('utf8'));
+      conn.buffered = [];
+      conn.bufferedBytes = 0;
+      start = nl + 1;
+    }
+  }
+
+  private onLine(conn: Connection, line: string): void {
+    if (line.trim() === '') return;
+    // Rate is checked before parsing so a flood of junk costs no JSON parsing.
+    if (conn.pid !== null && !this.takeToken(conn)) {
+      this.drop('rate_limited', `pid ${conn.pid}`);
+      return;
+    }
+    const parsed = parseProbeLine(line);
+    if (!parsed.ok) {
+      this.rejectLine(conn, parsed.reason, parsed.detail);
+      return;
+    }
+    const msg = parsed.msg;
+    if (msg.type === 'hello') this.onHello(conn, msg);
+    else if (conn.pid === null) this.rejectLine(conn, 'no_hello', 'snapshot before hello');
+    else if (msg.pid !== conn.pid) this.drop('wrong_pid', `snapshot for pid ${msg.pid} on pid ${conn.pid}'s connection`);
+    else this.emitSafely('snapshot', msg);
+  }
+
+  /** Counts a bad line; before a valid hello the connection is not trusted and is closed. */
+  private rejectLine(conn: Connection, reason: DropReason, detail: string): void {
+    this.drop(reason, detail);
+    if (conn.pid === null) conn.socket.destroy();
+  }
+
+  private onHello(conn: Connection, hello: HelloMessage): void {
+    if (conn.pid !== null) {
+      this.drop('bad_schema', `second hello on pid ${conn.pid}'s connection`);
+      return;
+    }
+    const expected = this.tokens.get(hello.pid);
+    if (expected === undefined || !sameToken(expected, hello.token)) {
+      const ownerPid = [...this.tokens].find(([, token]) => sameToken(token, hello.token))?.[0];
+      this.drop(ownerPid !== undefined ? 'wrong_pid' : 'bad_token', `hello claiming pid ${hello.pid}`);
+      conn.socket.destroy();
+      return;
+    }
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
+    conn.pid = hello.pid;
+    const previous = this.byPid.get(hello.pid);
+    this.byPid.set(hello.pid, conn);
+    // A re-attached probe replaces its older connection; that is not a disconnect of the target.
+    if (previous && previous !== conn) previous.socket.destroy();
+    this.emitSafely('hello', hello);
+  }
+
+  private onClose(conn: Connection): void {
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    this.all.delete(conn);
+    if (conn.pid !== null && this.byPid.get(conn.pid) === conn) {
+      this.byPid.delete(conn.pid);
+      this.emitSafely('disconnect', conn.pid);
+    }
+  }
+
+  private takeToken(conn: Connection): boolean {
+    const now = Date.now();
+    conn.tokens = Math.min(this.maxSnapshotsPerS, conn.tokens + ((now - conn.refilledAt) * this.maxSnapshotsPerS) / 1000);
+    conn.refilledAt = now;
+    if (conn.tokens < 1) return false;
+    conn.tokens -= 1;
+    return true;
+  }
+
+  private drop(reason: DropReason, detail: string): void {
+    const count = (this.drops.get(reason) ?? 0) + 1;
+    this.drops.set(reason, count);
+    // Log the first of each reason and then every 1000th, so a misbehaving probe cannot flood the log.
+    if (count === 1 || count % 1000 === 0) this.log(`channel: dropped (${reason}, total ${count}): ${detail}`);
+  }
+
+  private emitSafely<K extends keyof ChannelServerEvents>(event: K, ...args: ChannelServerEvents[K]): void {
+    try {
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log(`channel: '${event}' listener threw: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The socket's dir must be ours and private: another user who can write there could swap the socket. */
+function prepareSocketDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new Error(`channel socket dir ${dir} is not a directory`);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new Error(`channel socket dir ${dir} belongs to uid ${st.uid}, not to us (uid ${uid}); choose another --socket`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    // Ours but writable by others (e.g. created by hand): tighten rather than refuse.
+    fs.chmodSync(dir, st.mode & 0o755);
+  }
+}
+
+/** Removes a socket file left by a dead agent; refuses when a live agent still answers on it. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`channel socket path ${socketPath} exists and is not a socket; remove it or choose another --socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.createConnection(socketPath);
+    const timer = setTimeout(() => {
+      probe.destroy();
+      resolve(true); // accepted-but-silent or slow: treat as alive rather than steal it
+    }, 1000);
+    probe.once('connect', () => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (live) throw new Error(`channel socket ${socketPath} is in use by a running agent; stop it or choose another --socket`);
+  fs.unlinkSync(socketPath);
+}

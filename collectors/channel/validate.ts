@@ -1,0 +1,169 @@
+// Shape checks for probe → agent lines (docs/PROTOCOL.md). Pure functions: the channel server
+// decides what a failure costs (drop the line, or close the connection), these only say why.
+
+import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
+import type { DelayStatsNs, HelloMessage, ProbeMessage, SnapshotMessage } from './messages';
+
+export type DropReason =
+  | 'bad_json'
+  | 'too_long'
+  | 'bad_schema'
+  | 'bad_version'
+  | 'bad_token'
+  | 'wrong_pid'
+  | 'rate_limited'
+  | 'no_hello';
+
+export const DROP_REASONS: readonly DropReason[] = [
+  'bad_json',
+  'too_long',
+  'bad_schema',
+  'bad_version',
+  'bad_token',
+  'wrong_pid',
+  'rate_limited',
+  'no_hello',
+];
+
+export type ParseResult = { ok: true; msg: ProbeMessage } | { ok: false; reason: DropReason; detail: string };
+
+const RUNTIMES = new Set(['nodejs', 'cpython']);
+const ATTACH_METHODS = new Set(['preload', 'inspector', 'gdb', 'remote_exec']);
+const MAX_GC_EVENTS = 1000;
+const MAX_MAP_KEYS = 256;
+const MAX_STRING = 256;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A finite number >= 0 (every quantity on the channel is a count, a time or a size). */
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+function isInt(v: unknown): v is number {
+  return isNum(v) && Number.isInteger(v);
+}
+
+function isStr(v: unknown, max = MAX_STRING): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= max;
+}
+
+function optional(o: Obj, key: string, check: (v: unknown) => boolean): boolean {
+  return o[key] === undefined || check(o[key]);
+}
+
+function isDelayStats(v: unknown): v is DelayStatsNs {
+  if (!isObj(v)) return false;
+  return ['min', 'mean', 'p50', 'p90', 'p99', 'max'].every((k) => isNum(v[k]));
+}
+
+function isCountMap(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length <= MAX_MAP_KEYS && keys.every((k) => k.length <= MAX_STRING && isNum(v[k]));
+}
+
+function isGcEvent(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isStr(v.kind, 32) &&
+    isNum(v.durationS) &&
+    optional(v, 'collected', isNum) &&
+    optional(v, 'uncollectable', isNum)
+  );
+}
+
+function isGcTotals(v: unknown): boolean {
+  if (!isObj(v) || !isNum(v.count)) return false;
+  if (!optional(v, 'collected', isNum) || !optional(v, 'uncollectable', isNum)) return false;
+  if (v.byKind === undefined) return true;
+  if (!isObj(v.byKind) || Object.keys(v.byKind).length > 32) return false;
+  return Object.values(v.byKind).every(
+    (k) => isObj(k) && isNum(k.count) && optional(k, 'collected', isNum) && optional(k, 'uncollectable', isNum),
+  );
+}
+
+function isHeapSpace(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isStr(v.name, 64) &&
+    ['sizeBytes', 'usedBytes', 'availableBytes', 'physicalBytes'].every((k) => isNum(v[k]))
+  );
+}
+
+function isHeap(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  if (!optional(v, 'usedBytes', isNum) || !optional(v, 'totalBytes', isNum)) return false;
+  return v.spaces === undefined || (Array.isArray(v.spaces) && v.spaces.length <= 64 && v.spaces.every(isHeapSpace));
+}
+
+function isEventLoop(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  const u = v.utilization;
+  return (
+    optional(v, 'delayNs', isDelayStats) &&
+    (u === undefined || (isNum(u) && u <= 1)) &&
+    optional(v, 'activeS', isNum) &&
+    optional(v, 'idleS', isNum) &&
+    optional(v, 'resolutionNs', isNum)
+  );
+}
+
+function isWork(v: unknown): boolean {
+  return isObj(v) && isNum(v.inFlight) && isNum(v.completed) && isNum(v.busyS);
+}
+
+function checkHello(o: Obj): string | null {
+  if (!isInt(o.pid) || o.pid === 0) return 'pid';
+  if (!isStr(o.token, 512)) return 'token';
+  if (typeof o.runtime !== 'string' || !RUNTIMES.has(o.runtime)) return 'runtime';
+  if (!isStr(o.runtimeVersion, 64)) return 'runtimeVersion';
+  if (!isStr(o.probeVersion, 64)) return 'probeVersion';
+  if (typeof o.attach !== 'string' || !ATTACH_METHODS.has(o.attach)) return 'attach';
+  if (!optional(o, 'intervalMs', isNum)) return 'intervalMs';
+  if (!optional(o, 'startedAt', isNum)) return 'startedAt';
+  return null;
+}
+
+function checkSnapshot(o: Obj): string | null {
+  if (!isInt(o.pid) || o.pid === 0) return 'pid';
+  if (!isInt(o.seq)) return 'seq';
+  if (!isNum(o.t)) return 't';
+  if (!optional(o, 'intervalMs', isNum)) return 'intervalMs';
+  if (!optional(o, 'eventLoop', isEventLoop)) return 'eventLoop';
+  const gc = o.gc;
+  if (gc !== undefined && !(Array.isArray(gc) && gc.length <= MAX_GC_EVENTS && gc.every(isGcEvent))) return 'gc';
+  if (!optional(o, 'gcTotals', isGcTotals)) return 'gcTotals';
+  if (!optional(o, 'heap', isHeap)) return 'heap';
+  if (!optional(o, 'resources', isCountMap)) return 'resources';
+  if (!optional(o, 'interpreter', (v) => isObj(v) && optional(v, 'delayNs', isDelayStats))) return 'interpreter';
+  if (!optional(o, 'threads', isInt)) return 'threads';
+  if (!optional(o, 'work', isWork)) return 'work';
+  if (!optional(o, 'dropped', isNum)) return 'dropped';
+  return null;
+}
+
+/** Parses and checks one line (without its newline). Never throws. */
+export function parseProbeLine(line: string): ParseResult {
+  if (Buffer.byteLength(line, 'utf8') > MAX_LINE_BYTES) {
+    return { ok: false, reason: 'too_long', detail: `line over ${MAX_LINE_BYTES} bytes` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, reason: 'bad_json', detail: 'not JSON' };
+  }
+  if (!isObj(value)) return { ok: false, reason: 'bad_schema', detail: 'not an object' };
+  if (value.v !== PROTOCOL_VERSION) return { ok: false, reason: 'bad_version', detail: `v=${String(value.v)}` };
+  let bad: string | null;
+  if (value.type === 'hello') bad = checkHello(value);
+  else if (value.type === 'snapshot') bad = checkSnapshot(value);
+  else return { ok: false, reason: 'bad_version', detail: `unknown type ${String(value.type).slice(0, 32)}` };
+  if (bad !== null) return { ok: false, reason: 'bad_schema', detail: `${String(value.type)}.${bad}` };
+  return { ok: true, msg: value as unknown as HelloMessage | SnapshotMessage };
+}
