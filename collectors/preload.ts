@@ -1,0 +1,29 @@
+// The environment that makes a launched service load its probe at start (`rtprof run`).
+import { delimiter } from 'node:path';
+import { probePath } from './node/attach';
+import { probeDir } from './python/attach';
+import { join } from 'node:path';
+
+export interface PreloadConfig {
+  socketPath: string;
+  token: string;
+  intervalMs: number;
+}
+
+/**
+ * Both runtimes' hooks are set whatever the command is: `npm start` or a shell script may start
+ * node or python underneath. The Python hook acts only when RTPROF_SOCKET is set.
+ */
+export function preloadEnv(base: NodeJS.ProcessEnv, cfg: PreloadConfig): NodeJS.ProcessEnv {
+  const require = `--require ${JSON.stringify(probePath())}`;
+  const pythonPreload = join(probeDir(), 'preload');
+  return {
+    ...base,
+    RTPROF_SOCKET: cfg.socketPath,
+    RTPROF_TOKEN: cfg.token,
+    RTPROF_INTERVAL_MS: String(cfg.intervalMs),
+    RTPROF_ATTACH: 'preload',
+    NODE_OPTIONS: base.NODE_OPTIONS ? `${require} ${base.NODE_OPTIONS}` : require,
+    PYTHONPATH: base.PYTHONPATH ? `${pythonPreload}${delimiter}${base.PYTHONPATH}` : pythonPreload,
+  };
+}

@@ -1,0 +1,56 @@
+// The command line: parses and wires, nothing else. Usage errors exit 2, runtime failures exit 1.
+import { parseArgs } from 'node:util';
+import { RtprofError, errors } from './errors';
+import { HELP } from './help';
+import { runAgent } from './commands/agent';
+import { runPs } from './commands/ps';
+import { runLaunch } from './commands/run';
+import { runProfile } from './commands/profile';
+import { runDemo } from './commands/demo';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  agent: runAgent,
+  run: runLaunch,
+  profile: runProfile,
+  ps: runPs,
+  demo: runDemo,
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  let code: number;
+  try {
+    if (!name || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(HELP.main);
+      code = name ? 0 : 2;
+    } else if (name === '--version' || name === '-v') {
+      process.stdout.write(`${require('../../package.json').version}\n`);
+      code = 0;
+    } else {
+      const command = COMMANDS[name];
+      if (!command) throw errors.usage(`unknown command '${name}'`);
+      code = await command(rest);
+    }
+  } catch (err) {
+    code = reportError(err);
+  }
+  process.exitCode = code;
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof RtprofError) {
+    process.stderr.write(`rtprof: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`rtprof: ${(err as Error).message} (see --help)\n`);
+    return 2;
+  }
+  process.stderr.write(`rtprof: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}
+
+export { parseArgs };

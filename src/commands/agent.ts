@@ -1,0 +1,60 @@
+// `rtprof agent`: watch pids and/or discovered processes, serve /metrics until SIGINT/SIGTERM.
+import { Agent, type AgentOptions } from '../agent';
+import { errors } from '../errors';
+import { HELP } from '../help';
+import { AGENT_FLAGS, logLine, parseDuration, parseFlags, parsePid, parsePort, parseRegex, parseUrl } from './options';
+
+type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
+
+export function agentOptionsFrom(values: AgentValues): AgentOptions {
+  const sampleHz = Number(values['sample-hz']);
+  if (!Number.isFinite(sampleHz) || sampleHz < 0 || sampleHz > 1000) throw errors.usage(`--sample-hz expects 0-1000, got '${values['sample-hz']}'`);
+  return {
+    pids: (values.pid ?? []).map(parsePid),
+    discover: values.discover ?? false,
+    match: parseRegex(values.match),
+    host: values.host ?? '127.0.0.1',
+    port: parsePort(values.port ?? '9464'),
+    intervalMs: parseDuration('--interval', values.interval ?? '1s'),
+    sampleHz,
+    otlp: parseUrl('--otlp', values.otlp),
+    socketPath: values.socket,
+    attach: !values['no-attach'],
+    withCommandLine: values['with-command-line'] ?? false,
+    log: logLine,
+  };
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export async function runAgent(argv: string[]): Promise<number> {
+  const values = parseFlags(argv, AGENT_FLAGS);
+  if (values.help) {
+    process.stdout.write(HELP.agent);
+    return 0;
+  }
+  const options = agentOptionsFrom(values);
+  if (options.pids.length === 0 && !options.discover) throw errors.noTargets();
+  const agent = new Agent(options);
+  const url = await agent.start();
+  if (options.pids.length > 0 && agent.watcher.targets.size === 0 && !options.discover) {
+    await agent.stop();
+    return 1; // every --pid was bad: each already said why in one line
+  }
+  logLine(`agent serving ${url}/metrics (${agent.watcher.targets.size} targets${options.discover ? ', discovering' : ''}; probe socket ${agent.watcher.channel.socketPath})`);
+  const signal = await untilSignal();
+  logLine(`${signal}: shutting down`);
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,69 @@
+// Flags shared by `agent`, `run` and `profile`, parsed and checked once.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDurationMs } from '../duration';
+import { errors } from '../errors';
+
+export const AGENT_FLAGS = {
+  pid: { type: 'string', multiple: true },
+  discover: { type: 'boolean' },
+  match: { type: 'string' },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '9464' },
+  interval: { type: 'string', default: '1s' },
+  'sample-hz': { type: 'string', default: '50' },
+  otlp: { type: 'string' },
+  socket: { type: 'string' },
+  'no-attach': { type: 'boolean' },
+  'with-command-line': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export function parsePid(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw errors.badPid(value);
+  return Number(value);
+}
+
+export function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw errors.badPort(value);
+  return Number(value);
+}
+
+export function parseDuration(flag: string, value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined) throw errors.badDuration(flag, value);
+  return ms;
+}
+
+export function parseRegex(value: string | undefined): RegExp | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw errors.badRegex(value, (err as Error).message);
+  }
+}
+
+export function parseUrl(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+  } catch {
+    // falls through to the usage error
+  }
+  throw errors.badUrl(flag, value);
+}
+
+/** Splits `[flags] -- command args` at the first bare `--`. */
+export function splitCommand(argv: string[]): { flags: string[]; command: string[] } {
+  const at = argv.indexOf('--');
+  return at < 0 ? { flags: argv, command: [] } : { flags: argv.slice(0, at), command: argv.slice(at + 1) };
+}
+
+export function parseFlags<T extends ParseArgsConfig['options']>(argv: string[], options: T) {
+  return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+}
+
+export function logLine(line: string): void {
+  process.stderr.write(`rtprof: ${line}\n`);
+}

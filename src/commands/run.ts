@@ -1,0 +1,58 @@
+// `rtprof run -- CMD`: the agent plus a child launched with the probe preloaded. The agent lives
+// as long as the child and exits with the child's exit code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { preloadEnv } from '../../collectors/preload';
+import { Agent } from '../agent';
+import { errors } from '../errors';
+import { HELP } from '../help';
+import { agentOptionsFrom } from './agent';
+import { AGENT_FLAGS, logLine, parseFlags, splitCommand } from './options';
+
+/** Spawns CMD with the probe's environment; resolves once it has a pid. */
+export function launchWithProbe(command: string[], socketPath: string, token: string, intervalMs: number, stdio: 'inherit' | 'pipe' = 'inherit'): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs }) });
+    child.once('spawn', () => resolve(child));
+    child.once('error', (err) => reject(errors.launchFailed(command.join(' '), err.message)));
+  });
+}
+
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return 128 + (signal ? (signals[signal] ?? 0) : 0);
+}
+
+export async function runLaunch(argv: string[]): Promise<number> {
+  const { flags, command } = splitCommand(argv);
+  const values = parseFlags(flags, AGENT_FLAGS);
+  if (values.help) {
+    process.stdout.write(HELP.run);
+    return 0;
+  }
+  if (command.length === 0) throw errors.usage('rtprof run needs a command after --, e.g. rtprof run -- node app.js');
+  const options = agentOptionsFrom(values);
+  const agent = new Agent(options);
+  const url = await agent.start();
+  const token = randomBytes(16).toString('hex');
+  let child: ChildProcess;
+  try {
+    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs);
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
+  agent.watcher.expectPreload(child.pid!, token);
+  logLine(`launched ${command.join(' ')} (pid ${child.pid}); metrics at ${url}/metrics`);
+  // Ctrl-C reaches the child through the terminal's process group; SIGTERM to us is passed on.
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', () => undefined);
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, s) => resolve(exitCodeOf(c, s))));
+  process.off('SIGTERM', forward);
+  await agent.stop();
+  return code;
+}

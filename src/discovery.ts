@@ -1,0 +1,145 @@
+// Finding Node and Python processes and telling what they are, from /proc alone.
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { userInfo } from 'node:os';
+import { isGone, listPids, readCmdline, readEnvVar, readExe, readStat, readStatus, startTimeEpochMs } from '../collectors/proc/procfs';
+
+export type Runtime = 'nodejs' | 'cpython' | 'other';
+
+export interface ProcessIdentity {
+  pid: number;
+  startTicks: number;
+  startTimeMs: number;
+  runtime: Runtime;
+  runtimeVersion: string | undefined;
+  exe: string | undefined;
+  executableName: string;
+  serviceName: string;
+  argv: string[];
+  uid: number;
+}
+
+const NODE_EXE = /^(node|nodejs)(\d+)?$/;
+const PYTHON_EXE = /^python(\d+(\.\d+)?)?[dmu]*$/;
+
+export function runtimeOf(exe: string | undefined, comm: string): Runtime {
+  const name = basename(exe ?? comm);
+  if (NODE_EXE.test(name) || (!exe && comm === 'node')) return 'nodejs';
+  if (PYTHON_EXE.test(name) || /^python\d/.test(comm)) return 'cpython';
+  return 'other';
+}
+
+const versionCache = new Map<string, string | undefined>();
+
+/** Asks the target's own executable for its version once per (path, mtime). */
+export function runtimeVersionOf(exe: string | undefined, runtime: Runtime, pid: number): string | undefined {
+  if (!exe || runtime === 'other') return undefined;
+  // /proc/PID/exe still works when the binary was replaced or deleted after start.
+  const path = `/proc/${pid}/exe`;
+  let key = exe;
+  try {
+    key = `${exe}@${statSync(path).mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+  if (versionCache.has(key)) return versionCache.get(key);
+  let version: string | undefined;
+  try {
+    const out = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'pipe'], env: {} });
+    version = /(\d+\.\d+\.\d+\S*)/.exec(out)?.[1];
+  } catch {
+    version = undefined;
+  }
+  versionCache.set(key, version);
+  return version;
+}
+
+/** The script a node/python process runs: first argument after the interpreter's own flags. */
+export function scriptOf(argv: string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '-m' || arg === '-c') return argv[i + 1] !== undefined && arg === '-m' ? argv[i + 1] : undefined;
+    if (arg === '-r' || arg === '--require' || arg === '--import' || arg === '-X' || arg === '-W') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return arg;
+  }
+  return undefined;
+}
+
+export function serviceNameOf(pid: number, argv: string[], executableName: string): string {
+  const fromEnv = readEnvVar(pid, 'OTEL_SERVICE_NAME');
+  if (fromEnv) return fromEnv;
+  const script = scriptOf(argv);
+  return script ? basename(script) : executableName;
+}
+
+/** Identity of one pid, or undefined when it is gone. Throws only for unexpected errors. */
+export function identify(pid: number): ProcessIdentity | undefined {
+  try {
+    const stat = readStat(pid);
+    const status = readStatus(pid);
+    const exe = readExe(pid);
+    const argv = readCmdline(pid);
+    const runtime = runtimeOf(exe, stat.comm);
+    const executableName = basename(exe ?? argv[0] ?? stat.comm);
+    return {
+      pid,
+      startTicks: stat.startTicks,
+      startTimeMs: startTimeEpochMs(stat.startTicks),
+      runtime,
+      runtimeVersion: runtimeVersionOf(exe, runtime, pid),
+      exe,
+      executableName,
+      serviceName: serviceNameOf(pid, argv, executableName),
+      argv,
+      uid: status.uid,
+    };
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Cheap pre-filter on /proc/PID/stat comm and exe, before the full identify(). */
+export function isNodeOrPython(pid: number): boolean {
+  try {
+    const stat = readStat(pid);
+    return runtimeOf(readExe(pid), stat.comm) !== 'other';
+  } catch {
+    return false;
+  }
+}
+
+export function discover(match?: RegExp, excludePids: ReadonlySet<number> = new Set([process.pid])): ProcessIdentity[] {
+  const found: ProcessIdentity[] = [];
+  for (const pid of listPids()) {
+    if (excludePids.has(pid) || !isNodeOrPython(pid)) continue;
+    const identity = identify(pid);
+    if (!identity || identity.runtime === 'other') continue;
+    if (match && !match.test(identity.argv.join(' ')) && !match.test(identity.serviceName)) continue;
+    found.push(identity);
+  }
+  return found;
+}
+
+/** Whether this agent could inject a probe, and why not. */
+export function attachability(identity: ProcessIdentity): { ok: boolean; why: string } {
+  const me = userInfo().uid;
+  if (me !== 0 && me !== identity.uid) return { ok: false, why: 'other user: run as the same user or with CAP_SYS_PTRACE' };
+  if (identity.runtime === 'nodejs') {
+    const flags = `${identity.argv.join(' ')} ${readEnvVar(identity.pid, 'NODE_OPTIONS') ?? ''}`;
+    if (flags.includes('--disable-sigusr1')) return { ok: false, why: '--disable-sigusr1: start it with rtprof run or NODE_OPTIONS' };
+    return { ok: true, why: 'inspector (SIGUSR1)' };
+  }
+  if (identity.runtime === 'cpython') {
+    const [major, minor] = (identity.runtimeVersion ?? '').split('.').map(Number);
+    if (major === 3 && (minor ?? 0) >= 14) return { ok: true, why: 'sys.remote_exec' };
+    if (major === 3 && (minor ?? 0) >= 8) return { ok: true, why: 'gdb' };
+    return { ok: false, why: `CPython ${identity.runtimeVersion ?? '?'}: attach needs 3.8+ (watched from /proc only)` };
+  }
+  return { ok: false, why: 'not Node or Python (watched from /proc only)' };
+}

@@ -1,0 +1,69 @@
+// --help texts, one per command.
+const COMMON = `  --host H            address to serve on (default 127.0.0.1)
+  --port N            port for /metrics, /healthz, /api/targets (default 9464; 0 picks one)
+  --interval D        collection interval (default 1s)
+  --sample-hz N       thread-state samples per second of each main thread (default 50)
+  --otlp URL          also push OTLP/HTTP metrics to a collector (e.g. http://127.0.0.1:4318)
+  --socket PATH       probe channel socket (default $XDG_RUNTIME_DIR/rtprof/agent-PID.sock)
+  --no-attach         never inject probes: /proc only
+  --with-command-line add process.command_line to OTLP resources (command lines may hold secrets)
+`;
+
+export const HELP = {
+  main: `rtprof — is your Node.js or Python service waiting on I/O or burning CPU?
+
+Usage:
+  rtprof agent [--pid N]... [--discover] [--match REGEX] [--port 9464] [--otlp URL]
+  rtprof run [agent flags] -- node app.js | python3 app.py
+  rtprof profile (--pid N | -- CMD ARGS...) [--duration 30s] [--json] [--html FILE]
+                 [--load URL [--rate N] [--connections N]]
+  rtprof ps [--json]
+  rtprof demo
+
+Durations: 500ms, 10s, 2m. Exit codes: 0 ok, 1 runtime failure, 2 usage error.
+'rtprof COMMAND --help' tells more.
+`,
+  agent: `rtprof agent — watch processes and serve their metrics
+
+Usage: rtprof agent [--pid N]... [--discover] [--match REGEX] [flags]
+
+  --pid N             watch this process (repeatable); Node/Python get a probe injected
+  --discover          watch every Node/Python process visible, pick up new ones, drop dead ones
+  --match REGEX       with --discover: only processes whose command line or service name matches
+${COMMON}
+Endpoints: GET /metrics (Prometheus), GET /healthz, GET /api/targets (JSON).
+`,
+  run: `rtprof run — launch a service with the probe preloaded and watch it
+
+Usage: rtprof run [agent flags] -- node app.js
+       rtprof run [agent flags] -- python3 app.py
+
+Node gets NODE_OPTIONS="--require <probe>", Python a sitecustomize on PYTHONPATH. The agent
+serves /metrics while the service runs and exits with the service's exit code.
+${COMMON}`,
+  profile: `rtprof profile — one-shot report: where the time goes, I/O-bound or CPU-bound
+
+Usage: rtprof profile --pid N [--duration 30s] [--json] [--html FILE]
+       rtprof profile [--duration 30s] -- node server.js
+       rtprof profile --pid N --load http://127.0.0.1:3000/api [--rate 1000] [--connections 50]
+
+  --pid N             profile a running process (Node/Python get a probe; anything else: /proc)
+  --duration D        window length (default 30s)
+  --json              print the report as one JSON document
+  --html FILE         also write a self-contained HTML report with charts
+  --load URL          drive HTTP load at URL during the window (autocannon)
+  --rate N            requests per second for --load (default: as fast as possible)
+  --connections N     concurrent connections for --load (default 10)
+  --interval D        sample interval (default 1s)
+  --no-attach         do not inject a probe
+`,
+  ps: `rtprof ps — Node and Python processes here: pid, runtime, version, user, attachable, command
+
+Usage: rtprof ps [--json]
+`,
+  demo: `rtprof demo — the sample Node and Python services, a downstream, the agent attached to them,
+a short load and a profile of each side by side; /metrics stays up until Ctrl-C.
+
+Usage: rtprof demo [--port 9464] [--duration 10s] [--no-wait]
+`,
+};

@@ -1,0 +1,204 @@
+// One MeterProvider per target: in OTLP each target is its own Resource, and one provider carries
+// exactly one resource. Observable instruments read the target's latest samples; GC pauses are
+// recorded into histograms as probe snapshots arrive.
+import type { Attributes, BatchObservableResult, Histogram, Meter, Observable } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, MetricReader, type IMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  ATTR_CPU_MODE,
+  ATTR_CPYTHON_GC_GENERATION,
+  ATTR_DISK_IO_DIRECTION,
+  ATTR_NODEJS_EVENTLOOP_STATE,
+  ATTR_PROCESS_COMMAND_LINE,
+  ATTR_PROCESS_CONTEXT_SWITCH_TYPE,
+  ATTR_PROCESS_CREATION_TIME,
+  ATTR_PROCESS_EXECUTABLE_NAME,
+  ATTR_PROCESS_PID,
+  ATTR_PROCESS_RUNTIME_NAME,
+  ATTR_PROCESS_RUNTIME_VERSION,
+  ATTR_SERVICE_NAME,
+  ATTR_SYSTEM_PAGING_FAULT_TYPE,
+  ATTR_V8JS_GC_TYPE,
+  ATTR_V8JS_HEAP_SPACE_NAME,
+  ATTR_V8JS_RESOURCE_TYPE,
+} from '@opentelemetry/semantic-conventions/incubating';
+import type { DelayStatsNs, SnapshotMessage } from '../../collectors/channel/messages';
+import type { ProcSample } from '../../collectors/proc/process';
+import { THREAD_STATES } from '../../collectors/proc/threadTime';
+import type { ProcessIdentity } from '../discovery';
+import { GC_BUCKETS_S, NODE, PROC, PYTHON, WORK, type InstrumentSpec } from './instruments';
+
+export const SCOPE_NAME = 'rtprof';
+
+/** What the model reads of a target; the agent's Target implements it. */
+export interface TargetView {
+  identity: ProcessIdentity;
+  lastProc: ProcSample | undefined;
+  lastSnapshot: SnapshotMessage | undefined;
+  /** how the probe got in, or 'none' */
+  attachMethod: string;
+}
+
+/** A reader the Prometheus endpoint pulls from on each scrape. */
+export class PullReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export function targetResourceAttributes(identity: ProcessIdentity, withCommandLine: boolean): Attributes {
+  const attributes: Attributes = {
+    [ATTR_PROCESS_PID]: identity.pid,
+    [ATTR_PROCESS_CREATION_TIME]: new Date(identity.startTimeMs).toISOString(),
+    [ATTR_PROCESS_EXECUTABLE_NAME]: identity.executableName,
+    [ATTR_PROCESS_RUNTIME_NAME]: identity.runtime,
+    [ATTR_SERVICE_NAME]: identity.serviceName,
+  };
+  if (identity.runtimeVersion) attributes[ATTR_PROCESS_RUNTIME_VERSION] = identity.runtimeVersion;
+  // Command lines carry secrets: opt-in only (semantic conventions, process resource).
+  if (withCommandLine) attributes[ATTR_PROCESS_COMMAND_LINE] = identity.argv.join(' ');
+  return attributes;
+}
+
+type Observables = Record<string, Observable>;
+
+function observable(meter: Meter, s: InstrumentSpec): Observable {
+  const options = { unit: s.unit, description: s.description };
+  if (s.kind === 'counter') return meter.createObservableCounter(s.name, options);
+  if (s.kind === 'updowncounter') return meter.createObservableUpDownCounter(s.name, options);
+  return meter.createObservableGauge(s.name, options);
+}
+
+function histogram(meter: Meter, s: InstrumentSpec): Histogram {
+  return meter.createHistogram(s.name, { unit: s.unit, description: s.description, advice: { explicitBucketBoundaries: GC_BUCKETS_S } });
+}
+
+const DELAY_KEYS = ['min', 'max', 'mean', 'p50', 'p90', 'p99'] as const;
+
+export class TargetMeters {
+  readonly provider: MeterProvider;
+  readonly pullReader = new PullReader();
+  private readonly v8Gc: Histogram;
+  private readonly pyGc: Histogram;
+
+  constructor(private readonly target: TargetView, extraReaders: IMetricReader[] = [], withCommandLine = false) {
+    this.provider = new MeterProvider({
+      resource: resourceFromAttributes(targetResourceAttributes(target.identity, withCommandLine)),
+      readers: [this.pullReader, ...extraReaders],
+    });
+    const meter = this.provider.getMeter(SCOPE_NAME);
+    this.v8Gc = histogram(meter, NODE.gcDuration);
+    this.pyGc = histogram(meter, PYTHON.gcDuration);
+    const procObs = Object.fromEntries(Object.entries(PROC).map(([k, s]) => [k, observable(meter, s)]));
+    meter.addBatchObservableCallback((result) => this.observeProc(result, procObs), Object.values(procObs));
+    const probeSpecs: Record<string, InstrumentSpec> = {
+      ...prefixed('nodeDelay', NODE.delay),
+      utilization: NODE.utilization,
+      time: NODE.time,
+      heapUsed: NODE.heapUsed,
+      heapSpaceSize: NODE.heapSpaceSize,
+      heapSpaceAvailable: NODE.heapSpaceAvailable,
+      heapSpacePhysical: NODE.heapSpacePhysical,
+      resourceActive: NODE.resourceActive,
+      gcCollections: PYTHON.gcCollections,
+      gcCollected: PYTHON.gcCollected,
+      gcUncollectable: PYTHON.gcUncollectable,
+      ...prefixed('pyDelay', PYTHON.loopDelay),
+      loopUtilization: PYTHON.loopUtilization,
+      ...prefixed('interpDelay', PYTHON.interpreterDelay),
+      ...prefixed("work", WORK),
+    };
+    const probeObs = Object.fromEntries(Object.entries(probeSpecs).map(([k, s]) => [k, observable(meter, s)]));
+    meter.addBatchObservableCallback((result) => this.observeProbe(result, probeObs), Object.values(probeObs));
+  }
+
+  /** GC pauses of one snapshot go into the histograms (once: snapshots arrive once each). */
+  recordSnapshot(snap: SnapshotMessage, runtime: string): void {
+    for (const gc of snap.gc ?? []) {
+      if (runtime === 'cpython') {
+        this.pyGc.record(gc.durationS, { [ATTR_CPYTHON_GC_GENERATION]: Number(gc.kind.replace('gen', '')) });
+      } else {
+        this.v8Gc.record(gc.durationS, { [ATTR_V8JS_GC_TYPE]: gc.kind });
+      }
+    }
+  }
+
+  async collect(): Promise<ResourceMetrics> {
+    const { resourceMetrics } = await this.pullReader.collect();
+    return resourceMetrics;
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+
+  private observeProc(result: BatchObservableResult, o: Observables): void {
+    const p = this.target.lastProc;
+    if (!p) return;
+    result.observe(o.cpuTime!, p.cpuUserS, { [ATTR_CPU_MODE]: 'user' });
+    result.observe(o.cpuTime!, p.cpuSystemS, { [ATTR_CPU_MODE]: 'system' });
+    result.observe(o.cpuUtilization!, p.cpuUtilUser, { [ATTR_CPU_MODE]: 'user' });
+    result.observe(o.cpuUtilization!, p.cpuUtilSystem, { [ATTR_CPU_MODE]: 'system' });
+    result.observe(o.memoryUsage!, p.rssBytes);
+    result.observe(o.memoryVirtual!, p.vmBytes);
+    result.observe(o.threadCount!, p.threads);
+    result.observe(o.contextSwitches!, p.ctxVoluntary, { [ATTR_PROCESS_CONTEXT_SWITCH_TYPE]: 'voluntary' });
+    result.observe(o.contextSwitches!, p.ctxInvoluntary, { [ATTR_PROCESS_CONTEXT_SWITCH_TYPE]: 'involuntary' });
+    if (p.diskReadBytes !== undefined) result.observe(o.diskIo!, p.diskReadBytes, { [ATTR_DISK_IO_DIRECTION]: 'read' });
+    if (p.diskWriteBytes !== undefined) result.observe(o.diskIo!, p.diskWriteBytes, { [ATTR_DISK_IO_DIRECTION]: 'write' });
+    if (p.fds !== undefined) result.observe(o.fdCount!, p.fds);
+    result.observe(o.pagingFaults!, p.majorFaults, { [ATTR_SYSTEM_PAGING_FAULT_TYPE]: 'major' });
+    result.observe(o.pagingFaults!, p.minorFaults, { [ATTR_SYSTEM_PAGING_FAULT_TYPE]: 'minor' });
+    result.observe(o.uptime!, p.uptimeS);
+    for (const state of THREAD_STATES) result.observe(o.threadTime!, p.threadTime[state], { state });
+    result.observe(o.targetInfo!, 1, { 'rtprof.attach': this.target.attachMethod });
+  }
+
+  private observeProbe(result: BatchObservableResult, o: Observables): void {
+    const s = this.target.lastSnapshot;
+    if (!s) return;
+    const runtime = this.target.identity.runtime;
+    const delays = (prefix: string, stats: DelayStatsNs | undefined): void => {
+      if (!stats) return;
+      for (const key of DELAY_KEYS) result.observe(o[`${prefix}.${key}`]!, stats[key] / 1e9);
+    };
+    if (runtime === 'nodejs') {
+      delays('nodeDelay', s.eventLoop?.delayNs);
+      if (s.eventLoop?.utilization !== undefined) result.observe(o.utilization!, s.eventLoop.utilization);
+      if (s.eventLoop?.activeS !== undefined) result.observe(o.time!, s.eventLoop.activeS, { [ATTR_NODEJS_EVENTLOOP_STATE]: 'active' });
+      if (s.eventLoop?.idleS !== undefined) result.observe(o.time!, s.eventLoop.idleS, { [ATTR_NODEJS_EVENTLOOP_STATE]: 'idle' });
+      for (const space of s.heap?.spaces ?? []) {
+        const attrs = { [ATTR_V8JS_HEAP_SPACE_NAME]: space.name };
+        result.observe(o.heapUsed!, space.usedBytes, attrs);
+        result.observe(o.heapSpaceSize!, space.sizeBytes, attrs);
+        result.observe(o.heapSpaceAvailable!, space.availableBytes, attrs);
+        result.observe(o.heapSpacePhysical!, space.physicalBytes, attrs);
+      }
+      for (const [type, count] of Object.entries(s.resources ?? {})) {
+        result.observe(o.resourceActive!, count, { [ATTR_V8JS_RESOURCE_TYPE]: type });
+      }
+    } else if (runtime === 'cpython') {
+      delays('pyDelay', s.eventLoop?.delayNs);
+      if (s.eventLoop?.utilization !== undefined) result.observe(o.loopUtilization!, s.eventLoop.utilization);
+      delays('interpDelay', s.interpreter?.delayNs);
+      for (const [kind, totals] of Object.entries(s.gcTotals?.byKind ?? {})) {
+        const attrs = { [ATTR_CPYTHON_GC_GENERATION]: Number(kind.replace('gen', '')) };
+        result.observe(o.gcCollections!, totals.count, attrs);
+        if (totals.collected !== undefined) result.observe(o.gcCollected!, totals.collected, attrs);
+        if (totals.uncollectable !== undefined) result.observe(o.gcUncollectable!, totals.uncollectable, attrs);
+      }
+    }
+    if (s.work) {
+      result.observe(o['work.active']!, s.work.inFlight);
+      result.observe(o['work.completed']!, s.work.completed);
+      result.observe(o['work.busyTime']!, s.work.busyS);
+    }
+  }
+}
+
+function prefixed(prefix: string, specs: Record<string, InstrumentSpec>): Record<string, InstrumentSpec> {
+  return Object.fromEntries(Object.entries(specs).map(([k, s]) => [`${prefix}.${k}`, s]));
+}

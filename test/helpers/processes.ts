@@ -1,0 +1,74 @@
+// Starting and reaping the real processes tests watch. Every process is started in its own
+// process group and killed by that group id, never by name.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
+import { after } from 'node:test';
+
+const started = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+after(() => {
+  for (const child of started) killGroup(child);
+});
+
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** resolves with the first stdout/stderr line matching re */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill: (signal?: NodeJS.Signals) => void;
+}
+
+export function start(command: string, args: string[], options: SpawnOptions = {}): Started {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
+  started.add(child);
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    waiters.forEach((w) => w());
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+    waiters.forEach((w) => w());
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    started.delete(child);
+    waiters.forEach((w) => w());
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
+  const waitFor = (re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} in output of ${command} ${args.join(' ')}:\n${out}\n${err}`)), timeoutMs);
+      const check = (): void => {
+        const m = re.exec(out) ?? re.exec(err);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(timer);
+          reject(new Error(`${command} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${out}\n${err}`));
+        }
+      };
+      waiters.push(check);
+      check();
+    });
+  if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  return { child, pid: child.pid, stdout: () => out, stderr: () => err, waitFor, exited, kill: (signal) => killGroup(child, signal) };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export const PYTHON = '/usr/bin/python3';
