@@ -105,8 +105,14 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     this.server = server;
   }
 
-  issueToken(pid: number): string {
-    const token = randomBytes(24).toString('base64url');
+  /**
+   * The token the probe in `pid` must present; replaces any earlier one for that pid. `rtprof run`
+   * needs the token in the child's env before the pid exists: make one with newToken(), spawn, then
+   * issueToken(child.pid, token) in the same tick (the child cannot connect before that).
+   */
+  issueToken(pid: number, token: string = newToken()): string {
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`issueToken: bad pid ${pid}`);
+    if (token.length < 16) throw new Error('issueToken: token must be at least 16 characters');
     this.tokens.set(pid, token);
     return token;
   }
@@ -290,6 +296,11 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       this.log(`channel: '${event}' listener threw: ${(err as Error).stack ?? String(err)}`);
     }
   }
+}
+
+/** A fresh random token (32 url-safe characters). */
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
 }
 
 function sameToken(a: string, b: string): boolean {
