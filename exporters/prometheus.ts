@@ -20,7 +20,10 @@ const UNIT_SUFFIX: Record<string, string> = {
 };
 
 export function prometheusName(name: string, unit: string, dataPointType: DataPointType): string {
-  const base = name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/_+/g, '_');
+  let base = name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/_+/g, '_');
+  // Prometheus reserves _count for histograms and summaries (promtool rejects a gauge named
+  // process_thread_count): such semconv gauges are exposed by their plural instead.
+  if (base.endsWith('_count') && dataPointType !== DataPointType.HISTOGRAM) base = `${base.slice(0, -'_count'.length)}s`;
   let suffix = UNIT_SUFFIX[unit];
   if (unit === '1' && dataPointType === DataPointType.GAUGE) suffix = 'ratio';
   if (!suffix || base.endsWith(`_${suffix}`)) return base;

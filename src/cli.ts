@@ -2,20 +2,16 @@
 import { parseArgs } from 'node:util';
 import { RtprofError, errors } from './errors';
 import { HELP } from './help';
-import { runAgent } from './commands/agent';
-import { runPs } from './commands/ps';
-import { runLaunch } from './commands/run';
-import { runProfile } from './commands/profile';
-import { runDemo } from './commands/demo';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  agent: runAgent,
-  run: runLaunch,
-  profile: runProfile,
-  ps: runPs,
-  demo: runDemo,
+// Commands load on use: `rtprof ps` should not pay for fastify and the OpenTelemetry SDK.
+const COMMANDS: Record<string, () => Command> = {
+  agent: () => (require('./commands/agent') as typeof import('./commands/agent')).runAgent,
+  run: () => (require('./commands/run') as typeof import('./commands/run')).runLaunch,
+  profile: () => (require('./commands/profile') as typeof import('./commands/profile')).runProfile,
+  ps: () => (require('./commands/ps') as typeof import('./commands/ps')).runPs,
+  demo: () => (require('./commands/demo') as typeof import('./commands/demo')).runDemo,
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -31,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       const command = COMMANDS[name];
       if (!command) throw errors.usage(`unknown command '${name}'`);
-      code = await command(rest);
+      code = await command()(rest);
     }
   } catch (err) {
     code = reportError(err);

@@ -59,7 +59,9 @@ export function runtimeVersionOf(exe: string | undefined, runtime: Runtime, pid:
 export function scriptOf(argv: string[]): string | undefined {
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '-m' || arg === '-c') return argv[i + 1] !== undefined && arg === '-m' ? argv[i + 1] : undefined;
+    if (arg === '-m') return argv[i + 1];
+    // inline code (-c, -e, -p) has no script name: the executable names the service
+    if (arg === '-c' || arg === '-e' || arg === '-p' || arg === '--eval' || arg === '--print') return undefined;
     if (arg === '-r' || arg === '--require' || arg === '--import' || arg === '-X' || arg === '-W') {
       i++;
       continue;

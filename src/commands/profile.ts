@@ -1,0 +1,3 @@
+export async function runProfile(_argv: string[]): Promise<number> {
+  throw new Error('profile: being wired');
+}

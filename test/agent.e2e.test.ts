@@ -1,0 +1,107 @@
+// `rtprof agent` end to end: real targets, the real CLI, the real endpoint, promtool.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { parsePrometheus, startAgent, valuesOf } from './helpers/agent';
+import { PYTHON, sleep, start } from './helpers/processes';
+
+const REQUIRED = [
+  'process_cpu_time_seconds_total',
+  'process_cpu_utilization_ratio',
+  'process_memory_usage_bytes',
+  'process_memory_virtual_bytes',
+  'process_threads',
+  'process_context_switches_total',
+  'process_disk_io_bytes_total',
+  'process_unix_file_descriptors',
+  'process_paging_faults_total',
+  'process_uptime_seconds',
+  'rtprof_thread_time_seconds_total',
+  'rtprof_target_info',
+];
+
+test('agent watches two targets, serves one family per metric, promtool-clean, drops exited targets', async () => {
+  const node = start(process.execPath, ['-e', 'require("http").createServer((q,r)=>r.end("ok")).listen(0,"127.0.0.1",()=>console.log("ready"))'], {
+    env: { ...process.env, OTEL_SERVICE_NAME: 'checkout-api' },
+  });
+  const py = start(PYTHON, ['-c', 'import time\nprint("ready", flush=True)\nwhile True: time.sleep(0.05)']);
+  await Promise.all([node.waitFor(/ready/), py.waitFor(/ready/)]);
+  const agent = await startAgent(['--pid', String(node.pid), '--pid', String(py.pid), '--interval', '500ms', '--no-attach']);
+  await sleep(1500);
+
+  const first = await agent.scrape();
+  const t0 = Date.now();
+  const { samples, help, types } = parsePrometheus(first);
+  for (const name of REQUIRED) {
+    assert.equal(help.get(name), 1, `${name}: exactly one HELP across targets`);
+    for (const pid of [node.pid, py.pid]) assert.ok(valuesOf(samples, name, pid).length > 0, `${name} for pid ${pid}`);
+  }
+  assert.equal(types.get('process_cpu_time_seconds_total'), 'counter');
+  const info = valuesOf(samples, 'process_memory_usage_bytes', node.pid)[0]!;
+  assert.equal(info.labels.service_name, 'checkout-api', 'service.name from the target OTEL_SERVICE_NAME');
+  assert.equal(info.labels.process_runtime_name, 'nodejs');
+  assert.equal(valuesOf(samples, 'process_memory_usage_bytes', py.pid)[0]!.labels.process_runtime_name, 'cpython');
+  assert.ok(info.value > 10e6, 'a node process has more than 10 MB RSS');
+
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: first, encoding: 'utf8' });
+  assert.equal(promtool.status, 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
+  assert.equal(`${promtool.stdout}${promtool.stderr}`.trim(), '', 'promtool has no complaint');
+
+  // rate(rtprof_thread_time_seconds_total) sums to 1 per second of wall time.
+  await sleep(2000);
+  const second = parsePrometheus(await agent.scrape()).samples;
+  const elapsedS = (Date.now() - t0) / 1000;
+  const sum = (all: typeof samples, pid: number): number => valuesOf(all, 'rtprof_thread_time_seconds_total', pid).reduce((s, x) => s + x.value, 0);
+  const rate = (sum(second, py.pid) - sum(samples, py.pid)) / elapsedS;
+  assert.ok(Math.abs(rate - 1) < 0.3, `thread time rate sums to ~1 (got ${rate.toFixed(3)})`);
+  const sleepShare = valuesOf(second, 'rtprof_thread_time_seconds_total', py.pid).find((s) => s.labels.state === 'sleep')!.value / sum(second, py.pid);
+  assert.ok(sleepShare > 0.8, `the python sleeper is mostly asleep (${sleepShare.toFixed(2)})`);
+
+  const targets = (await (await agent.get('/api/targets')).json()) as Array<{ pid: number; runtime: string }>;
+  assert.deepEqual(targets.map((t) => t.pid).sort(), [node.pid, py.pid].sort());
+  const health = (await (await agent.get('/healthz')).json()) as { status: string; targets: number };
+  assert.equal(health.status, 'ok');
+  assert.equal(health.targets, 2);
+
+  py.kill();
+  await py.exited;
+  await sleep(1100); // two intervals
+  const after = parsePrometheus(await agent.scrape()).samples;
+  assert.equal(after.filter((s) => s.labels.process_pid === String(py.pid)).length, 0, 'exited target series are gone');
+  assert.ok(valuesOf(after, 'process_cpu_time_seconds_total', node.pid).length > 0, 'the other target is still served');
+  assert.match(agent.stderr(), new RegExp(`target ${py.pid} .* exited`));
+  assert.equal(await agent.stop(), 0, 'SIGTERM: clean shutdown, exit 0');
+  node.kill();
+});
+
+test('bad input: one clear line and the right exit code', async () => {
+  const run = (args: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, ['bin/rtprof.js', ...args], { encoding: 'utf8', cwd: `${__dirname}/../..`, timeout: 20_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+  const oneLine = (s: string): void => assert.equal(s.trim().split('\n').length, 1, `one line: ${s}`);
+  let r = run(['agent', '--pid', 'abc']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--pid expects a process id/);
+  oneLine(r.stderr);
+  r = run(['agent', '--pid', '1', '--interval', 'soon']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /500ms, 10s, 2m/);
+  r = run(['agent']);
+  assert.equal(r.status, 2);
+  r = run(['frobnicate']);
+  assert.equal(r.status, 2);
+  r = run(['agent', '--pid', '999999999', '--port', '0']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no process with pid 999999999/);
+  oneLine(r.stderr);
+
+  const busy = start(process.execPath, ['-e', 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>console.log("port="+s.address().port))']);
+  const [, port] = await busy.waitFor(/port=(\d+)/);
+  r = run(['agent', '--pid', String(busy.pid), '--port', port!, '--no-attach']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+  oneLine(r.stderr);
+  busy.kill();
+  assert.match(execFileSync(process.execPath, ['bin/rtprof.js', 'agent', '--help'], { encoding: 'utf8', cwd: `${__dirname}/../..` }), /--discover/);
+});

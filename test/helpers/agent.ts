@@ -1,0 +1,66 @@
+// Runs the real `rtprof` CLI as a child process and reads its endpoints.
+import { join } from 'node:path';
+import { start, type Started } from './processes';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const RTPROF = join(ROOT, 'bin', 'rtprof.js');
+
+export interface RunningAgent extends Started {
+  url: string;
+  get: (path: string) => Promise<Response>;
+  scrape: () => Promise<string>;
+  stop: () => Promise<number | null>;
+}
+
+export function rtprof(args: string[], env: NodeJS.ProcessEnv = process.env): Started {
+  return start(process.execPath, [RTPROF, ...args], { env });
+}
+
+export async function startAgent(args: string[]): Promise<RunningAgent> {
+  const proc = rtprof(['agent', '--port', '0', ...args]);
+  const [, url] = await proc.waitFor(/serving (http:\/\/[^ ]+)\/metrics/, 20_000);
+  const get = (path: string): Promise<Response> => fetch(`${url}${path}`);
+  return {
+    ...proc,
+    url: url!,
+    get,
+    scrape: async () => (await get('/metrics')).text(),
+    stop: async () => {
+      proc.child.kill('SIGTERM');
+      return (await proc.exited).code;
+    },
+  };
+}
+
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A small parser of the text format, enough to assert on families, labels and values. */
+export function parsePrometheus(text: string): { samples: PromSample[]; help: Map<string, number>; types: Map<string, string> } {
+  const samples: PromSample[] = [];
+  const help = new Map<string, number>();
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# HELP ')) {
+      const name = line.split(' ')[2]!;
+      help.set(name, (help.get(name) ?? 0) + 1);
+    } else if (line.startsWith('# TYPE ')) {
+      const [, , name, type] = line.split(' ');
+      types.set(name!, type!);
+    } else if (line && !line.startsWith('#')) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!m) throw new Error(`unparsable line: ${line}`);
+      const labels: Record<string, string> = {};
+      for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
+      samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+    }
+  }
+  return { samples, help, types };
+}
+
+export function valuesOf(samples: PromSample[], name: string, pid: number): PromSample[] {
+  return samples.filter((s) => s.name === name && s.labels.process_pid === String(pid));
+}
