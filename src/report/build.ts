@@ -1,0 +1,90 @@
+// Assembles the profile document from a window's samples and what the caller knows (target, load,
+// whether it exited). Everything the text and HTML reports show is computed here, once.
+import { apportionInterval, toShares, windowBreakdown } from './breakdown';
+import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
+import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
+import { decideVerdict, explainVerdict } from './verdict';
+
+/** A sample the report cannot place in time or scale is dropped with a warning, never thrown. */
+function isUsable(s: ProfileSample): boolean {
+  return Number.isFinite(s.t) && Number.isFinite(s.durationS) && s.durationS > 0 && s.threadTime !== undefined;
+}
+
+function seriesPoint(s: ProfileSample): SeriesPoint {
+  const loop = s.eventLoop;
+  return {
+    t: s.t,
+    durationS: s.durationS,
+    cpuCores: cpuCoresOf(s),
+    rssBytes: s.rssBytes,
+    loopDelayP99S: loop ? loop.delayNs.p99 / 1e9 : null,
+    loopDelayMaxS: loop ? loop.delayNs.max / 1e9 : null,
+    loopUtilization: loop ? loop.utilization : null,
+    gcCount: s.gc ? s.gc.length : null,
+    gcPauseS: s.gc ? s.gc.reduce((sum, p) => sum + p.durationS, 0) : null,
+    busyFraction: s.busyS !== undefined ? Math.min(1, Math.max(0, s.busyS / s.durationS)) : null,
+    breakdown: toShares(apportionInterval(s).seconds),
+  };
+}
+
+/** Fraction of the window with ≥ 1 request in flight, over the intervals a probe covered. */
+function inFlightFraction(samples: readonly ProfileSample[]): number | null {
+  const probed = samples.filter((s) => s.busyS !== undefined);
+  if (probed.length === 0) return null;
+  const wall = probed.reduce((sum, s) => sum + s.durationS, 0);
+  const busy = probed.reduce((sum, s) => sum + Math.min(s.durationS, Math.max(0, s.busyS ?? 0)), 0);
+  return wall > 0 ? busy / wall : 0;
+}
+
+const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
+
+export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
+  const warnings = [...(meta.warnings ?? [])];
+  const samples = input.filter(isUsable).sort((a, b) => a.t - b.t);
+  if (samples.length < input.length) warnings.push(`${input.length - samples.length} malformed sample(s) dropped`);
+
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const startMs = meta.startMs ?? (first ? first.t - first.durationS * 1000 : Date.now());
+  const endMs = last ? last.t : startMs;
+
+  const whole = windowBreakdown(samples);
+  // No thread time at all (no samples, or the target exited at once): nothing was seen working.
+  const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
+  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlightFraction(samples) });
+  let explanation = explainVerdict(result, whole.evidence.source);
+  if (samples.length === 0) {
+    explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
+    warnings.push('no samples collected');
+  } else if (whole.wallS <= 0) {
+    warnings.push('no main-thread time was measured (schedstat unavailable?)');
+  }
+  if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
+    warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
+  }
+  const targetExited = meta.targetExited ?? false;
+  if (targetExited) warnings.push(`the target exited; this report covers the ${((endMs - startMs) / 1000).toFixed(1)} s seen`);
+
+  return {
+    rtprof: 1,
+    target: meta.target,
+    window: {
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+      durationS: Math.max(0, (endMs - startMs) / 1000),
+    },
+    cpu: summarizeCpu(samples),
+    memory: summarizeMemory(samples),
+    eventLoop: summarizeEventLoop(samples),
+    gc: summarizeGc(samples),
+    breakdown,
+    verdict: result.verdict,
+    busy: { wallS: whole.wallS * result.busyFraction, fraction: result.busyFraction, shares: result.busyShares },
+    evidence: whole.evidence,
+    explanation,
+    load: meta.load ?? null,
+    targetExited,
+    warnings,
+    series: samples.map(seriesPoint),
+  };
+}

@@ -1,0 +1,52 @@
+// Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
+// Fixed to en-US so reports read the same on every host.
+
+/** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s". */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  const a = Math.abs(s);
+  if (a === 0) return '0 ms';
+  if (a < 0.001) return `${trim((s * 1e6).toPrecision(3))} µs`;
+  if (a < 1) return `${trim((s * 1000).toPrecision(3))} ms`;
+  if (a < 60) return `${s.toFixed(2)} s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${Math.round(s - m * 60)}s`;
+}
+
+function trim(text: string): string {
+  return text.includes('.') && !text.includes('e') ? text.replace(/0+$/, '').replace(/\.$/, '') : String(Number(text));
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** 50_331_648 → "48.0 MiB". */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '–';
+  let v = Math.abs(bytes);
+  let unit = 0;
+  while (v >= 1024 && unit < UNITS.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  const sign = bytes < 0 ? '-' : '';
+  return unit === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** Signed, for growth rates: "+1.2 MiB", "-300 B". */
+export function formatSignedBytes(bytes: number): string {
+  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+
+/** 0.7312 → "73.1 %"; digits 0 → "73 %". */
+export function formatPercent(fraction: number, digits = 1): string {
+  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)} %` : '–';
+}
+
+/** 29950 → "29,950". */
+export function formatCount(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+
+export function formatCores(cores: number): string {
+  return Number.isFinite(cores) ? cores.toFixed(2) : '–';
+}

@@ -1,0 +1,27 @@
+// The report's public surface: what the CLI calls to turn a profile's samples into the JSON
+// document, the text report, the HTML page, and the progress bar shown while sampling.
+export { buildProfile } from './build';
+export { renderText, type TextOptions } from './text';
+export { renderHtml } from './html';
+export { createProgress, type Progress, type ProgressOptions, type ProgressStream } from './progress';
+export { apportionInterval, windowBreakdown } from './breakdown';
+export { decideVerdict, explainVerdict } from './verdict';
+export { BREAKDOWN_STATES } from './model';
+export type {
+  AttachMethod,
+  Breakdown,
+  BreakdownState,
+  Evidence,
+  EvidenceSource,
+  GcPause,
+  LoadSummary,
+  LoopDelayNs,
+  ProfileDocument,
+  ProfileMeta,
+  ProfileSample,
+  Runtime,
+  SeriesPoint,
+  TargetInfo,
+  ThreadTimeS,
+  Verdict,
+} from './model';

@@ -1,0 +1,175 @@
+// The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
+// breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
+// only when the caller asks (the CLI passes process.stdout.isTTY).
+import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import type { BreakdownState, ProfileDocument, Verdict } from './model';
+import { BREAKDOWN_STATES } from './model';
+
+export interface TextOptions {
+  color: boolean;
+  /** Defaults to 80; never wider. */
+  width?: number;
+}
+
+const MAX_WIDTH = 80;
+const LABEL = 12;
+const BAR = 40;
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+const STATE_COLOR: Record<BreakdownState, string> = {
+  cpu: '31', runqueue: '35', io: '36', lock: '33', sleep: '34', other: '37', idle: '2',
+};
+const VERDICT_COLOR: Record<Verdict, string> = { 'io-bound': '1;36', 'cpu-bound': '1;31', mixed: '1;33', idle: '1;2' };
+const VERDICT_LABEL: Record<Verdict, string> = { 'io-bound': 'I/O-BOUND', 'cpu-bound': 'CPU-BOUND', mixed: 'MIXED', idle: 'IDLE' };
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** Visible width: ANSI stripped, one column per code point (every glyph we emit is narrow). */
+export function visibleWidth(line: string): number {
+  return [...line.replace(ANSI, '')].length;
+}
+
+/** Strings from the target (command lines!) must not steer the terminal: control characters go. */
+// eslint-disable-next-line no-control-regex
+export function sanitize(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+}
+
+function truncate(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, width - 1).join('')}…`;
+}
+
+/** Greedy word wrap; continuation lines get `indent` spaces. Overlong words are cut. */
+export function wrap(text: string, width: number, indent = 0): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/ +/)) {
+    const candidate = line ? `${line} ${word}` : `${lines.length ? ' '.repeat(indent) : ''}${word}`;
+    if (visibleWidth(candidate) <= width || !line.trim()) line = candidate;
+    else {
+      lines.push(line);
+      line = `${' '.repeat(indent)}${word}`;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => truncate(l, width));
+}
+
+function bar(fraction: number, width: number): string {
+  const eighths = Math.round(Math.min(1, Math.max(0, fraction)) * width * 8);
+  const full = Math.floor(eighths / 8);
+  const partial = EIGHTHS[eighths % 8] ?? '';
+  return ('█'.repeat(full) + partial).padEnd(width, ' ');
+}
+
+function headerLines(doc: ProfileDocument, width: number): string[] {
+  const t = doc.target;
+  const runtime = t.runtimeVersion ? `${t.runtime} ${sanitize(t.runtimeVersion)}` : t.runtime;
+  const attach = t.attach === 'none' ? '/proc only' : `attach: ${t.attach}`;
+  const head = `rtprof profile · pid ${t.pid} · ${runtime} · ${attach} · ${formatSeconds(doc.window.durationS)}`;
+  const lines = [truncate(head, width)];
+  if (t.command) lines.push(truncate(`$ ${sanitize(t.command)}`, width));
+  return lines;
+}
+
+function verdictLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
+  const label = VERDICT_LABEL[doc.verdict];
+  const lines = wrap(`${label.padEnd(LABEL - 1)} ${sanitize(doc.explanation)}`, width, LABEL);
+  const first = lines[0] ?? '';
+  lines[0] = paint(VERDICT_COLOR[doc.verdict], label) + first.slice(label.length);
+  return lines;
+}
+
+function breakdownLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
+  const title = `Main thread · busy ${formatPercent(doc.busy.fraction, 0)} of the window · evidence: ${doc.evidence.detail}`;
+  const barWidth = Math.max(10, Math.min(BAR, width - LABEL - 18));
+  const lines = [...wrap(title, width, 2), `${' '.repeat(LABEL + barWidth)}  window    busy`];
+  for (const state of BREAKDOWN_STATES) {
+    const share = doc.breakdown[state];
+    const busy = state === 'idle' ? '' : formatPercent(doc.busy.shares[state], 0).padStart(7);
+    const row = `  ${state.padEnd(LABEL - 2)}${paint(STATE_COLOR[state], bar(share, barWidth))} ${formatPercent(share).padStart(7)} ${busy}`;
+    lines.push(row.trimEnd());
+  }
+  return lines;
+}
+
+function metricLine(label: string, body: string, width: number): string[] {
+  return wrap(`${label.padEnd(LABEL - 1)} ${body}`, width, LABEL);
+}
+
+function metricLines(doc: ProfileDocument, width: number): string[] {
+  const lines: string[] = [];
+  const loop = doc.eventLoop;
+  lines.push(
+    ...metricLine(
+      'event loop',
+      loop
+        ? `delay p50 ${formatSeconds(loop.delayS.p50)} · p90 ${formatSeconds(loop.delayS.p90)} · p99 ${formatSeconds(loop.delayS.p99)} · max ${formatSeconds(loop.delayS.max)} · util ${formatPercent(loop.utilization, 0)}`
+        : 'n/a (no probe in this target)',
+      width,
+    ),
+  );
+  const gc = doc.gc;
+  const kinds = gc
+    ? Object.entries(gc.byKind).map(([kind, k]) => `${sanitize(kind)} ${formatCount(k.count)}`).join(', ')
+    : '';
+  lines.push(
+    ...metricLine(
+      'gc',
+      gc
+        ? `${formatCount(gc.count)} pauses · total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}${kinds ? ` (${kinds})` : ''}`
+        : 'n/a (no probe in this target)',
+      width,
+    ),
+  );
+  const rss = doc.memory.rssBytes;
+  lines.push(
+    ...metricLine(
+      'memory',
+      `rss avg ${formatBytes(rss.avg)} · min ${formatBytes(rss.min)} · max ${formatBytes(rss.max)} · last ${formatBytes(rss.last)} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
+      width,
+    ),
+  );
+  const cpu = doc.cpu;
+  lines.push(
+    ...metricLine(
+      'cpu',
+      `${formatCores(cpu.avgCores)} cores avg · ${formatCores(cpu.maxCores)} max · user ${formatSeconds(cpu.userS)} · system ${formatSeconds(cpu.systemS)}`,
+      width,
+    ),
+  );
+  const load = doc.load;
+  if (load) {
+    const lat = load.latencyS;
+    lines.push(
+      ...metricLine(
+        'load',
+        `${formatCount(load.requests)} requests · ${formatCount(load.rps)} req/s · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
+        width,
+      ),
+    );
+  }
+  return lines;
+}
+
+type Paint = (code: string, text: string) => string;
+
+export function renderText(doc: ProfileDocument, options: TextOptions): string {
+  const width = Math.min(MAX_WIDTH, Math.max(40, options.width ?? MAX_WIDTH));
+  const paint: Paint = options.color ? (code, text) => `\x1b[${code}m${text}\x1b[0m` : (_code, text) => text;
+  const lines = [
+    ...headerLines(doc, width),
+    '',
+    ...verdictLines(doc, width, paint),
+    '',
+    ...breakdownLines(doc, width, paint),
+    '',
+    ...metricLines(doc, width),
+  ];
+  if (doc.warnings.length) {
+    lines.push('');
+    for (const warning of doc.warnings) lines.push(...wrap(`! ${sanitize(warning)}`, width, 2).map((l) => paint('33', l)));
+  }
+  return `${lines.join('\n')}\n`;
+}

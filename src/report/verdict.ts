@@ -1,0 +1,96 @@
+// The verdict over the busy part of a window (DESIGN.md): io ≥ 60 % of busy wall time → io-bound,
+// cpu ≥ 40 % → cpu-bound, else mixed; idle when nothing (or next to nothing) was in flight.
+// Pure, and explained in one sentence that says what will and will not help.
+import type { Breakdown, EvidenceSource, Verdict } from './model';
+
+export const IO_BOUND_SHARE = 0.6;
+export const CPU_BOUND_SHARE = 0.4;
+/** Below 1 % of the window busy, any share is a share of noise (timers, the sampler itself). */
+export const NEGLIGIBLE_BUSY_FRACTION = 0.01;
+/** Waiting for a CPU this large is worth a word: the host, not the code, is short of cores. */
+const RUNQUEUE_NOTE_SHARE = 0.1;
+
+export type BusyShares = Omit<Breakdown, 'idle'>;
+
+export interface VerdictInput {
+  /** Window shares of wall time (sum to 1). */
+  shares: Breakdown;
+  /** From a probe: fraction of the window with ≥ 1 request in flight; null without a probe. */
+  inFlightFraction: number | null;
+}
+
+export interface VerdictResult {
+  verdict: Verdict;
+  /** Fraction of wall time that was not idle. */
+  busyFraction: number;
+  /** Shares of busy wall time; zeros when nothing was busy. */
+  busyShares: BusyShares;
+}
+
+export function busySharesOf(shares: Breakdown): { busyFraction: number; busyShares: BusyShares } {
+  const total = shares.cpu + shares.runqueue + shares.io + shares.lock + shares.sleep + shares.other + shares.idle;
+  const busyFraction = total > 0 ? Math.max(0, 1 - shares.idle / total) : 0;
+  const scale = busyFraction > 0 ? 1 / (busyFraction * total) : 0;
+  return {
+    busyFraction,
+    busyShares: {
+      cpu: shares.cpu * scale,
+      runqueue: shares.runqueue * scale,
+      io: shares.io * scale,
+      lock: shares.lock * scale,
+      sleep: shares.sleep * scale,
+      other: shares.other * scale,
+    },
+  };
+}
+
+export function decideVerdict(input: VerdictInput): VerdictResult {
+  const { busyFraction, busyShares } = busySharesOf(input.shares);
+  // A probe's in-flight time is the direct answer to "was there work?"; without it, busy wall time is.
+  const workFraction = input.inFlightFraction ?? busyFraction;
+  let verdict: Verdict;
+  if (busyFraction <= 0 || workFraction < NEGLIGIBLE_BUSY_FRACTION) verdict = 'idle';
+  else if (busyShares.io >= IO_BOUND_SHARE) verdict = 'io-bound';
+  else if (busyShares.cpu >= CPU_BOUND_SHARE) verdict = 'cpu-bound';
+  else verdict = 'mixed';
+  return { verdict, busyFraction, busyShares };
+}
+
+const pct = (x: number): string => `${Math.round(x * 100)} %`;
+
+function explainMixed(s: BusyShares): string {
+  const others: Array<[string, number]> = [
+    ['waiting for a CPU', s.runqueue],
+    ['waiting on locks (for CPython, often the GIL)', s.lock],
+    ['sleeping in timers', s.sleep],
+    ['in other waits', s.other],
+  ];
+  others.sort((a, b) => b[1] - a[1]);
+  const [name, share] = others[0] ?? ['other', 0];
+  return (
+    `Busy time is split — ${pct(s.cpu)} on CPU, ${pct(s.io)} waiting on I/O, ${pct(share)} ${name}; ` +
+    `no single fix dominates, so look at the slowest requests for both hot code and slow downstreams.`
+  );
+}
+
+/** One sentence a backend engineer can act on. */
+export function explainVerdict(result: VerdictResult, evidence: EvidenceSource): string {
+  const s = result.busyShares;
+  switch (result.verdict) {
+    case 'idle':
+      return evidence === 'probe'
+        ? 'Nothing was in flight during the window, so there is no work to attribute; profile it under traffic (e.g. --load URL).'
+        : 'The main thread waited with no work in flight for the whole window; profile it under traffic (e.g. --load URL).';
+    case 'io-bound': {
+      const caveat = evidence === 'none' ? ' (no probe or socket evidence here, so some of that waiting may be idle)' : '';
+      return `${pct(s.io)} of busy time is spent waiting on I/O${caveat}; more concurrency or faster downstreams help, more CPU will not.`;
+    }
+    case 'cpu-bound':
+      if (s.runqueue >= RUNQUEUE_NOTE_SHARE) {
+        return `${pct(s.cpu)} of busy time is on CPU and ${pct(s.runqueue)} waiting for a CPU; the host is short of cores, so give it more CPU or make the hot code cheaper.`;
+      }
+      return `${pct(s.cpu)} of busy time is on CPU in the main thread; make the hot code cheaper or spread load over more processes, faster downstreams will not help.`;
+    case 'mixed':
+      return explainMixed(s);
+  }
+}
