@@ -79,8 +79,8 @@ export function explainVerdict(result: VerdictResult, evidence: EvidenceSource):
   switch (result.verdict) {
     case 'idle':
       return evidence === 'probe'
-        ? 'Nothing was in flight during the window, so there is no work to attribute; profile it under traffic (e.g. --load URL).'
-        : 'The main thread waited with no work in flight for the whole window; profile it under traffic (e.g. --load URL).';
+        ? 'Nothing was in flight during the window, so there is no work to attribute; profile it under traffic, for example with --load URL.'
+        : 'The main thread waited with no work in flight for the whole window; profile it under traffic, for example with --load URL.';
     case 'io-bound': {
       const caveat = evidence === 'none' ? ' (no probe or socket evidence here, so some of that waiting may be idle)' : '';
       return `${pct(s.io)} of busy time is spent waiting on I/O${caveat}; more concurrency or faster downstreams help, more CPU will not.`;
