@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 'use strict';
 // Entry point: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
+// The 1 MB young-generation semi-space keeps the long-running agent's RSS down (measured at 50
+// targets after 10 scrapes: ~118 MB → 78-96 MB, CPU unchanged). It must be a command-line flag:
+// v8.setFlagsFromString() at this point was measured to have no effect on it.
 require('../dist/src/cli.js').main(process.argv.slice(2));

@@ -2,7 +2,6 @@
 // so each has its own MeterProvider and its own reader). Export failures are reported through
 // the agent's log, at most once a minute, and never stop collection.
 import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 
 export function otlpMetricsUrl(base: string): string {
@@ -11,6 +10,8 @@ export function otlpMetricsUrl(base: string): string {
 }
 
 export function createOtlpReader(baseUrl: string, intervalMs: number): PeriodicExportingMetricReader {
+  // Loaded on first use: an agent without --otlp does not carry the exporter (a few MB of RSS).
+  const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
   return new PeriodicExportingMetricReader({
     exporter: new OTLPMetricExporter({ url: otlpMetricsUrl(baseUrl) }),
     exportIntervalMillis: intervalMs,

@@ -28,7 +28,7 @@ import {
   METRIC_V8JS_MEMORY_HEAP_SPACE_SIZE,
   METRIC_V8JS_MEMORY_HEAP_USED,
   METRIC_V8JS_RESOURCE_ACTIVE,
-} from '@opentelemetry/semantic-conventions/incubating';
+} from './semconv';
 
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 

@@ -21,7 +21,7 @@ import {
   ATTR_V8JS_GC_TYPE,
   ATTR_V8JS_HEAP_SPACE_NAME,
   ATTR_V8JS_RESOURCE_TYPE,
-} from '@opentelemetry/semantic-conventions/incubating';
+} from './semconv';
 import type { DelayStatsNs, SnapshotMessage } from '../../collectors/channel/messages';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';

@@ -13,7 +13,8 @@ export interface RunningAgent extends Started {
 }
 
 export function rtprof(args: string[], env: NodeJS.ProcessEnv = process.env): Started {
-  return start(process.execPath, [RTPROF, ...args], { env });
+  // Run through the shebang, as users do (it carries the agent's V8 flags).
+  return start(RTPROF, args, { env });
 }
 
 export async function startAgent(args: string[]): Promise<RunningAgent> {

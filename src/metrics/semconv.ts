@@ -1,0 +1,46 @@
+// Semantic-convention names rtprof uses, as @opentelemetry/semantic-conventions/incubating spells
+// them. Copied rather than imported: that module costs ~9 MB of agent RSS at load (measured with
+// process.memoryUsage), and test/metrics/semconv.test.ts checks every value against it.
+export const ATTR_CPU_MODE = "cpu.mode";
+export const ATTR_CPYTHON_GC_GENERATION = "cpython.gc.generation";
+export const ATTR_DISK_IO_DIRECTION = "disk.io.direction";
+export const ATTR_NODEJS_EVENTLOOP_STATE = "nodejs.eventloop.state";
+export const ATTR_PROCESS_COMMAND_LINE = "process.command_line";
+export const ATTR_PROCESS_CONTEXT_SWITCH_TYPE = "process.context_switch.type";
+export const ATTR_PROCESS_CREATION_TIME = "process.creation.time";
+export const ATTR_PROCESS_EXECUTABLE_NAME = "process.executable.name";
+export const ATTR_PROCESS_PID = "process.pid";
+export const ATTR_PROCESS_RUNTIME_NAME = "process.runtime.name";
+export const ATTR_PROCESS_RUNTIME_VERSION = "process.runtime.version";
+export const ATTR_SERVICE_NAME = "service.name";
+export const ATTR_SYSTEM_PAGING_FAULT_TYPE = "system.paging.fault.type";
+export const ATTR_V8JS_GC_TYPE = "v8js.gc.type";
+export const ATTR_V8JS_HEAP_SPACE_NAME = "v8js.heap.space.name";
+export const ATTR_V8JS_RESOURCE_TYPE = "v8js.resource.type";
+export const METRIC_CPYTHON_GC_COLLECTED_OBJECTS = "cpython.gc.collected_objects";
+export const METRIC_CPYTHON_GC_COLLECTIONS = "cpython.gc.collections";
+export const METRIC_CPYTHON_GC_UNCOLLECTABLE_OBJECTS = "cpython.gc.uncollectable_objects";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_MAX = "nodejs.eventloop.delay.max";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_MEAN = "nodejs.eventloop.delay.mean";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_MIN = "nodejs.eventloop.delay.min";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_P50 = "nodejs.eventloop.delay.p50";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_P90 = "nodejs.eventloop.delay.p90";
+export const METRIC_NODEJS_EVENTLOOP_DELAY_P99 = "nodejs.eventloop.delay.p99";
+export const METRIC_NODEJS_EVENTLOOP_TIME = "nodejs.eventloop.time";
+export const METRIC_NODEJS_EVENTLOOP_UTILIZATION = "nodejs.eventloop.utilization";
+export const METRIC_PROCESS_CONTEXT_SWITCHES = "process.context_switches";
+export const METRIC_PROCESS_CPU_TIME = "process.cpu.time";
+export const METRIC_PROCESS_CPU_UTILIZATION = "process.cpu.utilization";
+export const METRIC_PROCESS_DISK_IO = "process.disk.io";
+export const METRIC_PROCESS_MEMORY_USAGE = "process.memory.usage";
+export const METRIC_PROCESS_MEMORY_VIRTUAL = "process.memory.virtual";
+export const METRIC_PROCESS_PAGING_FAULTS = "process.paging.faults";
+export const METRIC_PROCESS_THREAD_COUNT = "process.thread.count";
+export const METRIC_PROCESS_UNIX_FILE_DESCRIPTOR_COUNT = "process.unix.file_descriptor.count";
+export const METRIC_PROCESS_UPTIME = "process.uptime";
+export const METRIC_V8JS_GC_DURATION = "v8js.gc.duration";
+export const METRIC_V8JS_MEMORY_HEAP_SPACE_AVAILABLE_SIZE = "v8js.memory.heap.space.available_size";
+export const METRIC_V8JS_MEMORY_HEAP_SPACE_PHYSICAL_SIZE = "v8js.memory.heap.space.physical_size";
+export const METRIC_V8JS_MEMORY_HEAP_SPACE_SIZE = "v8js.memory.heap.space.size";
+export const METRIC_V8JS_MEMORY_HEAP_USED = "v8js.memory.heap.used";
+export const METRIC_V8JS_RESOURCE_ACTIVE = "v8js.resource.active";
