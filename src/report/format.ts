@@ -32,6 +32,15 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${UNITS[unit]}`;
 }
 
+/** Several sizes in the unit of the largest, the unit written once: "49.9 · 50.0 · 50.2 MiB" style. */
+export function formatBytesGroup(values: readonly number[]): { numbers: string[]; unit: string } {
+  const largest = Math.max(0, ...values.filter(Number.isFinite).map(Math.abs));
+  let unit = 0;
+  while (largest >= 1024 ** (unit + 1) && unit < UNITS.length - 1) unit++;
+  const numbers = values.map((v) => (Number.isFinite(v) ? (unit === 0 ? String(v) : (v / 1024 ** unit).toFixed(1)) : '–'));
+  return { numbers, unit: UNITS[unit] ?? 'B' };
+}
+
 /** Signed, for growth rates: "+1.2 MiB", "-300 B". */
 export function formatSignedBytes(bytes: number): string {
   return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);

@@ -1,7 +1,7 @@
 // The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
-import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
 
@@ -75,10 +75,8 @@ function headerLines(doc: ProfileDocument, width: number): string[] {
 
 function verdictLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
   const label = VERDICT_LABEL[doc.verdict];
-  const lines = wrap(`${label.padEnd(LABEL - 1)} ${sanitize(doc.explanation)}`, width, LABEL);
-  const first = lines[0] ?? '';
-  lines[0] = paint(VERDICT_COLOR[doc.verdict], label) + first.slice(label.length);
-  return lines;
+  const body = wrap(sanitize(doc.explanation), width - LABEL);
+  return body.map((line, i) => `${i === 0 ? paint(VERDICT_COLOR[doc.verdict], label.padEnd(LABEL)) : ' '.repeat(LABEL)}${line}`);
 }
 
 function breakdownLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
@@ -94,8 +92,21 @@ function breakdownLines(doc: ProfileDocument, width: number, paint: Paint): stri
   return lines;
 }
 
+/** Label column, then the body's " · "-separated parts packed into lines, never split mid-part. */
 function metricLine(label: string, body: string, width: number): string[] {
-  return wrap(`${label.padEnd(LABEL - 1)} ${body}`, width, LABEL);
+  const room = width - LABEL;
+  const lines: string[] = [];
+  let line = '';
+  for (const part of body.split(' · ')) {
+    const candidate = line ? `${line} · ${part}` : part;
+    if (!line || visibleWidth(candidate) <= room) line = candidate;
+    else {
+      lines.push(line);
+      line = part;
+    }
+  }
+  lines.push(line);
+  return lines.map((l, i) => `${i === 0 ? label.padEnd(LABEL) : ' '.repeat(LABEL)}${truncate(l, room)}`);
 }
 
 function metricLines(doc: ProfileDocument, width: number): string[] {
@@ -105,7 +116,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     ...metricLine(
       'event loop',
       loop
-        ? `delay p50 ${formatSeconds(loop.delayS.p50)} · p90 ${formatSeconds(loop.delayS.p90)} · p99 ${formatSeconds(loop.delayS.p99)} · max ${formatSeconds(loop.delayS.max)} · util ${formatPercent(loop.utilization, 0)}`
+        ? `delay p50 ${formatSeconds(loop.delayS.p50)}  p90 ${formatSeconds(loop.delayS.p90)}  p99 ${formatSeconds(loop.delayS.p99)}  max ${formatSeconds(loop.delayS.max)} · utilization ${formatPercent(loop.utilization, 0)}`
         : 'n/a (no probe in this target)',
       width,
     ),
@@ -124,10 +135,12 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     ),
   );
   const rss = doc.memory.rssBytes;
+  const { numbers, unit } = formatBytesGroup([rss.min, rss.avg, rss.max, rss.last]);
+  const [min, avg, max, last] = numbers;
   lines.push(
     ...metricLine(
       'memory',
-      `rss avg ${formatBytes(rss.avg)} · min ${formatBytes(rss.min)} · max ${formatBytes(rss.max)} · last ${formatBytes(rss.last)} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
+      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
       width,
     ),
   );
@@ -145,7 +158,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     lines.push(
       ...metricLine(
         'load',
-        `${formatCount(load.requests)} requests · ${formatCount(load.rps)} req/s · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
+        `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
         width,
       ),
     );
