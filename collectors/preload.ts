@@ -1,8 +1,7 @@
 // The environment that makes a launched service load its probe at start (`rtprof run`).
 import { delimiter } from 'node:path';
 import { probePath } from './node/attach';
-import { probeDir } from './python/attach';
-import { join } from 'node:path';
+import { PYTHON_PRELOAD_DIR } from '../src/paths';
 
 export interface PreloadConfig {
   socketPath: string;
@@ -16,7 +15,7 @@ export interface PreloadConfig {
  */
 export function preloadEnv(base: NodeJS.ProcessEnv, cfg: PreloadConfig): NodeJS.ProcessEnv {
   const require = `--require ${JSON.stringify(probePath())}`;
-  const pythonPreload = join(probeDir(), 'preload');
+  const pythonPreload = PYTHON_PRELOAD_DIR();
   return {
     ...base,
     RTPROF_SOCKET: cfg.socketPath,

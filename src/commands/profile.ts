@@ -1,3 +1,176 @@
-export async function runProfile(_argv: string[]): Promise<number> {
-  throw new Error('profile: being wired');
+// `rtprof profile`: watch one target for a window (attaching a probe when it can, or launching
+// the command with the probe preloaded), optionally drive HTTP load, then print the report.
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { DURATION_FORMS } from '../duration';
+import { errors } from '../errors';
+import { HELP } from '../help';
+import { startLoad, type RunningLoad } from '../profile/load';
+import { SampleAssembler } from '../profile/samples';
+import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
+import type { Target } from '../target';
+import { Watcher } from '../watcher';
+import { logLine, parseDuration, parseFlags, parsePid, parseUrl, splitCommand } from './options';
+import { launchWithProbe } from './run';
+
+const FLAGS = {
+  pid: { type: 'string' },
+  duration: { type: 'string', default: '30s' },
+  interval: { type: 'string', default: '1s' },
+  json: { type: 'boolean' },
+  html: { type: 'string' },
+  load: { type: 'string' },
+  rate: { type: 'string' },
+  connections: { type: 'string', default: '10' },
+  'no-attach': { type: 'boolean' },
+  socket: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ProfileRequest {
+  pid: number | undefined;
+  command: string[];
+  durationMs: number;
+  intervalMs: number;
+  attach: boolean;
+  load: { url: string; rate: number | undefined; connections: number } | undefined;
+  socketPath: string | undefined;
+  log: (line: string) => void;
+  progress: boolean;
+}
+
+function positiveInt(flag: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw errors.usage(`${flag} expects a positive integer, got '${value}'`);
+  return Number(value);
+}
+
+function parseRequest(argv: string[]): { req: ProfileRequest; json: boolean; html: string | undefined } | undefined {
+  const { flags, command } = splitCommand(argv);
+  const v = parseFlags(flags, FLAGS);
+  if (v.help) return undefined;
+  if ((v.pid === undefined) === (command.length === 0)) throw errors.usage('rtprof profile needs either --pid N or a command after --');
+  const durationMs = parseDuration('--duration', v.duration ?? '30s');
+  const url = parseUrl('--load', v.load);
+  return {
+    json: v.json ?? false,
+    html: v.html,
+    req: {
+      pid: v.pid !== undefined ? parsePid(v.pid) : undefined,
+      command,
+      durationMs,
+      intervalMs: Math.min(parseDuration('--interval', v.interval ?? '1s'), durationMs),
+      attach: !v['no-attach'],
+      load: url ? { url, rate: v.rate !== undefined ? positiveInt('--rate', v.rate) : undefined, connections: positiveInt('--connections', v.connections ?? '10') } : undefined,
+      socketPath: v.socket,
+      log: logLine,
+      progress: true,
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits up to timeoutMs for the target's probe to say hello (or for the attach to give up). */
+async function waitForProbe(target: Target, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (['connected', 'failed', 'unsupported', 'none'].includes(target.probe.state)) return;
+    await sleep(50);
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs one profile and returns the document. Used by the CLI and by `rtprof demo`. */
+export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
+  const watcher = new Watcher({ intervalMs: req.intervalMs, sampleHz: 50, discover: false, match: undefined, attach: req.attach, socketPath: req.socketPath, log: req.log });
+  await watcher.start();
+  let child: ChildProcess | undefined;
+  let load: RunningLoad | undefined;
+  try {
+    let target: Target;
+    if (req.command.length > 0) {
+      const token = randomBytes(16).toString('hex');
+      child = await launchWithProbe(req.command, watcher.channel.socketPath, token, req.intervalMs, 'inherit');
+      const launched = watcher.expectPreload(child.pid!, token);
+      if (!launched) throw errors.launchFailed(req.command.join(' '), 'it exited at once');
+      target = launched;
+      await waitForProbe(target, 3000);
+    } else {
+      target = watcher.watchPid(req.pid!);
+      await waitForProbe(target, 5000);
+    }
+    if (target.probe.state === 'pending' || target.probe.state === 'attaching') {
+      req.log(`probe not connected yet (${target.probe.message ?? target.probe.state}); profiling from /proc, the probe joins when it connects`);
+    } else if (target.probe.state === 'failed') {
+      req.log(`no probe: ${target.probe.message}; profiling from /proc only`);
+    }
+    return await runWindow(watcher, target, req, (l) => (load = l));
+  } finally {
+    load?.stop();
+    if (child) await stopChild(child);
+    await watcher.stop();
+  }
+}
+
+async function runWindow(watcher: Watcher, target: Target, req: ProfileRequest, onLoad: (l: RunningLoad) => void): Promise<ProfileDocument> {
+  const assembler = new SampleAssembler();
+  watcher.on('snapshot', (t, snap) => t === target && assembler.onSnapshot(snap));
+  watcher.on('sample', (t) => t === target && assembler.onProcSample(target));
+  assembler.onProcSample(target); // baseline
+  let exited = false;
+  const gone = new Promise<void>((resolve) => watcher.on('removed', (t) => t === target && ((exited = true), resolve())));
+  const startMs = Date.now();
+  let loadSummary: LoadSummary | null = null;
+  let loadDone: Promise<void> = Promise.resolve();
+  if (req.load) {
+    const load = startLoad({ ...req.load, durationS: Math.max(1, Math.round(req.durationMs / 1000)) });
+    onLoad(load);
+    loadDone = load.done.then(
+      (s) => void (loadSummary = s),
+      (err: unknown) => req.log(`load failed: ${(err as Error).message}`),
+    );
+  }
+  const progress = createProgress({ totalS: req.durationMs / 1000, label: `profiling ${target.label()}`, stream: req.progress ? process.stderr : { isTTY: false, write: () => true } });
+  const ticker = setInterval(() => progress.update((Date.now() - startMs) / 1000), 250);
+  await Promise.race([sleep(req.durationMs + 50), gone]);
+  clearInterval(ticker);
+  progress.done();
+  if (req.load) await Promise.race([loadDone, sleep(3000)]);
+  const id = target.identity;
+  const attach = (target.probe.state === 'connected' || target.probe.snapshots > 0 ? target.probe.method : 'none') as AttachMethod;
+  const warnings: string[] = [];
+  if (exited) warnings.push(`target exited after ${((Date.now() - startMs) / 1000).toFixed(1)} s; the report covers what was seen`);
+  if (attach === 'none' && id.runtime !== 'other' && target.probe.message) warnings.push(`no probe: ${target.probe.message}`);
+  for (const why of target.proc.unavailable.values()) warnings.push(why);
+  return buildProfile(assembler.samples, {
+    target: { pid: id.pid, runtime: id.runtime, runtimeVersion: id.runtimeVersion ?? null, command: id.argv.join(' '), attach },
+    startMs,
+    load: loadSummary,
+    targetExited: exited,
+    warnings,
+  });
+}
+
+export async function runProfile(argv: string[]): Promise<number> {
+  const parsed = parseRequest(argv);
+  if (!parsed) {
+    process.stdout.write(HELP.profile);
+    return 0;
+  }
+  const { req, json, html } = parsed;
+  if (req.durationMs < 1000) throw errors.badDuration('--duration', `${req.durationMs}ms (at least 1s; forms: ${DURATION_FORMS})`);
+  const doc = await profile(req);
+  if (html) writeFileSync(html, renderHtml(doc));
+  process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : renderText(doc, { color: process.stdout.isTTY === true, width: process.stdout.columns }));
+  if (html) logLine(`HTML report written to ${html}`);
+  return 0;
 }

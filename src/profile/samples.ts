@@ -1,0 +1,58 @@
+// Turns what the watcher sees of one target — /proc samples every interval and the probe's
+// snapshots in between — into the report's per-interval ProfileSamples.
+import type { SnapshotMessage } from '../../collectors/channel/messages';
+import type { GcPause, ProfileSample } from '../report';
+import type { Target } from '../target';
+
+export class SampleAssembler {
+  readonly samples: ProfileSample[] = [];
+  private pendingGc: GcPause[] = [];
+  private snapshotsSinceSample: SnapshotMessage[] = [];
+  private lastBusyS: number | undefined;
+  private probeSeen = false;
+  private prev: { userS: number; systemS: number } | undefined;
+
+  onSnapshot(snap: SnapshotMessage): void {
+    this.probeSeen = true;
+    for (const gc of snap.gc ?? []) this.pendingGc.push({ kind: gc.kind, durationS: gc.durationS });
+    this.snapshotsSinceSample.push(snap);
+  }
+
+  /** Called after each /proc collection of the target; the first one only sets the baseline. */
+  onProcSample(target: Target): void {
+    const p = target.lastProc;
+    if (!p) return;
+    const prev = this.prev;
+    this.prev = { userS: p.cpuUserS, systemS: p.cpuSystemS };
+    if (!prev || p.intervalS <= 0) return;
+    const sample: ProfileSample = {
+      t: p.t,
+      durationS: p.intervalS,
+      cpu: { userS: Math.max(0, p.cpuUserS - prev.userS), systemS: Math.max(0, p.cpuSystemS - prev.systemS) },
+      rssBytes: p.rssBytes,
+      threadTime: { ...p.threadTimeDelta },
+    };
+    this.addProbeData(sample);
+    this.samples.push(sample);
+  }
+
+  private addProbeData(sample: ProfileSample): void {
+    const snaps = this.snapshotsSinceSample;
+    this.snapshotsSinceSample = [];
+    if (!this.probeSeen) return;
+    sample.gc = this.pendingGc;
+    this.pendingGc = [];
+    const latest = snaps[snaps.length - 1];
+    const busy = latest?.work?.busyS;
+    if (busy !== undefined) {
+      if (this.lastBusyS !== undefined) sample.busyS = Math.min(sample.durationS, Math.max(0, busy - this.lastBusyS));
+      this.lastBusyS = busy;
+    }
+    // Several snapshots may fall in one interval: keep the worst delay seen, the latest utilization.
+    const loops = snaps.map((s) => s.eventLoop).filter((l) => l?.delayNs !== undefined);
+    if (loops.length > 0) {
+      const worst = loops.reduce((a, b) => ((b!.delayNs!.max ?? 0) > (a!.delayNs!.max ?? 0) ? b : a))!;
+      sample.eventLoop = { delayNs: worst.delayNs!, utilization: loops[loops.length - 1]!.utilization ?? 0 };
+    }
+  }
+}
