@@ -116,7 +116,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     ...metricLine(
       'event loop',
       loop
-        ? `delay p50 ${formatSeconds(loop.delayS.p50)}  p90 ${formatSeconds(loop.delayS.p90)}  p99 ${formatSeconds(loop.delayS.p99)}  max ${formatSeconds(loop.delayS.max)} · utilization ${formatPercent(loop.utilization, 0)}`
+        ? `delay p50 ${formatSeconds(loop.delayS.p50)}  p90 ${formatSeconds(loop.delayS.p90)}  p99 ${formatSeconds(loop.delayS.p99)}  max ${formatSeconds(loop.delayS.max)} · util ${formatPercent(loop.utilization, 0)}`
         : 'n/a (no probe in this target)',
       width,
     ),
