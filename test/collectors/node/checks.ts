@@ -37,35 +37,67 @@ const totalOf = (s: SnapshotMessage): number => s.gcTotals?.count ?? 0;
 const minorMajorOf = (s: SnapshotMessage): number =>
   (s.gcTotals?.byKind?.minor?.count ?? 0) + (s.gcTotals?.byKind?.major?.count ?? 0);
 
+/** Waits for the next stdout line matching re that starts at or after offset. */
+async function nextLine(target: Started, re: RegExp, offset: number, timeoutMs = 15_000): Promise<{ match: RegExpExecArray; end: number }> {
+  const until = Date.now() + timeoutMs;
+  const global = new RegExp(re.source, 'gm');
+  for (;;) {
+    global.lastIndex = offset;
+    const match = global.exec(target.stdout());
+    if (match) return { match, end: match.index + match[0].length };
+    if (Date.now() > until) throw new Error(`timed out waiting for ${re} in:\n${target.stdout().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface GcPoint {
+  own: number;
+  probe: SnapshotMessage;
+  /** stdout offset of the point's last "mark" line */
+  offset: number;
+}
+
+/**
+ * A moment where the target's own count and the probe's agree by construction: the target prints
+ * its count (mark a), a snapshot arrives, it prints again (mark b); with a == b no GC happened in
+ * between, so that snapshot saw exactly b collections' worth of change. Retried while GCs happen.
+ */
+async function stablePoint(h: Harness, target: Started, offset: number): Promise<GcPoint> {
+  const write = (cmd: string): void => void target.child.stdin!.write(cmd + '\n');
+  for (let attempt = 0; attempt < 8; attempt++) {
+    write('mark');
+    const a = await nextLine(target, /^mark (\d+)$/, offset);
+    const snaps = await h.waitForSnapshots(target.pid, 1, 20_000, Date.now());
+    write('mark');
+    const b = await nextLine(target, /^mark (\d+)$/, a.end);
+    offset = b.end;
+    if (a.match[1] === b.match[1]) return { own: Number(b.match[1]), probe: snaps.at(-1)!, offset: b.match.index };
+  }
+  throw new Error('the target kept collecting garbage while idle; no stable point');
+}
+
 /**
  * gc-burst.cjs under --trace-gc with a probe reporting to h: over a window that holds one burst,
  * the probe's GC count equals the target's own PerformanceObserver count, and its minor+major count
  * equals V8's --trace-gc lines (Scavenge / Mark-Compact).
  */
-export async function assertGcCountsMatch(h: Harness, target: Started, intervalMs: number): Promise<{ probe: number; trace: number }> {
-  const pid = target.pid;
-  const write = (cmd: string): void => void target.child.stdin!.write(cmd + '\n');
-  // A quiet window first: the last snapshot before "mark" then counts what the target counted at mark.
-  await h.waitForSnapshots(pid, 2, 20_000);
-  await new Promise((r) => setTimeout(r, intervalMs * 1.5));
-  const s0 = h.snapshotsOf(pid).at(-1)!;
-  write('mark');
-  const mark = Number((await target.waitFor(/^mark (\d+)$/m, 10_000))[1]);
-  write('burst');
-  const done = Number((await target.waitFor(/^burst-done (\d+)$/m, 20_000))[1]);
-  const doneAt = Date.now();
-  const after = await h.waitForSnapshots(pid, 2, 20_000, doneAt);
-  const s1 = after.at(-1)!;
-  const out = target.stdout();
-  const window = out.slice(out.search(/^mark \d+$/m), out.search(/^burst-done \d+$/m));
+export async function assertGcCountsMatch(h: Harness, target: Started): Promise<{ probe: number; trace: number }> {
+  await h.waitForSnapshots(target.pid, 1, 20_000);
+  const p0 = await stablePoint(h, target, 0);
+  target.child.stdin!.write('burst\n');
+  const done = await nextLine(target, /^burst-done (\d+)$/, p0.offset, 20_000);
+  const p1 = await stablePoint(h, target, done.end);
+  const window = target.stdout().slice(p0.offset, p1.offset);
   const traceLines = (window.match(/: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\b/g) ?? []).length;
-  const probeTotal = totalOf(s1) - totalOf(s0);
-  const probeMinorMajor = minorMajorOf(s1) - minorMajorOf(s0);
-  assert.ok(done - mark > 5, `the burst should cause GCs (target counted ${done - mark})`);
-  assert.equal(probeTotal, done - mark, `probe counted ${probeTotal} GCs, the target's own observer ${done - mark}`);
+  const probeTotal = totalOf(p1.probe) - totalOf(p0.probe);
+  const probeMinorMajor = minorMajorOf(p1.probe) - minorMajorOf(p0.probe);
+  const own = p1.own - p0.own;
+  assert.ok(own > 5, `the burst should cause GCs (target counted ${own})`);
+  assert.equal(probeTotal, own, `probe counted ${probeTotal} GCs, the target's own observer ${own}`);
   assert.equal(probeMinorMajor, traceLines, `probe counted ${probeMinorMajor} minor+major GCs, --trace-gc printed ${traceLines}`);
-  const gcEvents = after.flatMap((s) => s.gc ?? []);
+  const gcEvents = h.snapshotsOf(target.pid).flatMap((s) => s.gc ?? []);
+  assert.ok(gcEvents.length >= own);
   assert.ok(gcEvents.every((e) => ['minor', 'major', 'incremental', 'weakcb'].includes(e.kind) && e.durationS >= 0 && e.durationS < 5));
-  write('exit');
+  target.child.stdin!.write('exit\n');
   return { probe: probeMinorMajor, trace: traceLines };
 }
