@@ -23,6 +23,10 @@ export interface ChartSpec {
   formatY: (value: number) => string;
   /** Fixed top of the y axis (1 for shares); otherwise from the data. */
   yMax?: number;
+  /** Bytes get 1-2-5 × 1024ⁿ steps, so ticks read 16 MiB, not 16.8 MB. */
+  yUnit?: 'bytes';
+  /** Start the y axis near the data's minimum instead of 0 (memory growth is invisible from 0). */
+  fitMin?: boolean;
 }
 
 const W = 800;
@@ -40,40 +44,74 @@ export function niceStep(max: number, count = 4): number {
   return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * magnitude;
 }
 
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+const byteUnitOf = (magnitude: number): number =>
+  Math.min(BYTE_UNITS.length - 1, Math.max(0, Math.floor(Math.log(Math.max(1, magnitude)) / Math.log(1024))));
+
+/** A 1-2-5 step in the unit the largest value is shown in, so ticks read 49.5 MiB, not 49.8 MiB. */
+export function niceBytesStep(span: number, magnitude: number): number {
+  const unit = 1024 ** byteUnitOf(magnitude);
+  return Math.max(1, niceStep(span / unit) * unit);
+}
+
+/** Tick label with as many decimals as the step needs, in the unit of the axis top. */
+export function formatBytesTick(value: number, step: number, top: number): string {
+  const u = byteUnitOf(top);
+  const decimals = Math.min(3, Math.max(0, Math.ceil(-Math.log10(step / 1024 ** u) - 1e-9)));
+  return `${(value / 1024 ** u).toFixed(decimals)} ${BYTE_UNITS[u]}`;
+}
+
 const r = (v: number): string => (Math.round(v * 10) / 10).toString();
 
-function scales(spec: ChartSpec): { x: (s: number) => number; y: (v: number) => number; yTop: number; xEnd: number } {
+interface Scales {
+  x: (s: number) => number;
+  y: (v: number) => number;
+  yBottom: number;
+  yTop: number;
+  yStep: number;
+  xEnd: number;
+}
+
+function scales(spec: ChartSpec): Scales {
   const xStart = Math.min(0, ...spec.xs.map((x, i) => x - (spec.widths[i] ?? 0)));
   const xEnd = Math.max(1e-9, ...spec.xs);
   let dataMax = 0;
+  let dataMin = Infinity;
   spec.xs.forEach((_x, i) => {
-    const values = spec.series.map((s) => s.values[i] ?? 0);
+    const values = spec.series.map((s) => s.values[i]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
     const top = spec.kind === 'stacked' ? values.reduce((a, b) => a + b, 0) : Math.max(0, ...values);
     dataMax = Math.max(dataMax, top);
+    dataMin = Math.min(dataMin, ...values);
   });
-  const step = niceStep(spec.yMax ?? dataMax);
-  const yTop = spec.yMax ?? Math.max(step, Math.ceil(dataMax / step) * step);
+  const fitted = spec.fitMin && Number.isFinite(dataMin) && dataMax > dataMin;
+  const span = spec.yMax ?? (fitted ? dataMax - dataMin : dataMax);
+  const yStep = spec.yUnit === 'bytes' ? niceBytesStep(span, dataMax) : niceStep(span);
+  const yBottom = fitted ? Math.floor(dataMin / yStep) * yStep : 0;
+  const yTop = spec.yMax ?? Math.max(yBottom + yStep, Math.ceil(dataMax / yStep) * yStep);
+  const clampY = (v: number): number => Math.min(Math.max(v, yBottom), yTop);
   return {
     x: (s) => M.left + ((s - xStart) / (xEnd - xStart)) * PLOT_W,
-    y: (v) => M.top + PLOT_H - (Math.min(v, yTop) / yTop) * PLOT_H,
+    y: (v) => M.top + PLOT_H - ((clampY(v) - yBottom) / (yTop - yBottom)) * PLOT_H,
+    yBottom,
     yTop,
+    yStep,
     xEnd,
   };
 }
 
-function axes(spec: ChartSpec, sc: ReturnType<typeof scales>): string {
+function axes(spec: ChartSpec, sc: Scales): string {
   const parts: string[] = [];
-  const yStep = niceStep(sc.yTop);
-  for (let v = 0; v <= sc.yTop + yStep * 1e-6; v += yStep) {
+  const yStep = sc.yStep;
+  for (let v = sc.yBottom; v <= sc.yTop + yStep * 1e-6; v += yStep) {
     const y = r(sc.y(v));
     parts.push(`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/>`);
-    parts.push(`<text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(spec.formatY(v))}</text>`);
+    parts.push(`<text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(spec.yUnit === 'bytes' ? formatBytesTick(v, yStep, sc.yTop) : spec.formatY(v))}</text>`);
   }
   const xStep = niceStep(sc.xEnd, 8);
   for (let s = 0; s <= sc.xEnd + xStep * 1e-6; s += xStep) {
     parts.push(`<text class="tick" x="${r(sc.x(s))}" y="${H - 8}" text-anchor="middle">${escapeHtml(formatAxisSeconds(s))}</text>`);
   }
-  parts.push(`<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${r(sc.y(0))}" y2="${r(sc.y(0))}"/>`);
+  parts.push(`<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${r(sc.y(sc.yBottom))}" y2="${r(sc.y(sc.yBottom))}"/>`);
   return parts.join('');
 }
 
@@ -81,7 +119,7 @@ function formatAxisSeconds(s: number): string {
   return s >= 120 ? `${Math.round(s / 60)}m` : `${Math.round(s * 10) / 10}s`;
 }
 
-function linePath(spec: ChartSpec, series: ChartSeries, sc: ReturnType<typeof scales>): string {
+function linePath(spec: ChartSpec, series: ChartSeries, sc: Scales): string {
   let d = '';
   let pen = false;
   spec.xs.forEach((x, i) => {
@@ -99,7 +137,7 @@ function linePath(spec: ChartSpec, series: ChartSeries, sc: ReturnType<typeof sc
 }
 
 /** Bars spanning each interval, stacked on `base` (updated in place for the next layer). */
-function barPath(spec: ChartSpec, series: ChartSeries, sc: ReturnType<typeof scales>, base: number[]): string {
+function barPath(spec: ChartSpec, series: ChartSeries, sc: Scales, base: number[]): string {
   let d = '';
   spec.xs.forEach((x, i) => {
     const v = series.values[i];

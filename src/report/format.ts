@@ -1,7 +1,7 @@
 // Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
 // Fixed to en-US so reports read the same on every host.
 
-/** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s". */
+/** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s", 60 → "1m00s". */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '–';
   const a = Math.abs(s);
@@ -9,8 +9,8 @@ export function formatSeconds(s: number): string {
   if (a < 0.001) return `${trim((s * 1e6).toPrecision(3))} µs`;
   if (a < 1) return `${trim((s * 1000).toPrecision(3))} ms`;
   if (a < 60) return `${s.toFixed(2)} s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${Math.round(s - m * 60)}s`;
+  const total = Math.round(s);
+  return `${Math.floor(total / 60)}m${String(total % 60).padStart(2, '0')}s`;
 }
 
 function trim(text: string): string {

@@ -84,7 +84,7 @@ function chartsSection(doc: ProfileDocument): string {
   const ms = (v: number): string => `${Math.round(v * 1e4) / 10} ms`;
   const charts: string[] = [
     chartBlock(none ? null : { ...base, id: 'cpu', title: 'CPU (cores)', kind: 'line', formatY: (v) => v.toFixed(2), series: [{ name: 'cores', color: STATE_COLORS.cpu, values: series.map((p) => p.cpuCores) }] }, 'CPU (cores)', 'no samples'),
-    chartBlock(none ? null : { ...base, id: 'rss', title: 'RSS', kind: 'line', formatY: formatBytes, series: [{ name: 'RSS', color: '#5f3dc4', values: series.map((p) => p.rssBytes) }] }, 'Resident memory (RSS)', 'no samples'),
+    chartBlock(none ? null : { ...base, id: 'rss', title: 'RSS', kind: 'line', formatY: formatBytes, yUnit: 'bytes', fitMin: true, series: [{ name: 'RSS', color: '#5f3dc4', values: series.map((p) => p.rssBytes) }] }, 'Resident memory (RSS)', 'no samples'),
     chartBlock(doc.eventLoop && !none ? { ...base, id: 'loop', title: 'Event-loop delay', kind: 'line', formatY: ms, series: [
       { name: 'p99', color: '#1c7ed6', values: series.map((p) => p.loopDelayP99S) },
       { name: 'max', color: '#e03131', values: series.map((p) => p.loopDelayMaxS) },

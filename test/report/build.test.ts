@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { buildProfile } from '../../src/report/build';
 import type { ProfileSample } from '../../src/report/model';
 import { BREAKDOWN_STATES } from '../../src/report/model';
+import { formatBytes, formatBytesGroup, formatSeconds } from '../../src/report/format';
 import { percentile, leastSquaresSlope } from '../../src/report/stats';
 import { generate, IO_HEAVY, META, T0 } from './synthetic';
 
@@ -133,4 +134,13 @@ test('stats helpers: interpolated percentile and exact slope', () => {
   assert.equal(percentile([7], 0.99), 7);
   assert.equal(leastSquaresSlope([0, 1, 2, 3], [1, 3, 5, 7]), 2);
   assert.equal(leastSquaresSlope([1], [1]), 0);
+});
+
+test('formatting: seconds pick their unit, bytes use 1024ⁿ', () => {
+  assert.deepEqual(
+    [0, 0.00042, 0.0123, 0.0803, 2.5, 60, 119.6].map(formatSeconds),
+    ['0 ms', '420 µs', '12.3 ms', '80.3 ms', '2.50 s', '1m00s', '2m00s'],
+  );
+  assert.deepEqual([512, 50 * MIB, -1536].map(formatBytes), ['512 B', '50.0 MiB', '-1.5 KiB']);
+  assert.deepEqual(formatBytesGroup([49.9 * MIB, 2 * 2 ** 30]), { numbers: ['0.0', '2.0'], unit: 'GiB' });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { buildProfile } from '../../src/report/build';
-import { renderChart, niceStep } from '../../src/report/charts';
+import { formatBytesTick, niceBytesStep, niceStep, renderChart } from '../../src/report/charts';
 import { escapeHtml, jsonForScript } from '../../src/report/escape';
 import { renderHtml } from '../../src/report/html';
 import { generate, IO_HEAVY, META } from './synthetic';
@@ -65,6 +65,11 @@ test('verdict on top, five charts, placeholders when there is no probe', () => {
 
 test('charts: nice axis steps, lines break at missing values, bars span intervals', () => {
   assert.deepEqual([niceStep(10), niceStep(0.8), niceStep(1), niceStep(3000)], [5, 0.2, 0.5, 1000]);
+  const MIB = 2 ** 20;
+  assert.equal(niceBytesStep(1.8 * MIB, 52 * MIB), 0.5 * MIB);
+  assert.equal(formatBytesTick(49.5 * MIB, 0.5 * MIB, 53 * MIB), '49.5 MiB');
+  assert.equal(formatBytesTick(50.05 * MIB, 0.05 * MIB, 53 * MIB), '50.05 MiB');
+  assert.equal(formatBytesTick(2 * 2 ** 30, 2 ** 30, 4 * 2 ** 30), '2 GiB');
   const svg = renderChart({
     id: 't', title: 't', xs: [1, 2, 3, 4], widths: [1, 1, 1, 1], kind: 'line', formatY: String,
     series: [{ name: 'a', color: '#000', values: [1, null, 2, 3] }],
