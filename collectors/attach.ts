@@ -9,6 +9,6 @@ export async function attachTo(runtime: string, req: AttachRequest): Promise<Att
     return { ok: false, reason: 'not Node or Python: watched from /proc only' };
   } catch (err) {
     // An attacher must answer, not throw; if one does, the target is still watched from /proc.
-    return { ok: false, reason: `attach failed unexpectedly: ${(err as Error).message}` };
+    return { ok: false, reason: `attach failed unexpectedly: ${String((err as Error).message).split('\n')[0]}` };
   }
 }

@@ -64,6 +64,7 @@ Usage: rtprof ps [--json]
   demo: `rtprof demo — the sample Node and Python services, a downstream, the agent attached to them,
 a short load and a profile of each side by side; /metrics stays up until Ctrl-C.
 
-Usage: rtprof demo [--port 9464] [--duration 10s] [--no-wait]
+Usage: rtprof demo [--port 9464] [--duration 10s] [--endpoint '/mixed?cpu_ms=5&io_ms=40'] [--rate 100]
+                   [--connections 10] [--no-wait]
 `,
 };

@@ -9,6 +9,7 @@ import { HELP } from '../help';
 import { startLoad, type RunningLoad } from '../profile/load';
 import { SampleAssembler } from '../profile/samples';
 import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
+import type { SnapshotMessage } from '../../collectors/channel/messages';
 import type { Target } from '../target';
 import { Watcher } from '../watcher';
 import { logLine, parseDuration, parseFlags, parsePid, parseUrl, splitCommand } from './options';
@@ -121,13 +122,25 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
   }
 }
 
-async function runWindow(watcher: Watcher, target: Target, req: ProfileRequest, onLoad: (l: RunningLoad) => void): Promise<ProfileDocument> {
+/** Profiles one target already on a watcher (its own, or the agent's in `rtprof demo`). */
+export async function runWindow(
+  watcher: Watcher,
+  target: Target,
+  req: Pick<ProfileRequest, 'durationMs' | 'load' | 'log' | 'progress'>,
+  onLoad: (l: RunningLoad) => void = () => undefined,
+): Promise<ProfileDocument> {
   const assembler = new SampleAssembler();
-  watcher.on('snapshot', (t, snap) => t === target && assembler.onSnapshot(snap));
-  watcher.on('sample', (t) => t === target && assembler.onProcSample(target));
   assembler.onProcSample(target); // baseline
   let exited = false;
-  const gone = new Promise<void>((resolve) => watcher.on('removed', (t) => t === target && ((exited = true), resolve())));
+  const onSnapshot = (t: Target, snap: SnapshotMessage): void => void (t === target && assembler.onSnapshot(snap));
+  const onSample = (t: Target): void => void (t === target && assembler.onProcSample(target));
+  let onRemoved: (t: Target) => void = () => undefined;
+  const gone = new Promise<void>((resolve) => {
+    onRemoved = (t) => void (t === target && ((exited = true), resolve()));
+  });
+  watcher.on('snapshot', onSnapshot);
+  watcher.on('sample', onSample);
+  watcher.on('removed', onRemoved);
   const startMs = Date.now();
   let loadSummary: LoadSummary | null = null;
   let loadDone: Promise<void> = Promise.resolve();
@@ -144,6 +157,9 @@ async function runWindow(watcher: Watcher, target: Target, req: ProfileRequest, 
   await Promise.race([sleep(req.durationMs + 50), gone]);
   clearInterval(ticker);
   progress.done();
+  watcher.off('snapshot', onSnapshot);
+  watcher.off('sample', onSample);
+  watcher.off('removed', onRemoved);
   if (req.load) await Promise.race([loadDone, sleep(3000)]);
   const id = target.identity;
   const attach = (target.probe.state === 'connected' || target.probe.snapshots > 0 ? target.probe.method : 'none') as AttachMethod;
