@@ -52,7 +52,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   // No thread time at all (no samples, or the target exited at once): nothing was seen working.
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
   const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlightFraction(samples) });
-  let explanation = explainVerdict(result, whole.evidence.source);
+  let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime);
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
     warnings.push('no samples collected');

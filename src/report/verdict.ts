@@ -1,7 +1,7 @@
 // The verdict over the busy part of a window (DESIGN.md): io ≥ 60 % of busy wall time → io-bound,
 // cpu ≥ 40 % → cpu-bound, else mixed; idle when nothing (or next to nothing) was in flight.
 // Pure, and explained in one sentence that says what will and will not help.
-import type { Breakdown, EvidenceSource, Verdict } from './model';
+import type { Breakdown, EvidenceSource, Runtime, Verdict } from './model';
 
 export const IO_BOUND_SHARE = 0.6;
 export const CPU_BOUND_SHARE = 0.4;
@@ -58,10 +58,10 @@ export function decideVerdict(input: VerdictInput): VerdictResult {
 
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
 
-function explainMixed(s: BusyShares): string {
+function explainMixed(s: BusyShares, runtime: Runtime | undefined): string {
   const others: Array<[string, number]> = [
     ['waiting for a CPU', s.runqueue],
-    ['waiting on locks (for CPython, often the GIL)', s.lock],
+    [runtime === 'cpython' ? 'waiting on locks (often the GIL)' : 'waiting on locks', s.lock],
     ['sleeping in timers', s.sleep],
     ['in other waits', s.other],
   ];
@@ -74,7 +74,7 @@ function explainMixed(s: BusyShares): string {
 }
 
 /** One sentence a backend engineer can act on. */
-export function explainVerdict(result: VerdictResult, evidence: EvidenceSource): string {
+export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, runtime?: Runtime): string {
   const s = result.busyShares;
   switch (result.verdict) {
     case 'idle':
@@ -91,6 +91,6 @@ export function explainVerdict(result: VerdictResult, evidence: EvidenceSource):
       }
       return `${pct(s.cpu)} of busy time is on CPU in the main thread; make the hot code cheaper or spread load over more processes, faster downstreams will not help.`;
     case 'mixed':
-      return explainMixed(s);
+      return explainMixed(s, runtime);
   }
 }

@@ -1,7 +1,7 @@
 // The HTML report in real headless Chromium: it loads with no console error, asks the network
 // for nothing, runs its script under its own CSP, and every chart has drawn.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,6 +25,7 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 interface PageReport {

@@ -40,7 +40,10 @@ test('CPU, lock and I/O all substantial → mixed, and the sentence names the lo
     const doc = buildProfile(generate({ ...MIXED, seed }), META);
     assert.equal(doc.verdict, 'mixed', `seed ${seed}: ${JSON.stringify(doc.busy.shares)}`);
     assert.match(doc.explanation, /waiting on locks/);
+    assert.doesNotMatch(doc.explanation, /GIL/, 'a Node target has no GIL');
   }
+  const py = buildProfile(generate({ ...MIXED, seed: 1 }), { ...META, target: { ...META.target, runtime: 'cpython' } });
+  assert.match(py.explanation, /waiting on locks \(often the GIL\)/);
 });
 
 test('/proc socket evidence alone: io-heavy → io-bound, no traffic → idle', () => {
