@@ -22,7 +22,7 @@ const STATE_COLOR: Record<BreakdownState, string> = {
 const VERDICT_COLOR: Record<Verdict, string> = { 'io-bound': '1;36', 'cpu-bound': '1;31', mixed: '1;33', idle: '1;2' };
 const VERDICT_LABEL: Record<Verdict, string> = { 'io-bound': 'I/O-BOUND', 'cpu-bound': 'CPU-BOUND', mixed: 'MIXED', idle: 'IDLE' };
 
-// eslint-disable-next-line no-control-regex
+ 
 const ANSI = /\x1b\[[0-9;]*m/g;
 /** Visible width: ANSI stripped, one column per code point (every glyph we emit is narrow). */
 export function visibleWidth(line: string): number {
@@ -30,7 +30,7 @@ export function visibleWidth(line: string): number {
 }
 
 /** Strings from the target (command lines!) must not steer the terminal: control characters go. */
-// eslint-disable-next-line no-control-regex
+ 
 export function sanitize(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
 }
