@@ -20,6 +20,7 @@ CFG = common.config(3001)
 IDLE_TIMEOUT_S = 75.0
 MAX_HEADER_BYTES = 64 * 1024
 MAX_POOLED = 256
+SHUTDOWN_GRACE_S = 3.0
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 411: "Length Required", 413: "Payload Too Large",
            500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway"}
@@ -130,13 +131,14 @@ def response(status, body, keep_alive):
     return head.encode("latin-1") + body
 
 
-CONNECTIONS = set()
+CONNECTIONS = {}  # writer -> True while a request on it is being handled
+STOPPING = []
 
 
 async def handle_connection(reader, writer):
-    CONNECTIONS.add(writer)
+    CONNECTIONS[writer] = False
     try:
-        while True:
+        while not STOPPING:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT_S)
             except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
@@ -167,6 +169,7 @@ async def handle_connection(reader, writer):
             if not length.isdigit():
                 writer.write(response(400, {"error": "bad content-length"}, False))
                 return
+            CONNECTIONS[writer] = True
             if int(length):
                 await reader.readexactly(int(length))  # request bodies are ignored
             try:
@@ -175,14 +178,18 @@ async def handle_connection(reader, writer):
                 status, body = err.status, {"error": err.message}
             except Exception as err:  # never let one request kill the connection handler silently
                 status, body = 500, {"error": str(err)}
+            keep_alive = keep_alive and not STOPPING
             writer.write(response(status, body, keep_alive))
             await writer.drain()
+            CONNECTIONS[writer] = False
             if not keep_alive:
                 return
     except (ConnectionError, asyncio.IncompleteReadError):
         pass
+    except asyncio.CancelledError:
+        pass  # shutdown after the grace period: the connection just closes
     finally:
-        CONNECTIONS.discard(writer)
+        CONNECTIONS.pop(writer, None)
         writer.close()
 
 
@@ -195,7 +202,18 @@ async def main():
                                         reuse_address=True)
     common.ready(server.sockets[0].getsockname()[1])
     await stop.wait()
+    # Stop accepting, close idle keep-alive connections, give in-flight requests up to
+    # SHUTDOWN_GRACE_S to finish (as the Node app does), then close the rest.
+    STOPPING.append(True)
     server.close()
+    deadline = loop.time() + SHUTDOWN_GRACE_S
+    while True:
+        for writer, busy in list(CONNECTIONS.items()):
+            if not busy:
+                writer.close()
+        if not any(CONNECTIONS.values()) or loop.time() >= deadline:
+            break
+        await asyncio.sleep(0.02)
     for writer in list(CONNECTIONS):
         writer.close()
     POOL.close()

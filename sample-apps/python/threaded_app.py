@@ -20,6 +20,9 @@ import sample_common as common
 
 CFG = common.config(3002)
 MAX_POOLED = 256
+SHUTDOWN_GRACE_S = 3.0
+INFLIGHT = [0]
+INFLIGHT_LOCK = threading.Lock()
 
 
 class DownstreamPool:
@@ -133,14 +136,20 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.read(int(length))
 
     def do_GET(self):
-        self._drain_body()
+        with INFLIGHT_LOCK:
+            INFLIGHT[0] += 1
         try:
-            status, body = route(*common.parse_target(self.path))
-        except common.HttpError as err:
-            status, body = err.status, {"error": err.message}
-        except Exception as err:
-            status, body = 500, {"error": str(err)}
-        self._send(status, body)
+            self._drain_body()
+            try:
+                status, body = route(*common.parse_target(self.path))
+            except common.HttpError as err:
+                status, body = err.status, {"error": err.message}
+            except Exception as err:
+                status, body = 500, {"error": str(err)}
+            self._send(status, body)
+        finally:
+            with INFLIGHT_LOCK:
+                INFLIGHT[0] -= 1
 
     def _not_found(self):
         self._drain_body()
@@ -178,6 +187,11 @@ def main():
     common.ready(server.server_address[1])
     server.serve_forever(poll_interval=0.5)
     server.server_close()
+    # In-flight requests get up to SHUTDOWN_GRACE_S to finish (as in the Node app); idle
+    # keep-alive connections are daemon threads and end with the process.
+    deadline = time.monotonic() + SHUTDOWN_GRACE_S
+    while INFLIGHT[0] > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
     POOL.close()
     return 0
 
