@@ -166,6 +166,13 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address):
+        # A client that went away mid-response (load generators do at the end of a run) is not an
+        # error worth a traceback; anything else still gets the default report on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        ThreadingHTTPServer.handle_error(self, request, client_address)
+
 
 def main():
     try:
