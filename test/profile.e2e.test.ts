@@ -60,6 +60,19 @@ test('node: 60 ms spin then 20 ms wait → cpu-bound; no traffic → idle', asyn
   app.kill();
 });
 
+test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
+  const quiet = await profileJson(['--pid', String(app.pid), '--duration', '3s', '--no-attach']);
+  assert.equal(quiet.evidence.source, 'proc');
+  assert.equal(quiet.verdict, 'idle', show(quiet));
+  const loaded = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--no-attach', '--load', `http://127.0.0.1:${port}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
+  assert.equal(loaded.evidence.source, 'proc');
+  assert.equal(loaded.verdict, 'io-bound', show(loaded));
+  assert.ok(Math.abs(busyIo(loaded) - 0.75) <= 0.08, show(loaded));
+  app.kill();
+});
+
 test('a plain process is profiled from /proc alone; eventLoop and gc are null', async () => {
   const spinner = start('sh', ['-c', 'while :; do :; done']);
   const doc = await profileJson(['--pid', String(spinner.pid), '--duration', '3s']);

@@ -1,6 +1,7 @@
 // Turns what the watcher sees of one target — /proc samples every interval and the probe's
 // snapshots in between — into the report's per-interval ProfileSamples.
 import type { SnapshotMessage } from '../../collectors/channel/messages';
+import { serverSockets } from '../../collectors/proc/connections';
 import type { GcPause, ProfileSample } from '../report';
 import type { Target } from '../target';
 
@@ -10,6 +11,7 @@ export class SampleAssembler {
   private snapshotsSinceSample: SnapshotMessage[] = [];
   private lastBusyS: number | undefined;
   private probeSeen = false;
+  private pid: number | undefined;
   private prev: { userS: number; systemS: number } | undefined;
 
   onSnapshot(snap: SnapshotMessage): void {
@@ -20,6 +22,7 @@ export class SampleAssembler {
 
   /** Called after each /proc collection of the target; the first one only sets the baseline. */
   onProcSample(target: Target): void {
+    this.pid = target.pid;
     const p = target.lastProc;
     if (!p) return;
     const prev = this.prev;
@@ -36,10 +39,26 @@ export class SampleAssembler {
     this.samples.push(sample);
   }
 
+  /**
+   * Without a probe, a server's waiting counts as I/O while it holds accepted client connections,
+   * and as idle while it holds none. A process that listens on nothing is not a server: its
+   * waiting stays what it is. Keep-alive connections make an idle server look busy; the report
+   * names this evidence so a reader can weigh it.
+   */
+  private addProcEvidence(sample: ProfileSample): void {
+    if (!this.pid) return;
+    const sockets = serverSockets(this.pid);
+    if (!sockets || sockets.listeningPorts === 0) return;
+    sample.ioWaitOnConnectedS = sockets.clientConnections > 0 ? sample.threadTime.io : 0;
+  }
+
   private addProbeData(sample: ProfileSample): void {
     const snaps = this.snapshotsSinceSample;
     this.snapshotsSinceSample = [];
-    if (!this.probeSeen) return;
+    if (!this.probeSeen) {
+      this.addProcEvidence(sample);
+      return;
+    }
     sample.gc = this.pendingGc;
     this.pendingGc = [];
     const latest = snaps[snaps.length - 1];
