@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       const command = COMMANDS[name];
       if (!command) throw errors.usage(`unknown command '${name}'`);
+      if (process.platform !== 'linux') throw errors.notLinux();
       code = await command()(rest);
     }
   } catch (err) {

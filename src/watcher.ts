@@ -9,7 +9,7 @@ import { SamplerHub } from '../collectors/proc/sampler';
 import { discover, identify, isNodeOrPython, type ProcessIdentity } from './discovery';
 import { errors } from './errors';
 import { Target } from './target';
-import { listPids, readStat } from '../collectors/proc/procfs';
+import { isForbidden, listPids, readStat } from '../collectors/proc/procfs';
 
 export interface WatcherOptions {
   intervalMs: number;
@@ -59,7 +59,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   watchPid(pid: number, opts: { attach?: boolean } = {}): Target {
     const existing = this.targets.get(pid);
     if (existing) return existing;
-    const identity = identify(pid);
+    let identity: ProcessIdentity | undefined;
+    try {
+      identity = identify(pid);
+    } catch (err) {
+      if (isForbidden(err)) throw errors.noPermission(String(pid));
+      throw err;
+    }
     if (!identity) throw errors.noSuchPid(String(pid));
     return this.add(identity, opts.attach ?? this.options.attach);
   }

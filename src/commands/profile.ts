@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { DURATION_FORMS } from '../duration';
 import { errors } from '../errors';
 import { HELP } from '../help';
+import { hostInfo } from '../profile/host';
 import { startLoad, type RunningLoad } from '../profile/load';
 import { SampleAssembler } from '../profile/samples';
 import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
@@ -167,7 +168,9 @@ export async function runWindow(
   if (exited) warnings.push(`target exited after ${((Date.now() - startMs) / 1000).toFixed(1)} s; the report covers what was seen`);
   if (attach === 'none' && id.runtime !== 'other' && target.probe.message) warnings.push(`no probe: ${target.probe.message}`);
   for (const why of target.proc.unavailable.values()) warnings.push(why);
+  const host = await hostInfo();
   return buildProfile(assembler.samples, {
+    host,
     target: { pid: id.pid, runtime: id.runtime, runtimeVersion: id.runtimeVersion ?? null, command: id.argv.join(' '), attach },
     startMs,
     load: loadSummary,

@@ -85,6 +85,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     load: meta.load ?? null,
     targetExited,
     warnings,
+    host: meta.host ?? null,
     series: samples.map(seriesPoint),
   };
 }

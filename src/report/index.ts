@@ -14,6 +14,7 @@ export type {
   Evidence,
   EvidenceSource,
   GcPause,
+  HostInfo,
   LoadSummary,
   LoopDelayNs,
   ProfileDocument,

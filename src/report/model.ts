@@ -137,7 +137,17 @@ export interface ProfileDocument {
   load: LoadSummary | null;
   targetExited: boolean;
   warnings: string[];
+  /** The machine the profile ran on (null when it could not be read). */
+  host?: HostInfo | null;
   series: SeriesPoint[];
+}
+
+export interface HostInfo {
+  cores: number;
+  cpuModel: string;
+  memTotalBytes: number;
+  os: string;
+  kernel: string;
 }
 
 /** What the caller knows that the samples do not. */
@@ -148,4 +158,5 @@ export interface ProfileMeta {
   load?: LoadSummary | null;
   targetExited?: boolean;
   warnings?: string[];
+  host?: HostInfo | null;
 }

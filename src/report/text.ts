@@ -1,7 +1,7 @@
 // The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
-import { formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
 
@@ -70,6 +70,8 @@ function headerLines(doc: ProfileDocument, width: number): string[] {
   const head = `rtprof profile · pid ${t.pid} · ${runtime} · ${attach} · ${formatSeconds(doc.window.durationS)}`;
   const lines = [truncate(head, width)];
   if (t.command) lines.push(truncate(`$ ${sanitize(t.command)}`, width));
+  const h = doc.host;
+  if (h) lines.push(truncate(`host: ${h.cores} × ${sanitize(h.cpuModel)} · ${formatBytes(h.memTotalBytes)} · ${sanitize(h.os)}`, width));
   return lines;
 }
 
