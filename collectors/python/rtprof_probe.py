@@ -262,8 +262,9 @@ class _LoopMonitor:
 
     def take(self, now, interval_s):
         samples, self.samples = self.samples, []
-        if self.pending_since is not None and now - self.pending_since > TICK_S:
-            # A poke still waiting: the loop is blocked right now; its age is a delay already seen.
+        if self.pending_since is not None and now - self.pending_since > interval_s:
+            # A loop blocked for longer than a whole interval shows it now, not only when it
+            # unblocks. A shorter block is reported whole, in the interval where it ends.
             samples.append(now - self.pending_since)
         out = {"resolutionNs": int(TICK_S * 1e9)}
         stats = _delay_stats(samples)
@@ -302,9 +303,9 @@ class _Loops:
         self.last_scan = 0.0
 
     def hook(self, active):
-        events = sys.modules.get("asyncio.events")
-        if events is None or self.events_mod is not None:
+        if self.events_mod is not None or not _imported("asyncio.events") or not _imported("asyncio.base_events"):
             return
+        events = sys.modules["asyncio.events"]
         orig = getattr(events, "_set_running_loop", None)
         if orig is None:
             return
@@ -424,6 +425,13 @@ class _Loops:
 # we cannot see is not reported as idle.
 
 
+def _imported(name):
+    """In sys.modules and done importing (a module mid-import has half its names)."""
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return module is not None and not getattr(spec, "_initializing", False)
+
+
 class _Work:
     def __init__(self):
         self.lock = threading.Lock()
@@ -501,16 +509,17 @@ class _WorkHooks:
         self.hooked = set()
 
     def refresh(self):
-        mods = sys.modules
-        if "socketserver" not in self.hooked and "socketserver" in mods:
-            self.hooked.add("socketserver")
-            self._hook_socketserver(mods["socketserver"])
-        if "http.server" not in self.hooked and "http.server" in mods:
-            self.hooked.add("http.server")
-            self._hook_http(mods["http.server"])
-        if "asyncio.streams" not in self.hooked and "asyncio.streams" in mods:
-            self.hooked.add("asyncio.streams")
-            self._hook_streams(mods["asyncio.streams"])
+        for name, hook in (
+            ("socketserver", self._hook_socketserver),
+            ("http.server", self._hook_http),
+            ("asyncio.streams", self._hook_streams),
+        ):
+            if name not in self.hooked and _imported(name):
+                self.hooked.add(name)
+                try:
+                    hook(sys.modules[name])
+                except Exception:
+                    pass
 
     def unhook(self):
         self.patches.restore()
@@ -786,7 +795,10 @@ class _Probe:
             finally:
                 self._teardown()
         except Exception:
-            pass
+            if os.environ.get("RTPROF_PROBE_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
         finally:
             global _probe
             with _lock:
@@ -889,12 +901,19 @@ class _Probe:
                     ch.close(now)
             if ch.connected_at is not None and cfg.get("attachMarker"):
                 self._clear_marker(cfg)
+            # A failure here costs one snapshot or one hook, never the thread.
             if now >= next_hooks:
                 next_hooks = now + HOOK_RESCAN_S
-                self._refresh_hooks(now)
+                try:
+                    self._refresh_hooks(now)
+                except Exception:
+                    pass
             if now >= next_snapshot:
                 next_snapshot = now + cfg["intervalMs"] / 1000.0
-                self._snapshot(cfg, now)
+                try:
+                    self._snapshot(cfg, now)
+                except Exception:
+                    self.channel.dropped += 1
 
     def _read(self, ch, now):
         lines = ch.read_lines()
@@ -939,7 +958,10 @@ class _Probe:
         return (self.json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8")
 
     def _snapshot(self, cfg, now):
-        self._refresh_hooks(now)
+        try:
+            self._refresh_hooks(now)
+        except Exception:
+            pass
         interval_s = cfg["intervalMs"] / 1000.0
         self.seq += 1
         snap = {

@@ -1,0 +1,128 @@
+// Attaching the Python probe to a running CPython: 3.14+ through sys.remote_exec, 3.8-3.13 through
+// gdb (a pending call queued at a safe point). Either way the target then imports
+// collectors/python/rtprof_probe.py and calls start(); that import happens in the target's main
+// thread when it next runs Python code, so a parked target gets it with its next request.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AttachRequest, AttachResult } from '../attach-types';
+import { findGdb, GDB_MISSING, runGdb } from './gdb';
+import { buildInjectionCode, loaderError, newMarkerPath, removeQuietly, waitForMarkerGone, writeForTarget } from './injection';
+import type { InjectionConfig } from './injection';
+import { buildRemoteExecCommand, runRemoteExec } from './remoteExec';
+import { lookupPythonTarget, ptraceRefused } from './target';
+import type { PythonTarget } from './target';
+
+export { buildRemoteExecCommand } from './remoteExec';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+// Active Python code reaches a safe point within microseconds; a thread sleeping in a 1 s loop
+// within a second. Beyond that we take the target as parked.
+const SAFE_POINT_WAIT_MS = 1000;
+// After the load was queued on a parked target, how long we wait before answering "pending".
+const PARKED_GRACE_MS = 300;
+const CODE_PAGE_BYTES = 4096;
+
+let cachedProbeDir: string | null = null;
+
+/** Absolute path of collectors/python in the package (this file runs from dist/collectors/python). */
+export function probeDir(): string {
+  if (cachedProbeDir) return cachedProbeDir;
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`rtprof package root (package.json) not found above ${__dirname}`);
+    dir = parent;
+  }
+  cachedProbeDir = path.join(dir, 'collectors', 'python');
+  return cachedProbeDir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', marker: string): InjectionConfig {
+  return { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: method, attachMarker: marker };
+}
+
+/** After the load was queued: connected (marker deleted), pending, or a clear failure. */
+async function awaitProbe(pid: number, method: 'gdb' | 'remote_exec', marker: string, waitMs: number, note: string): Promise<AttachResult> {
+  const connected = await waitForMarkerGone(marker, waitMs, () => alive(pid));
+  const error = loaderError(marker);
+  if (error) {
+    removeQuietly(marker + '.error');
+    removeQuietly(marker);
+    return { ok: false, reason: `the probe failed to load in pid ${pid}: ${error}` };
+  }
+  if (connected) return { ok: true, method, note };
+  if (!alive(pid)) {
+    removeQuietly(marker);
+    return { ok: false, reason: `process ${pid} exited during attach` };
+  }
+  return { ok: true, method, pending: true, note: `probe pending: target idle (${note})` };
+}
+
+async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {
+  const gdb = findGdb();
+  if (!gdb) return { ok: false, reason: GDB_MISSING };
+  const marker = newMarkerPath(req.pid);
+  const codePath = `${marker}.code`;
+  const code = Buffer.concat([Buffer.from(buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'gdb', marker))), Buffer.from([0])]);
+  if (code.length > CODE_PAGE_BYTES) return { ok: false, reason: 'injection code too long (socket path?)' };
+  try {
+    writeForTarget(marker, '', target);
+    fs.writeFileSync(codePath, code, { mode: 0o600 });
+    const outcome = await runGdb({
+      gdb,
+      pid: req.pid,
+      injectScript: path.join(probeDir(), 'gdb_inject.py'),
+      codePath,
+      codeBytes: CODE_PAGE_BYTES,
+      safePointWaitMs: SAFE_POINT_WAIT_MS,
+      hardTimeoutMs: Math.max(15_000, deadline - Date.now()),
+    });
+    if (!outcome.ok) {
+      removeQuietly(marker);
+      return { ok: false, reason: outcome.reason };
+    }
+    const waitMs = outcome.via === 'idle' ? PARKED_GRACE_MS : Math.max(PARKED_GRACE_MS, deadline - Date.now());
+    return await awaitProbe(req.pid, 'gdb', marker, waitMs, `queued at ${outcome.via === 'idle' ? 'a parked ' + outcome.detail : outcome.detail}`);
+  } finally {
+    removeQuietly(codePath);
+  }
+}
+
+async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {
+  if (target.remoteDebugDisabled) {
+    return { ok: false, reason: ptraceRefused('the target disabled remote debugging: PYTHON_DISABLE_REMOTE_DEBUG or -X disable_remote_debug') };
+  }
+  // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
+  const script = newMarkerPath(req.pid).replace(/\.marker$/, '.py');
+  writeForTarget(script, buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'remote_exec', script)), target);
+  const cmd = buildRemoteExecCommand({ pid: req.pid, exe: target.exe, scriptPath: script, major: target.major, minor: target.minor });
+  const ran = await runRemoteExec(cmd, req.pid, Math.max(1000, deadline - Date.now()));
+  if (!ran.ok) {
+    removeQuietly(script);
+    return { ok: false, reason: ran.reason };
+  }
+  return awaitProbe(req.pid, 'remote_exec', script, Math.max(PARKED_GRACE_MS, deadline - Date.now()), 'sys.remote_exec');
+}
+
+/** Injects the probe into a running CPython. Answers, never throws; on failure the target is untouched. */
+export async function attachPython(req: AttachRequest): Promise<AttachResult> {
+  const deadline = Date.now() + (req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  try {
+    const found = await lookupPythonTarget(req.pid);
+    if (!found.ok) return { ok: false, reason: found.reason };
+    const target = found.target;
+    if (target.minor >= 14) return await attachWithRemoteExec(req, target, deadline);
+    return await attachWithGdb(req, target, deadline);
+  } catch (err) {
+    return { ok: false, reason: `attach to pid ${req.pid} failed: ${(err as Error).message}` };
+  }
+}

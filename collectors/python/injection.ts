@@ -1,0 +1,87 @@
+// The Python code an attacher makes a running CPython execute, and the files around it. The code
+// only imports the probe from its path (once: a loaded probe is reused, so attaching twice does not
+// stack) and calls start(config); it runs in its own namespace, never in the target's __main__.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AttachMethod } from '../channel/messages';
+
+export interface InjectionConfig {
+  socket: string;
+  token: string;
+  intervalMs: number;
+  attach: AttachMethod;
+  /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
+  attachMarker: string;
+}
+
+/**
+ * One line of Python. Loader failures are written next to the marker (`<marker>.error`) for the
+ * attacher to report; nothing is printed in the target.
+ */
+export function buildInjectionCode(probeFile: string, config: InjectionConfig): string {
+  const body = [
+    'import sys',
+    'try:',
+    '    m = sys.modules.get("rtprof_probe")',
+    '    if m is None:',
+    '        import importlib.util',
+    `        s = importlib.util.spec_from_file_location("rtprof_probe", ${JSON.stringify(probeFile)})`,
+    '        m = importlib.util.module_from_spec(s)',
+    '        sys.modules["rtprof_probe"] = m',
+    '        try:',
+    '            s.loader.exec_module(m)',
+    '        except BaseException:',
+    '            del sys.modules["rtprof_probe"]',
+    '            raise',
+    `    m.start(__import__("json").loads(${JSON.stringify(JSON.stringify(config))}))`,
+    'except Exception as e:',
+    '    try:',
+    `        with open(${JSON.stringify(config.attachMarker + '.error')}, "w") as f:`,
+    '            f.write("%s: %s" % (type(e).__name__, e))',
+    '    except Exception:',
+    '        pass',
+  ].join('\n');
+  return `exec(${JSON.stringify(body)}, {"__name__": "__rtprof_inject__"})\n`;
+}
+
+/** A fresh marker path in the temp dir, named rtprof-* (the probe deletes only such names). */
+export function newMarkerPath(pid: number): string {
+  return path.join(os.tmpdir(), `rtprof-attach-${pid}-${crypto.randomBytes(6).toString('hex')}.marker`);
+}
+
+/**
+ * Writes a file private to us and, when we are root attaching to another user's process, owned by
+ * the target's user, so the probe can read it (remote_exec) and delete it (marker).
+ */
+export function writeForTarget(file: string, content: string | Buffer, owner: { uid: number; gid: number }): void {
+  fs.writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
+  if (process.getuid?.() === 0 && owner.uid >= 0 && owner.uid !== 0) {
+    fs.chownSync(file, owner.uid, owner.gid);
+  }
+}
+
+export function removeQuietly(file: string): void {
+  fs.rmSync(file, { force: true, recursive: true });
+}
+
+/** Resolves true once the marker is gone (the probe connected), false after timeoutMs. */
+export async function waitForMarkerGone(marker: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!fs.existsSync(marker)) return true;
+    if (!alive()) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return !fs.existsSync(marker);
+}
+
+/** What the injected loader wrote when it failed in the target, if anything. */
+export function loaderError(marker: string): string | null {
+  try {
+    return fs.readFileSync(marker + '.error', 'utf8').slice(0, 300);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,146 @@
+// The Python probe loaded at start (sitecustomize on PYTHONPATH, as `rtprof run -- python3 app.py`
+// does), on Debian's python3 and pyenv's 3.8/3.10/3.12/3.13, against the real ChannelServer.
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { newToken } from '../../collectors/channel/server';
+import { start, sleep } from '../helpers/processes';
+import type { Started } from '../helpers/processes';
+import { fixture, lineRequest, preloadEnvFor, pythons, Recorder, taskCount } from '../fixtures/python/harness';
+
+const { found, missing } = pythons();
+if (missing.length) console.log(`# python interpreters not installed, skipped: ${missing.join(', ')}`);
+
+function launch(rec: Recorder, python: string, script: string, args: string[] = [], intervalMs = 1000, extraPath?: string): Started {
+  const token = newToken();
+  const p = start(python, [fixture(script), ...args], { env: preloadEnvFor(rec, null, token, intervalMs, extraPath), stdio: ['pipe', 'pipe', 'pipe'] });
+  rec.server.issueToken(p.pid, token);
+  return p;
+}
+
+/** Sends lines one after another on one keep-alive connection, each after the previous answer. */
+async function keepAliveRequests(port: number, n: number): Promise<void> {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  for (let i = 0; i < n; i++) {
+    const answered = new Promise((r) => sock.once('data', r));
+    sock.write(`req${i}\n`);
+    await answered;
+  }
+  sock.end();
+}
+
+for (const py of found) {
+  describe(`python probe, preloaded, ${py.label}`, () => {
+    const rec = new Recorder();
+    before(() => rec.listen());
+    after(() => rec.close());
+
+    it('asyncio: a loop blocked 100 ms once a second reads max delay ≈ 100 ms (±15); keep-alive requests are work', async () => {
+      const p = launch(rec, py.path, 'asyncio_server.py', ['--block']);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      const hello = await rec.until('hello', () => rec.hellosOf(p.pid)[0]);
+      assert.equal(hello.runtime, 'cpython');
+      assert.equal(hello.attach, 'preload');
+      await rec.until('4 snapshots', () => rec.snapshotsOf(p.pid).length >= 4, 8000);
+      const before = rec.snapshotsOf(p.pid).at(-1)!;
+      const t0 = Date.now();
+      await keepAliveRequests(port, 5);
+      const took = (Date.now() - t0) / 1000;
+      await rec.until('2 more snapshots', () => rec.snapshotsOf(p.pid).length >= rec.snapshotsOf(p.pid).indexOf(before) + 3, 5000);
+      const snaps = rec.snapshotsOf(p.pid);
+      const blocked = snaps.slice(1).filter((s) => (s.eventLoop?.delayNs?.max ?? 0) > 50e6);
+      assert.ok(blocked.length >= 3, `snapshots that saw the block: ${blocked.length}`);
+      for (const s of blocked) {
+        const maxMs = s.eventLoop!.delayNs!.max / 1e6;
+        assert.ok(Math.abs(maxMs - 100) <= 15, `max delay ${maxMs.toFixed(1)} ms, want 100 ± 15`);
+      }
+      const last = snaps.at(-1)!;
+      const u = last.eventLoop?.utilization ?? -1;
+      assert.ok(u > 0.05 && u < 0.5, `utilization ${u} (blocked ~10 % of the time)`);
+      assert.equal(last.work!.completed - (before.work?.completed ?? 0), 5);
+      const busy = last.work!.busyS - (before.work?.busyS ?? 0);
+      assert.ok(busy >= 0.45 && busy <= took, `busyS ${busy.toFixed(3)} for 5 × 100 ms requests in ${took.toFixed(3)} s`);
+      assert.ok(last.interpreter?.delayNs, 'interpreter delay reported');
+      assert.equal(last.threads, 1);
+      p.kill();
+    });
+
+    it('GC: the pauses the probe reports match what the target counts itself', async () => {
+      const p = launch(rec, py.path, 'gc_target.py', [], 200);
+      await p.waitFor(/ready/);
+      await rec.until('snapshots', () => rec.snapshotsOf(p.pid).length >= 2);
+      const stats = async (): Promise<number[]> => {
+        const seen = (p.stdout().match(/^stats .*$/gm) ?? []).length;
+        p.child.stdin!.write('stats\n');
+        await rec.until('stats', () => (p.stdout().match(/^stats .*$/gm) ?? [])[seen]);
+        return p.stdout().match(/^stats .*$/gm)![seen].split(' ').slice(1).map(Number);
+      };
+      const c1 = await stats();
+      await sleep(450);
+      const s1 = rec.snapshotsOf(p.pid).at(-1)!;
+      const seq1 = s1.seq;
+      p.child.stdin!.write('burst 30\n');
+      await p.waitFor(/burst done/);
+      const c2 = await stats();
+      await sleep(450);
+      const snaps = rec.snapshotsOf(p.pid);
+      const s2 = snaps.at(-1)!;
+      const byKind = (s: typeof s1, k: string): number => s.gcTotals?.byKind?.[k]?.count ?? 0;
+      for (const [i, k] of ['gen0', 'gen1', 'gen2'].entries()) {
+        assert.equal(byKind(s2, k) - byKind(s1, k), c2[i] - c1[i], `${k}: probe vs target's own count`);
+      }
+      const events = snaps.filter((s) => s.seq > seq1).flatMap((s) => s.gc ?? []);
+      assert.equal(events.length, s2.gcTotals!.count - s1.gcTotals!.count, 'every pause listed');
+      assert.ok(events.every((e) => e.durationS > 0 && /^gen[012]$/.test(e.kind)));
+      assert.ok(events.filter((e) => e.kind === 'gen2').length >= 10);
+      p.kill();
+    });
+
+    it('http.server (threaded): concurrent requests are in flight together and counted once each', async () => {
+      const p = launch(rec, py.path, 'http_server.py', [], 250);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      await rec.until('snapshot', () => rec.snapshotsOf(p.pid).length >= 1);
+      const t0 = Date.now();
+      await Promise.all([1, 2, 3, 4].map(() => fetch(`http://127.0.0.1:${port}/sleep?ms=300`).then((r) => r.text())));
+      const wall = (Date.now() - t0) / 1000;
+      await sleep(600);
+      const last = rec.snapshotsOf(p.pid).at(-1)!;
+      assert.equal(last.work?.completed, 4);
+      assert.equal(last.work?.inFlight, 0);
+      assert.ok(last.work!.busyS >= 0.29 && last.work!.busyS <= wall, `busyS ${last.work!.busyS} (4 parallel 300 ms requests in ${wall}s)`);
+      p.kill();
+    });
+
+    it('output unchanged, and the environment’s own sitecustomize still runs', async () => {
+      const run = async (withProbe: boolean): Promise<string> => {
+        const p = withProbe
+          ? launch(rec, py.path, 'asyncio_server.py', [], 1000, fixture('chain'))
+          : start(py.path, [fixture('asyncio_server.py')], { env: { ...process.env, PYTHONPATH: fixture('chain') } });
+        const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+        for (const i of [1, 2, 3]) assert.equal(await lineRequest(port, `x${i}`), `done x${i}`);
+        await p.waitFor(/served x3/);
+        p.kill();
+        await p.exited;
+        const lines = (p.stdout() + '\n' + p.stderr()).replace(/ready \d+/, 'ready PORT').split('\n');
+        return lines.filter((l) => l.trim() !== '').join('\n');
+      };
+      const plain = await run(false);
+      const probed = await run(true);
+      assert.match(plain, /^original sitecustomize ran\n/);
+      assert.equal(probed, plain);
+    });
+
+    it('bye: the probe thread ends and does not reconnect', async () => {
+      const p = launch(rec, py.path, 'idle_loop.py', [], 200);
+      await p.waitFor(/ready/);
+      await rec.until('snapshot', () => rec.snapshotsOf(p.pid).length >= 1);
+      const tasks = taskCount(p.pid);
+      rec.server.sendBye(p.pid);
+      await rec.until('thread gone', () => taskCount(p.pid) === tasks - 1, 3000);
+      await sleep(1200);
+      assert.equal(rec.hellosOf(p.pid).length, 1);
+      p.kill();
+    });
+  });
+}
