@@ -20,6 +20,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const SAFE_POINT_WAIT_MS = 1000;
 // After the load was queued on a parked target, how long we wait before answering "pending".
 const PARKED_GRACE_MS = 300;
+const SAFE_POINT_CONNECT_MS = 2500;
 const CODE_PAGE_BYTES = 4096;
 
 let cachedProbeDir: string | null = null;
@@ -90,7 +91,9 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
       removeQuietly(marker);
       return { ok: false, reason: outcome.reason };
     }
-    const waitMs = outcome.via === 'idle' ? PARKED_GRACE_MS : Math.max(PARKED_GRACE_MS, deadline - Date.now());
+    // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;
+    // if it does not connect within a couple of seconds, the main thread is parked.
+    const waitMs = outcome.via === 'idle' ? PARKED_GRACE_MS : Math.min(SAFE_POINT_CONNECT_MS, Math.max(PARKED_GRACE_MS, deadline - Date.now()));
     return await awaitProbe(req.pid, 'gdb', marker, waitMs, `queued at ${outcome.via === 'idle' ? 'a parked ' + outcome.detail : outcome.detail}`);
   } finally {
     removeQuietly(codePath);

@@ -1,0 +1,148 @@
+// Attaching the Python probe to running CPythons started with nothing special (gdb path, 3.8-3.13),
+// against the real ChannelServer: values, parked targets, targets that exit, busy threads,
+// attaching twice, and the one-line refusals.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { attachPython } from '../../collectors/python/attach';
+import { start, sleep } from '../helpers/processes';
+import { fixture, lineRequest, pythons, Recorder, taskCount } from '../fixtures/python/harness';
+
+const { found, missing } = pythons();
+if (missing.length) console.log(`# python interpreters not installed, skipped: ${missing.join(', ')}`);
+let gdbPresent = true;
+try {
+  execFileSync('gdb', ['--version']);
+} catch {
+  gdbPresent = false;
+}
+
+for (const py of found) {
+  describe(`python attach (gdb), ${py.label}`, { skip: gdbPresent ? false : 'gdb not installed' }, () => {
+    const rec = new Recorder();
+    before(() => rec.listen());
+    after(() => rec.close());
+    const attach = (pid: number, timeoutMs = 8000) =>
+      attachPython({ pid, socketPath: rec.socketPath, token: rec.server.issueToken(pid), intervalMs: 500, timeoutMs });
+
+    it('asyncio server: attach, loop found, 100 ms block reads ≈ 100 ms, output unchanged, a second attach does not stack', async () => {
+      const p = start(py.path, [fixture('asyncio_server.py'), '--block']);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      assert.equal(await lineRequest(port, 'a'), 'done a');
+      const t0 = Date.now();
+      const res = await attach(p.pid);
+      assert.deepEqual({ ok: res.ok, pending: res.ok && res.pending }, { ok: true, pending: undefined }, JSON.stringify(res));
+      const hello = await rec.until('hello', () => rec.hellosOf(p.pid)[0]);
+      assert.equal(hello.attach, 'gdb');
+      await rec.nextSnapshot(p.pid);
+      console.log(`# ${py.label}: attach to first snapshot ${Date.now() - t0} ms`);
+      await rec.until('a snapshot with the block', () => rec.snapshotsOf(p.pid).find((s) => (s.eventLoop?.delayNs?.max ?? 0) > 50e6), 6000);
+      const blocked = rec.snapshotsOf(p.pid).filter((s) => (s.eventLoop?.delayNs?.max ?? 0) > 50e6);
+      for (const s of blocked) assert.ok(Math.abs(s.eventLoop!.delayNs!.max / 1e6 - 100) <= 15, `max ${s.eventLoop!.delayNs!.max / 1e6} ms`);
+      assert.ok(rec.snapshotsOf(p.pid).at(-1)!.eventLoop!.utilization! > 0.03, 'selector wrapped: utilization');
+      assert.equal(await lineRequest(port, 'b'), 'done b');
+      const tasks = taskCount(p.pid);
+      const again = await attach(p.pid);
+      assert.equal(again.ok, true, JSON.stringify(again));
+      await rec.until('re-hello', () => rec.hellosOf(p.pid).length >= 2);
+      await sleep(300);
+      assert.equal(taskCount(p.pid), tasks, 'no second probe thread');
+      assert.equal(await lineRequest(port, 'c'), 'done c');
+      await p.waitFor(/served c/);
+      assert.equal(p.stdout().replace(/ready \d+/, 'ready PORT'), 'ready PORT\nserved a\nserved b\nserved c\n');
+      assert.equal(p.stderr(), '');
+      p.kill();
+    });
+
+    it('threaded http.server: requests after attach are work', async () => {
+      const p = start(py.path, [fixture('http_server.py')]);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      const res = await attach(p.pid);
+      assert.equal(res.ok, true, JSON.stringify(res));
+      await rec.until('hello', () => rec.hellosOf(p.pid)[0]);
+      await Promise.all([1, 2, 3].map(() => fetch(`http://127.0.0.1:${port}/sleep?ms=200`).then((r) => r.text())));
+      await sleep(700);
+      const work = rec.snapshotsOf(p.pid).at(-1)!.work;
+      assert.equal(work?.completed, 3);
+      assert.ok(work!.busyS >= 0.19, `busyS ${work!.busyS}`);
+      p.kill();
+    });
+
+    it('idle asyncio loop with no timers: pending, then the probe arrives with the first request', async () => {
+      const p = start(py.path, [fixture('idle_loop.py')]);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      const res = await attach(p.pid, 4000);
+      assert.equal(res.ok, true, JSON.stringify(res));
+      assert.equal(res.ok && res.pending, true, JSON.stringify(res));
+      assert.match((res.ok && res.note) || '', /probe pending: target idle/);
+      await sleep(500);
+      assert.equal(rec.hellosOf(p.pid).length, 0);
+      assert.equal(await lineRequest(port, 'x'), 'ok x');
+      await rec.until('hello after the first request', () => rec.hellosOf(p.pid)[0], 3000);
+      assert.equal(await lineRequest(port, 'y'), 'ok y');
+      await p.waitFor(/served\nserved\n/);
+      assert.equal(p.stdout().replace(/ready \d+/, 'ready PORT'), 'ready PORT\nserved\nserved\n');
+      p.kill();
+    });
+
+    it('eight threads busy in Python while attaching: results unchanged', async () => {
+      const iterations = '8000000'; // a few seconds of eight busy threads
+      const p = start(py.path, [fixture('busy_threads.py'), iterations]);
+      await p.waitFor(/ready/);
+      await sleep(300);
+      const res = await attach(p.pid);
+      assert.equal(res.ok, true, JSON.stringify(res));
+      await rec.until('hello', () => rec.hellosOf(p.pid)[0], 5000);
+      const done = await p.exited;
+      assert.equal(done.code, 0, p.stderr());
+      assert.equal(p.stderr(), '');
+      // The same computation without attach: same output.
+      const plain = execFileSync(py.path, [fixture('busy_threads.py'), iterations], { encoding: 'utf8' });
+      assert.equal(p.stdout(), plain);
+    });
+
+    it('a target that exits during attach: one clear line, no throw', async () => {
+      for (const lifeMs of [0, 150, 400]) {
+        const p = start(py.path, ['-c', `import time; time.sleep(${lifeMs / 1000})`]);
+        await sleep(lifeMs / 2);
+        const res = await attach(p.pid, 3000);
+        await p.exited;
+        if (!res.ok) assert.match(res.reason, /exit|does not exist/, res.reason);
+      }
+    });
+  });
+}
+
+describe('python attach: refusals are one clear line, the target untouched', () => {
+  it('not CPython', async () => {
+    const p = start('sleep', ['30']);
+    const res = await attachPython({ pid: p.pid, socketPath: '/tmp/x.sock', token: 'x'.repeat(20), intervalMs: 1000 });
+    assert.equal(res.ok, false);
+    assert.match(!res.ok ? res.reason : '', /not a CPython process/);
+    p.kill();
+  });
+
+  it('gdb missing', async () => {
+    const p = start('/usr/bin/python3', ['-c', 'import time; time.sleep(30)']);
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const res = await attachPython({ pid: p.pid, socketPath: '/tmp/x.sock', token: 'x'.repeat(20), intervalMs: 1000 });
+      assert.deepEqual(res, { ok: false, reason: 'gdb is not installed: apt-get install gdb (needed to attach to CPython 3.8-3.13)' });
+    } finally {
+      process.env.PATH = saved;
+    }
+    p.kill();
+  });
+
+  it('ptrace not permitted (attacher is another user)', { skip: process.getuid?.() !== 0 ? 'needs root to switch user' : false }, async () => {
+    const p = start('/usr/bin/python3', ['-c', 'import time; time.sleep(30)']);
+    const script = `require(${JSON.stringify(require.resolve('../../collectors/python/attach'))}).attachPython({pid:${p.pid},socketPath:'/tmp/x.sock',token:'${'x'.repeat(20)}',intervalMs:1000}).then(r=>console.log(JSON.stringify(r)))`;
+    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' });
+    const res = JSON.parse(out);
+    assert.equal(res.ok, false);
+    assert.match(res.reason, /run as the same user or with CAP_SYS_PTRACE; in Kubernetes add SYS_PTRACE/);
+    assert.equal(p.child.exitCode, null, 'target still running');
+    p.kill();
+  });
+});
