@@ -74,12 +74,14 @@ def stop():
 
 def _read_config(config):
     if config is None:
+        # Taken out of the environment, as the Node probe does: a child process the service
+        # starts would otherwise present this pid's token, be refused, and retry for minutes.
         env = os.environ
         config = {
-            "socket": env.get("RTPROF_SOCKET"),
-            "token": env.get("RTPROF_TOKEN"),
-            "intervalMs": env.get("RTPROF_INTERVAL_MS"),
-            "attach": env.get("RTPROF_ATTACH") or "preload",
+            "socket": env.pop("RTPROF_SOCKET", None),
+            "token": env.pop("RTPROF_TOKEN", None),
+            "intervalMs": env.pop("RTPROF_INTERVAL_MS", None),
+            "attach": env.pop("RTPROF_ATTACH", None) or "preload",
         }
     sock = config.get("socket")
     token = config.get("token")
