@@ -206,6 +206,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (this.skipped.size > 10_000) this.skipped.clear(); // bounded: re-checking is cheap
   }
 
+  /** Tells every probe to stop for good (bye): a one-shot profile leaves nothing running behind. */
+  detachAll(): void {
+    for (const target of this.targets.values()) this.channel.revokeToken(target.pid);
+  }
+
+  /** Stops watching. Probes are not told: a restarted agent picks them up (they give up after 10 min). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

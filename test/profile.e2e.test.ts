@@ -60,6 +60,24 @@ test('node: 60 ms spin then 20 ms wait → cpu-bound; no traffic → idle', asyn
   app.kill();
 });
 
+test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/20 → cpu-bound, no traffic → idle', async () => {
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
+  const base = `http://127.0.0.1:${port}`;
+  const io = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
+  assert.equal(io.target.runtime, 'cpython');
+  assert.equal(io.target.attach, 'gdb');
+  assert.equal(io.evidence.source, 'probe', 'the probe reports requests in flight');
+  assert.equal(io.verdict, 'io-bound', show(io));
+  assert.ok(Math.abs(busyIo(io) - 0.75) <= 0.05, `io share of busy time 0.75 ± 0.05: ${show(io)}`);
+  assert.ok(io.eventLoop !== null && io.gc !== null, 'asyncio loop delay and GC from the probe');
+  const cpu = await profileJson(['--pid', String(app.pid), '--duration', '6s', '--load', `${base}/mixed?cpu_ms=60&io_ms=20`, '--connections', '1']);
+  assert.equal(cpu.verdict, 'cpu-bound', show(cpu));
+  const idle = await profileJson(['--pid', String(app.pid), '--duration', '4s']);
+  assert.equal(idle.verdict, 'idle', show(idle));
+  app.kill();
+});
+
 test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);

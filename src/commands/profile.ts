@@ -119,6 +119,7 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
   } finally {
     load?.stop();
     if (child) await stopChild(child);
+    watcher.detachAll();
     await watcher.stop();
   }
 }
