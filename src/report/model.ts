@@ -1,6 +1,7 @@
 // The profile document (the JSON contract of `rtprof profile --json`, issue 4) and the per-interval
 // sample the collectors hand to the report. Field names in ProfileDocument are a public contract:
 // add fields freely, never rename or remove one.
+import type { DelayStatsNs } from '../../collectors/channel/messages';
 
 /** The main thread's states, in the order every report shows them. `idle` is waiting with nothing in flight. */
 export const BREAKDOWN_STATES = ['cpu', 'runqueue', 'io', 'lock', 'sleep', 'other', 'idle'] as const;
@@ -18,14 +19,8 @@ export interface ThreadTimeS {
   other: number;
 }
 
-export interface LoopDelayNs {
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
+/** The probes' delay statistics, as the channel carries them (nanoseconds). */
+export type LoopDelayNs = DelayStatsNs;
 
 export interface GcPause {
   /** V8: minor/major/incremental/weakcb; CPython: gen0/gen1/gen2. */

@@ -2,7 +2,8 @@
 // against the real ChannelServer: values, parked targets, targets that exit, busy threads,
 // attaching twice, and the one-line refusals.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { attachPython } from '../../collectors/python/attach';
 import { start, sleep } from '../helpers/processes';
@@ -86,7 +87,11 @@ for (const py of found) {
     });
 
     it('eight threads busy in Python while attaching: results unchanged', async () => {
-      const iterations = '8000000'; // a few seconds of eight busy threads
+      // Long enough (≈ 6-10 s) that the work outlasts a slow attach on a loaded machine: with 8M
+      // iterations the target sometimes finished first and attach rightly said it had exited.
+      const iterations = '20000000';
+      // The same computation without attach runs alongside: its output is the reference.
+      const plain = promisify(execFile)(py.path, [fixture('busy_threads.py'), iterations], { encoding: 'utf8' });
       const p = start(py.path, [fixture('busy_threads.py'), iterations]);
       await p.waitFor(/ready/);
       await sleep(300);
@@ -96,9 +101,7 @@ for (const py of found) {
       const done = await p.exited;
       assert.equal(done.code, 0, p.stderr());
       assert.equal(p.stderr(), '');
-      // The same computation without attach: same output.
-      const plain = execFileSync(py.path, [fixture('busy_threads.py'), iterations], { encoding: 'utf8' });
-      assert.equal(p.stdout(), plain);
+      assert.equal(p.stdout(), (await plain).stdout);
     });
 
     it('a target that exits during attach: one clear line, no throw', async () => {
