@@ -72,10 +72,11 @@ export function scriptOf(argv: string[]): string | undefined {
   return undefined;
 }
 
-export function serviceNameOf(pid: number, argv: string[], executableName: string): string {
+export function serviceNameOf(pid: number, argv: string[], executableName: string, runtime: Runtime): string {
   const fromEnv = readEnvVar(pid, 'OTEL_SERVICE_NAME');
   if (fromEnv) return fromEnv;
-  const script = scriptOf(argv);
+  // Only an interpreter's first argument is a script; `sleep 300` is the service "sleep".
+  const script = runtime === 'other' ? undefined : scriptOf(argv);
   return script ? basename(script) : executableName;
 }
 
@@ -87,6 +88,7 @@ export function identify(pid: number): ProcessIdentity | undefined {
     const exe = readExe(pid);
     const argv = readCmdline(pid);
     const runtime = runtimeOf(exe, stat.comm);
+    // exe is unreadable for another user's process: argv[0], then comm, name it instead
     const executableName = basename(exe ?? argv[0] ?? stat.comm);
     return {
       pid,
@@ -96,7 +98,7 @@ export function identify(pid: number): ProcessIdentity | undefined {
       runtimeVersion: runtimeVersionOf(exe, runtime, pid),
       exe,
       executableName,
-      serviceName: serviceNameOf(pid, argv, executableName),
+      serviceName: serviceNameOf(pid, argv, executableName, runtime),
       argv,
       uid: status.uid,
     };

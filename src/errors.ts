@@ -27,6 +27,7 @@ export const errors = {
   listenFailed: define('RTPROF_ERR_LISTEN', 1, (host, port, why) => `cannot listen on ${host}:${port}: ${why}`),
   noTargets: define('RTPROF_ERR_NO_TARGETS', 2, () => `nothing to watch: give --pid N, --discover, or a command after --`),
   notLinux: define('RTPROF_ERR_NOT_LINUX', 1, () => `rtprof reads /proc (schedstat, syscall, net/tcp) and runs on Linux only; run it in a Linux container or VM next to the service`),
+  socketFailed: define('RTPROF_ERR_SOCKET', 1, (path, why) => `cannot open the probe socket ${path}: ${why}; choose another place with --socket PATH`),
   launchFailed: define('RTPROF_ERR_LAUNCH', 1, (cmd, why) => `cannot start '${cmd}': ${why}`),
 };
 

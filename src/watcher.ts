@@ -49,7 +49,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   async start(): Promise<void> {
-    await this.channel.listen();
+    try {
+      await this.channel.listen();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw errors.socketFailed(this.channel.socketPath, e.code === 'EACCES' ? 'permission denied' : e.message);
+    }
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.timer.unref();
     if (this.options.discover) this.discoverNew();

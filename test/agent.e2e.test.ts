@@ -1,8 +1,11 @@
 // `rtprof agent` end to end: real targets, the real CLI, the real endpoint, promtool.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { parsePrometheus, startAgent, valuesOf } from './helpers/agent';
+import { RTPROF, parsePrometheus, startAgent, valuesOf } from './helpers/agent';
 import { PYTHON, sleep, start } from './helpers/processes';
 
 const REQUIRED = [
@@ -104,4 +107,25 @@ test('bad input: one clear line and the right exit code', async () => {
   oneLine(r.stderr);
   busy.kill();
   assert.match(execFileSync(process.execPath, ['bin/rtprof.js', 'agent', '--help'], { encoding: 'utf8', cwd: `${__dirname}/../..` }), /--discover/);
+});
+
+test('an unprivileged agent watching a root process: forbidden /proc files are reported unavailable, the rest collected', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to run the agent as another user');
+  const dir = mkdtempSync(join(tmpdir(), 'rtprof-nobody-'));
+  chownSync(dir, 65534, 65534);
+  const target = start('sleep', ['60']);
+  const agent = start('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', RTPROF, 'agent', '--pid', String(target.pid), '--port', '0', '--socket', join(dir, 'agent.sock')]);
+  const [, url] = await agent.waitFor(/serving (http:\/\/[^ ]+)\/metrics/, 20_000);
+  await sleep(1500);
+  const [info] = (await (await fetch(`${url}/api/targets`)).json()) as Array<{ serviceName: string; unavailable: Record<string, string> }>;
+  assert.match(info!.unavailable.diskIo ?? '', /no permission to read \/proc\/\d+\/io/);
+  assert.match(info!.unavailable.syscall ?? '', /no permission/);
+  assert.equal(info!.serviceName, 'sleep');
+  const { samples } = parsePrometheus(await (await fetch(`${url}/metrics`)).text());
+  assert.ok(valuesOf(samples, 'process_cpu_time_seconds_total', target.pid).length === 2, 'CPU still collected');
+  assert.ok(valuesOf(samples, 'process_memory_usage_bytes', target.pid)[0]!.value > 0, 'RSS still collected');
+  assert.equal(valuesOf(samples, 'process_disk_io_bytes_total', target.pid).length, 0, 'no made-up disk I/O');
+  agent.kill('SIGTERM');
+  await agent.exited;
+  target.kill();
 });
