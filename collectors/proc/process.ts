@@ -3,6 +3,7 @@
 // process ends the collector (collect() returns null).
 import { availableParallelism } from 'node:os';
 import { CLK_TCK, PAGE_SIZE, countFds, isForbidden, isGone, readIo, readStat, readStatus, startTimeEpochMs } from './procfs';
+import { OtherThreads } from './otherThreads';
 import { ThreadProbe } from './threadState';
 import { addTimes, splitInterval, zeroTimes, type ThreadTimes } from './threadTime';
 
@@ -30,7 +31,12 @@ export interface ProcSample {
   threadTime: ThreadTimes;
   /** the last interval's split of the main thread */
   threadTimeDelta: ThreadTimes;
+  /** cumulative seconds per state of the other threads, summed (sampled at a lower rate) */
+  otherThreadsTime: ThreadTimes;
 }
+
+/** Other threads are sampled on every n-th tick of the main thread's sampler (50 Hz → 5 Hz). */
+const OTHER_THREADS_EVERY_NTH_TICK = 10;
 
 const CPUS = availableParallelism();
 
@@ -38,10 +44,12 @@ export class ProcCollector {
   readonly unavailable = new Map<string, string>();
   private readonly main: ThreadProbe | undefined;
   private readonly threadTime = zeroTimes();
+  private readonly others: OtherThreads;
   private last: { wallNs: bigint; onCpuNs: number; runqueueNs: number; userS: number; systemS: number } | undefined;
   private gone = false;
 
   constructor(readonly pid: number, readonly startTicks: number) {
+    this.others = new OtherThreads(pid, OTHER_THREADS_EVERY_NTH_TICK);
     try {
       // The main thread's tid is the pid for Node and CPython alike.
       this.main = new ThreadProbe(pid, pid);
@@ -59,7 +67,9 @@ export class ProcCollector {
       this.main.sample();
     } catch (err) {
       if (isGone(err)) this.gone = true;
+      return;
     }
+    this.others.tick();
   }
 
   get exited(): boolean {
@@ -103,9 +113,13 @@ export class ProcCollector {
       uptimeS: Math.max(0, (Date.now() - startTimeEpochMs(stat.startTicks)) / 1000),
       threadTime: this.threadTime,
       threadTimeDelta: zeroTimes(),
+      otherThreadsTime: this.others.time,
     };
     this.readOptional(sample);
     this.advanceThreadTime(sample, wallNs, userS, systemS);
+    this.others.collect();
+    if (this.others.skipped > 0) this.unavailable.set('threads', `${this.others.skipped} threads beyond the first ${this.others.count} are not sampled`);
+    else this.unavailable.delete('threads');
     return sample;
   }
 
@@ -151,5 +165,6 @@ export class ProcCollector {
 
   close(): void {
     this.main?.close();
+    this.others.close();
   }
 }

@@ -56,6 +56,7 @@ export const PROC = {
   pagingFaults: spec(METRIC_PROCESS_PAGING_FAULTS, 'counter', '{fault}', 'Page faults by type'),
   uptime: spec(METRIC_PROCESS_UPTIME, 'gauge', 's', 'Time since the process started'),
   threadTime: spec('rtprof.thread.time', 'counter', 's', "Main thread wall time by state (cpu, runqueue, io, lock, sleep, other); rate() sums to 1"),
+  otherThreadsTime: spec('rtprof.threads.time', 'counter', 's', 'Wall time of the other threads (all but the main one) by state, summed; rate() sums to their number'),
   targetInfo: spec('rtprof.target.info', 'gauge', '{target}', 'Always 1: a watched target and how it is watched'),
 };
 

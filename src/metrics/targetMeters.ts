@@ -154,6 +154,7 @@ export class TargetMeters {
     result.observe(o.pagingFaults!, p.minorFaults, { [ATTR_SYSTEM_PAGING_FAULT_TYPE]: 'minor' });
     result.observe(o.uptime!, p.uptimeS);
     for (const state of THREAD_STATES) result.observe(o.threadTime!, p.threadTime[state], { state });
+    for (const state of THREAD_STATES) result.observe(o.otherThreadsTime!, p.otherThreadsTime[state], { state });
     result.observe(o.targetInfo!, 1, { 'rtprof.attach': this.target.attachMethod });
   }
 

@@ -70,3 +70,34 @@ test('a node server idle in epoll_wait is ≥ 90 % io-wait', async () => {
   assert.ok(s.io >= 0.9, fmt(s));
   p.kill();
 });
+
+test('other threads are sampled too: one asleep and one blocked on a socket read as ≈ 1 s each per second', async () => {
+  const code = [
+    'import socket, threading, time',
+    'a, b = socket.socketpair()',
+    'threading.Thread(target=lambda: time.sleep(100), daemon=True).start()',
+    'threading.Thread(target=lambda: a.recv(1), daemon=True).start()',
+    'print("ready", flush=True)',
+    'time.sleep(100)',
+  ].join('\n');
+  const p = start(PYTHON, ['-c', code]);
+  await p.waitFor(/ready/);
+  await sleep(300);
+  const collector = new ProcCollector(p.pid, readStat(p.pid).startTicks);
+  const hub = new SamplerHub(50);
+  hub.add(collector);
+  collector.collect(); // opens the other threads
+  await sleep(500);
+  const first = { ...collector.collect()!.otherThreadsTime };
+  const t0 = Date.now();
+  await sleep(2500);
+  const last = collector.collect()!.otherThreadsTime;
+  const wallS = (Date.now() - t0) / 1000;
+  hub.stop();
+  collector.close();
+  const rate = (k: keyof typeof last): number => (last[k] - first[k]) / wallS;
+  const total = THREAD_STATES.reduce((s, k) => s + rate(k), 0);
+  assert.ok(Math.abs(total - 2) < 0.2, `two other threads: rates sum to ≈ 2 (${total.toFixed(2)})`);
+  assert.ok(rate('sleep') > 0.8 && rate('io') > 0.8, `one sleeps, one waits on I/O: sleep=${rate('sleep').toFixed(2)} io=${rate('io').toFixed(2)}`);
+  p.kill();
+});
