@@ -5,10 +5,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { footprint } from './footprint';
+import { nodeOverhead } from './nodeOverhead';
+import { pythonOverhead } from './pythonOverhead';
 import type { BenchResult } from './types';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   footprint: () => footprint(),
+  pythonOverhead: () => pythonOverhead(),
+  nodeOverhead: () => nodeOverhead(),
 };
 
 const DOC = join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
