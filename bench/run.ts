@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import { footprint } from './footprint';
 import { nodeOverhead } from './nodeOverhead';
 import { pythonOverhead } from './pythonOverhead';
-import { pythonOverhead } from './pythonOverhead';
 import type { BenchResult } from './types';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   footprint: () => footprint(),
-  pythonOverhead: () => pythonOverhead(),
   pythonOverhead: () => pythonOverhead(),
   nodeOverhead: () => nodeOverhead(),
 };
