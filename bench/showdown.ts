@@ -1,0 +1,423 @@
+// `npm run showdown`: Node.js (Fastify) vs Python (asyncio, threaded) on the same endpoints of the
+// sample apps, on this machine, in one run: cold start, idle RSS, compute speed, then fixed-rate
+// and saturating load on /json, /io and /cpu with rtprof attached (loop/interpreter delay, GC,
+// breakdown, verdict) and autocannon measuring the answers. Writes docs/SHOWDOWN.md, prints its
+// tables. Every service runs pinned to CPU 0, everything else (load generator, rtprof, the
+// downstream) to CPU 1, so each runtime gets exactly one core.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { CLK_TCK, readStat, readStatus } from '../collectors/proc/procfs';
+import { runWindow } from '../src/commands/profile';
+import { appCommand, type SampleApp } from '../src/demo/apps';
+import { percentile } from '../src/report/stats';
+import type { Target } from '../src/target';
+import { Watcher } from '../src/watcher';
+import { renderShowdown, tablesOf } from './showdownReport';
+import type { RuntimeKey, RuntimeResult, Scenario, ScenarioKey, ScenarioResult, ShowdownRun } from './showdownTypes';
+
+const ROOT = join(__dirname, '..', '..');
+const DOC = join(ROOT, 'docs', 'SHOWDOWN.md');
+const SERVICE_CPU = '0';
+const LOAD_CPU = '1';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export const RUNTIMES: Array<{ key: RuntimeKey; label: string; app: SampleApp }> = [
+  { key: 'node', label: 'Node.js (Fastify)', app: 'node' },
+  { key: 'asyncio', label: 'Python asyncio', app: 'python-asyncio' },
+  { key: 'threaded', label: 'Python threaded', app: 'python-threaded' },
+];
+
+// /cpu?ms=5 burns 5 ms of wall time per request in both runtimes, so its throughput is ~200 req/s
+// by construction; what differs is how much work fits in those 5 ms (iterationsPerMs).
+export const SCENARIOS: Scenario[] = [
+  { key: 'json-rate', title: '/json at 200 req/s', path: '/json', rate: 200, connections: 10 },
+  { key: 'json-sat', title: '/json saturated', path: '/json', rate: undefined, connections: 50 },
+  { key: 'io-rate', title: '/io?ms=20 at 200 req/s', path: '/io?ms=20', rate: 200, connections: 10 },
+  { key: 'io-sat', title: '/io?ms=20 saturated', path: '/io?ms=20', rate: undefined, connections: 100 },
+  { key: 'cpu-rate', title: '/cpu?ms=5 at 100 req/s', path: '/cpu?ms=5', rate: 100, connections: 10 },
+  { key: 'cpu-sat', title: '/cpu?ms=5 saturated', path: '/cpu?ms=5', rate: undefined, connections: 10 },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every one started here is its own process group, killed by group at the end.
+
+const started = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function killAll(): void {
+  for (const child of started) killGroup(child);
+  started.clear();
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    killGroup(child);
+    await exited;
+  }
+  started.delete(child);
+}
+
+interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+}
+
+/** Starts a sample app pinned to one CPU (taskset execs, so the pid is the app's) and waits for READY. */
+function spawnPinned(app: SampleApp, cpu: string, env: NodeJS.ProcessEnv, port = 0): { child: ChildProcess; ready: Promise<Spawned & { readyMs: number }> } {
+  const t0 = performance.now();
+  const child = spawn('taskset', ['-c', cpu, ...appCommand(app)], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  started.add(child);
+  const ready = new Promise<Spawned & { readyMs: number }>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${app} printed no READY within 20 s`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`${app} exited (${code}) before READY: ${out.trim()}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY pid=(\d+) port=(\d+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      const readyMs = performance.now() - t0;
+      if (Number(m[1]) !== child.pid) return reject(new Error(`${app}: READY pid ${m[1]} is not the spawned pid ${child.pid}`));
+      resolve({ child, pid: child.pid, port: Number(m[2]), url: `http://127.0.0.1:${m[2]}`, readyMs });
+    });
+  });
+  return { child, ready };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET on a fresh connection; resolves with the body of a 200, rejects on anything else. */
+function getOnce(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Busy ticks of one CPU (all but idle and iowait) from /proc/stat. */
+function cpuBusyTicks(cpu: string): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  const f = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
+  return f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+}
+
+const cpuTicks = (pid: number): number => {
+  const s = readStat(pid);
+  return s.utimeTicks + s.stimeTicks;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+/** Spawn → first successful GET /json (polled every ~2 ms on fresh connections), and spawn → READY. */
+async function coldStart(app: SampleApp, env: NodeJS.ProcessEnv): Promise<{ firstResponseMs: number; readyMs: number }> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const { child, ready } = spawnPinned(app, SERVICE_CPU, env, port);
+  ready.catch(() => undefined); // awaited below; an early exit must not be an unhandled rejection
+  const url = `http://127.0.0.1:${port}/json`;
+  try {
+    for (;;) {
+      try {
+        await getOnce(url);
+        break;
+      } catch {
+        if (performance.now() - t0 > 20_000) throw new Error(`${app}: no answer on ${url} within 20 s`);
+        await sleep(2);
+      }
+    }
+    const firstResponseMs = performance.now() - t0;
+    return { firstResponseMs, readyMs: (await ready).readyMs };
+  } finally {
+    await stop(child);
+  }
+}
+
+interface LoadResult {
+  requests: number;
+  rps: number;
+  errors: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  durationS: number;
+}
+
+/**
+ * autocannon with every 2xx response time kept (its own histogram rounds to whole ms, too coarse for
+ * sub-ms answers); `around` runs at the start and end so CPU can be read over exactly the load.
+ */
+function runLoad(url: string, rate: number | undefined, connections: number, durationS: number, around: () => () => void = () => () => undefined): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let finish: () => void = () => undefined;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ url, connections, duration: durationS, ...(rate !== undefined ? { overallRate: rate } : {}) }, (err, r) => {
+      finish();
+      if (err) return reject(err as Error);
+      const durS = r.duration > 0 ? r.duration : durationS;
+      resolve({
+        requests: r.requests.total,
+        rps: latencies.length / durS,
+        errors: r.errors + r.non2xx,
+        latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: Math.max(0, ...latencies) },
+        durationS: durS,
+      });
+    });
+    instance.on('start', () => (finish = around()));
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) latencies.push(ms);
+    });
+  });
+}
+
+/** Waits for the probe; an idle CPython loads an injected probe only when it next runs Python code, so poke it. */
+async function waitForProbe(target: Target, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !['connected', 'failed', 'unsupported'].includes(target.probe.state)) {
+    await getOnce(`${url}/healthz`).catch(() => undefined);
+    await sleep(200);
+  }
+}
+
+/** CPU 0 used by anything but the service beyond this (cores) means another benchmark shared the core. */
+const CONTENDED_CORES = 0.1;
+/** Re-runs of contended windows allowed over the whole run (each costs a window). */
+let retriesLeft = 6;
+
+async function measureScenario(watcher: Watcher, target: Target, app: Spawned, downstreamPid: number, sc: Scenario, windowS: number): Promise<ScenarioResult> {
+  let best = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
+  let attempts = 1;
+  while (best.foreignCpu0Cores > CONTENDED_CORES && retriesLeft > 0) {
+    retriesLeft--;
+    attempts++;
+    process.stderr.write(`showdown: ${sc.title}: CPU 0 was shared (${best.foreignCpu0Cores.toFixed(2)} cores not the service's); running the window again\n`);
+    await sleep(2000);
+    const again = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
+    if (again.foreignCpu0Cores < best.foreignCpu0Cores) best = again;
+  }
+  return { ...best, attempts };
+}
+
+async function measureWindow(watcher: Watcher, target: Target, app: Spawned, downstreamPid: number, sc: Scenario, windowS: number): Promise<ScenarioResult> {
+  const interpreterP99s: number[] = [];
+  const onSnapshot = (t: Target, snap: { interpreter?: { delayNs?: { p99: number } } }): void => {
+    if (t === target && snap.interpreter?.delayNs) interpreterP99s.push(snap.interpreter.delayNs.p99 / 1e6);
+  };
+  watcher.on('snapshot', onSnapshot);
+  let serviceTicks = 0;
+  let loadTicks = 0;
+  let cpu0Ticks = 0;
+  let wallS = 0;
+  const around = (): (() => void) => {
+    const c0 = cpuBusyTicks(SERVICE_CPU);
+    const s0 = cpuTicks(app.pid);
+    const l0 = cpuTicks(process.pid) + cpuTicks(downstreamPid);
+    const w0 = performance.now();
+    return () => {
+      serviceTicks = cpuTicks(app.pid) - s0;
+      cpu0Ticks = cpuBusyTicks(SERVICE_CPU) - c0;
+      loadTicks = cpuTicks(process.pid) + cpuTicks(downstreamPid) - l0;
+      wallS = (performance.now() - w0) / 1000;
+    };
+  };
+  const log = (line: string): void => void process.stderr.write(`showdown: ${line}\n`);
+  const [doc, load] = await Promise.all([
+    runWindow(watcher, target, { durationMs: windowS * 1000, load: undefined, log, progress: false }),
+    runLoad(`${app.url}${sc.path}`, sc.rate, sc.connections, windowS, around),
+  ]);
+  watcher.off('snapshot', onSnapshot);
+  const serviceS = serviceTicks / CLK_TCK;
+  const s = doc.busy.shares;
+  return {
+    rps: load.rps,
+    requests: load.requests,
+    errors: load.errors,
+    latencyMs: load.latencyMs,
+    cpuPerRequestMs: load.requests > 0 ? (serviceS * 1000) / load.requests : NaN,
+    cores: wallS > 0 ? serviceS / wallS : NaN,
+    loopDelayP99Ms: doc.eventLoop ? doc.eventLoop.delayS.p99 * 1000 : null,
+    interpreterDelayP99Ms: interpreterP99s.length > 0 ? interpreterP99s.reduce((a, b) => a + b, 0) / interpreterP99s.length : null,
+    gcShare: doc.gc && doc.window.durationS > 0 ? doc.gc.totalS / doc.window.durationS : null,
+    gcCount: doc.gc ? doc.gc.count : null,
+    rssPeakBytes: doc.memory.rssBytes.max,
+    verdict: doc.verdict,
+    busyShares: { cpu: s.cpu, io: s.io, runqueue: s.runqueue, lock: s.lock, other: s.sleep + s.other },
+    loadSideCores: wallS > 0 ? loadTicks / CLK_TCK / wallS : NaN,
+    foreignCpu0Cores: wallS > 0 ? Math.max(0, cpu0Ticks - serviceTicks) / CLK_TCK / wallS : NaN,
+    attempts: 1,
+  };
+}
+
+function runtimeVersion(key: RuntimeKey): string {
+  if (key === 'node') return `Node ${process.version}`;
+  return execFileSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).trim();
+}
+
+async function measureRuntime(rt: (typeof RUNTIMES)[number], env: NodeJS.ProcessEnv, downstreamPid: number, opts: Options, cold: { first: number[]; ready: number[] }): Promise<RuntimeResult> {
+  const say = (line: string): void => void process.stderr.write(`showdown: ${rt.label}: ${line}\n`);
+  const { child, ready } = spawnPinned(rt.app, SERVICE_CPU, env);
+  const watcher = new Watcher({ intervalMs: 1000, sampleHz: 50, discover: false, match: undefined, attach: true, socketPath: undefined, log: (l) => say(l) });
+  try {
+    const app = await ready;
+    await sleep(2000);
+    const baselineRssBytes = readStatus(app.pid).rssBytes;
+    for (const path of ['/healthz', '/json', '/io?ms=20', '/cpu?ms=5']) await getOnce(`${app.url}${path}`);
+    let iterationsPerMs = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = JSON.parse(await getOnce(`${app.url}/cpu?ms=50`)) as { iterations: number; elapsed_ms: number };
+      iterationsPerMs = Math.max(iterationsPerMs, r.iterations / r.elapsed_ms);
+    }
+    const warmRssBytes = readStatus(app.pid).rssBytes;
+    await watcher.start();
+    const target = watcher.watchPid(app.pid);
+    await waitForProbe(target, app.url, 20_000);
+    const probe = target.probe.state === 'connected' ? target.probe.method : `none (${target.probe.message ?? target.probe.state})`;
+    say(`baseline RSS ${(baselineRssBytes / 1048576).toFixed(1)} MB, ${iterationsPerMs.toFixed(0)} steps/ms, probe ${probe}; warming up`);
+    // Warm-up, not measured: JIT (Node), caches, connection pools on both sides.
+    await runLoad(`${app.url}/json`, undefined, 50, opts.warmupS);
+    await runLoad(`${app.url}/io?ms=20`, undefined, 100, Math.max(1, opts.warmupS - 1));
+    if (target.probe.state !== 'connected') say(`probe still ${target.probe.state}: loop delay and GC will be missing`);
+    const scenarios = {} as Record<ScenarioKey, ScenarioResult>;
+    for (const sc of SCENARIOS) {
+      scenarios[sc.key] = await measureScenario(watcher, target, app, downstreamPid, sc, opts.windowS);
+      const r = scenarios[sc.key];
+      say(`${sc.title}: ${r.rps.toFixed(0)} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors} errors, ${r.verdict}, load side ${r.loadSideCores.toFixed(2)} cores, CPU 0 foreign ${r.foreignCpu0Cores.toFixed(2)} cores`);
+    }
+    return { key: rt.key, label: rt.label, version: runtimeVersion(rt.key), coldStartMs: cold.first, readyMs: cold.ready, baselineRssBytes, warmRssBytes, iterationsPerMs, probe, scenarios };
+  } finally {
+    watcher.detachAll();
+    await watcher.stop();
+    await stop(child);
+  }
+}
+
+function machine(): string {
+  const read = (cmd: string, args: string[]): string => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  let debian = '?';
+  try {
+    debian = readFileSync('/etc/debian_version', 'utf8').trim();
+  } catch {
+    // not Debian
+  }
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Debian ${debian}, Linux ${read('uname', ['-r'])}`;
+}
+
+interface Options {
+  windowS: number;
+  warmupS: number;
+  coldStarts: number;
+  runtimes: RuntimeKey[];
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const pick = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    windowS: Number(pick('--window') ?? (quick ? 3 : 12)),
+    warmupS: quick ? 1 : 3,
+    coldStarts: Number(pick('--cold-starts') ?? (quick ? 3 : 7)),
+    runtimes: (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ?? RUNTIMES.map((r) => r.key),
+    out: pick('--out') ?? (quick ? '/tmp/SHOWDOWN.quick.md' : DOC),
+  };
+}
+
+/** Runs the whole showdown and returns the markdown of docs/SHOWDOWN.md. */
+export async function showdown(argv: string[] = []): Promise<string> {
+  const opts = parseArgs(argv);
+  const chosen = RUNTIMES.filter((r) => opts.runtimes.includes(r.key));
+  const t0 = Date.now();
+  // This process is the load generator and rtprof: it and its threads go to the other core.
+  execFileSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const downstream = spawnPinned('downstream', LOAD_CPU, {});
+  try {
+    const ds = await downstream.ready;
+    const env = { DOWNSTREAM_URL: ds.url };
+    const cold = new Map(chosen.map((r) => [r.key, { first: [] as number[], ready: [] as number[] }]));
+    // One unmeasured start each (page cache), then the measured ones interleaved so drift hits all alike.
+    for (const rt of chosen) await coldStart(rt.app, env);
+    for (let i = 0; i < opts.coldStarts; i++) {
+      for (const rt of chosen) {
+        const c = await coldStart(rt.app, env);
+        cold.get(rt.key)!.first.push(c.firstResponseMs);
+        cold.get(rt.key)!.ready.push(c.readyMs);
+      }
+    }
+    process.stderr.write(`showdown: cold starts done (${opts.coldStarts} each)\n`);
+    const runtimes: RuntimeResult[] = [];
+    for (const rt of chosen) runtimes.push(await measureRuntime(rt, env, ds.pid, opts, cold.get(rt.key)!));
+    const run: ShowdownRun = {
+      startedAt: new Date(t0).toISOString(),
+      durationS: (Date.now() - t0) / 1000,
+      windowS: opts.windowS,
+      coldStarts: opts.coldStarts,
+      machine: machine(),
+      command: `flock /tmp/rtprof-bench.lock npm run showdown${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      runtimes,
+    };
+    const markdown = renderShowdown(run, SCENARIOS);
+    writeFileSync(opts.out, markdown);
+    process.stderr.write(`showdown: wrote ${opts.out} after ${run.durationS.toFixed(0)} s\n`);
+    return markdown;
+  } finally {
+    await stop(downstream.child);
+    killAll();
+  }
+}
+
+if (require.main === module) {
+  process.once('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  showdown(process.argv.slice(2)).then(
+    (markdown) => void process.stdout.write(tablesOf(markdown)),
+    (err: unknown) => {
+      process.stderr.write(`showdown: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
