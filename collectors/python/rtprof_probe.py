@@ -507,7 +507,6 @@ class _WorkHooks:
         self.active = active
         self.patches = _Patches()
         self.local = threading.local()
-        self.busy_readers = weakref_mod.WeakSet()
         self.hooked = set()
 
     def refresh(self):
@@ -608,18 +607,20 @@ class _WorkHooks:
         self.patches.wrap(cls, "handle_one_request", make_one)
 
     def _hook_streams(self, streams):
-        hooks = self
+        # Per request on the loop thread: keep it to attribute reads. A connection's reader is
+        # marked busy with this probe's _Work (not True), so a mark left by an earlier probe in
+        # this process is not taken for ours.
+        work = self.work
         active = self.active
-        busy = self.busy_readers
 
         def make_data(orig):
             def data_received(self, data):
                 try:
-                    if active() and getattr(self, "_client_connected_cb", None) is not None:
-                        reader = self._stream_reader
-                        if reader is not None and reader not in busy:
-                            busy.add(reader)
-                            hooks.work.begin()
+                    reader = self._stream_reader
+                    if reader is not None and reader.__dict__.get("_rtprof_busy") is not work:
+                        if self._client_connected_cb is not None and active():
+                            reader._rtprof_busy = work
+                            work.begin()
                 except Exception:
                     pass
                 return orig(self, data)
@@ -630,9 +631,9 @@ class _WorkHooks:
             def connection_lost(self, exc):
                 try:
                     reader = self._stream_reader
-                    if reader is not None and reader in busy:
-                        busy.discard(reader)
-                        hooks.work.end()
+                    if reader is not None and reader.__dict__.get("_rtprof_busy") is work:
+                        reader._rtprof_busy = None
+                        work.end()
                 except Exception:
                     pass
                 return orig(self, exc)
@@ -643,9 +644,9 @@ class _WorkHooks:
             # Not async on purpose: it returns the original coroutine, so no extra frame per await.
             def _wait_for_data(self, func_name):
                 try:
-                    if self in busy:
-                        busy.discard(self)
-                        hooks.work.end()
+                    if self.__dict__.get("_rtprof_busy") is work:
+                        self._rtprof_busy = None
+                        work.end()
                 except Exception:
                     pass
                 return orig(self, func_name)
