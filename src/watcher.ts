@@ -3,13 +3,13 @@
 // The agent and `rtprof profile` both run on it; neither formats anything here.
 import { EventEmitter } from 'node:events';
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
-import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
+import { ChannelServer, defaultSocketPath, sameToken } from '../collectors/channel/server';
 import { attachTo } from '../collectors/attach';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { discover, identify, isNodeOrPython, type ProcessIdentity } from './discovery';
 import { errors } from './errors';
 import { Target } from './target';
-import { isForbidden, listPids, readStat } from '../collectors/proc/procfs';
+import { isForbidden, listPids, readEnvVar, readStat } from '../collectors/proc/procfs';
 
 export interface WatcherOptions {
   intervalMs: number;
@@ -21,6 +21,9 @@ export interface WatcherOptions {
   socketPath: string | undefined;
   log: (line: string) => void;
 }
+
+/** Max parent hops when deciding whether a process descends from a launched one. */
+const MAX_ANCESTRY_DEPTH = 32;
 
 export interface WatcherEvents {
   added: [Target];
@@ -38,11 +41,19 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** pid:startTicks of processes discovery already looked at and skipped */
   private readonly skipped = new Set<string>();
   private stopped = false;
+  /** `rtprof run`: roots whose Node/Python descendants are watched (and attached) too */
+  private readonly roots = new Set<number>();
+  /** launch token of each preloaded root: inherited by the processes it starts */
+  private readonly launchTokens = new Map<number, string>();
 
   constructor(readonly options: WatcherOptions) {
     super();
     this.hub = new SamplerHub(options.sampleHz);
-    this.channel = new ChannelServer({ socketPath: options.socketPath ?? defaultSocketPath(), log: options.log });
+    this.channel = new ChannelServer({
+      socketPath: options.socketPath ?? defaultSocketPath(),
+      log: options.log,
+      adopt: (pid, token) => this.adoptDescendant(pid, token),
+    });
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.onDisconnect(pid));
@@ -58,6 +69,23 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.timer.unref();
     if (this.options.discover) this.discoverNew();
+  }
+
+  /**
+   * Also watch every Node/Python process that `pid` starts (directly or further down), attaching
+   * the probe to each: `rtprof run -- npm start` reaches the node process npm spawns. (The
+   * preloaded probe takes its token out of the environment so the service's own env stays as it
+   * was: the children of a Node/Python root get the probe by attach; those of a wrapper that is
+   * neither, such as sh, inherit the env and connect with the launch token, see adoptDescendant.)
+   */
+  /** Watched processes that descend from a launched root (still running). */
+  descendantPids(): number[] {
+    return [...this.targets.keys()].filter((pid) => !this.roots.has(pid) && this.descendsFromRoot(pid));
+  }
+
+  watchDescendantsOf(pid: number, launchToken?: string): void {
+    this.roots.add(pid);
+    if (launchToken) this.launchTokens.set(pid, launchToken);
   }
 
   /** Starts watching a pid. Throws a coded error for a pid that does not exist. */
@@ -80,11 +108,58 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const identity = identify(pid);
     if (!identity) return undefined;
     const target = this.add(identity, false);
+    if (identity.runtime === 'other') {
+      target.probe.message = 'not Node or Python (a wrapper?): watched from /proc; the Node/Python processes it starts are attached';
+      return target;
+    }
     target.probe.state = 'pending';
     target.probe.method = 'preload';
     target.probe.message = 'waiting for the preloaded probe to connect';
     this.channel.issueToken(pid, token);
     return target;
+  }
+
+  /** A Node/Python process a launched one started, found by the scan (its hello may come first: adoptDescendant). */
+  private addDescendant(identity: ProcessIdentity): void {
+    const inherited = readEnvVar(identity.pid, 'RTPROF_TOKEN');
+    const root = [...this.launchTokens].find(([, token]) => inherited !== undefined && sameToken(token, inherited))?.[0];
+    if (root === undefined) {
+      this.options.log(`process ${identity.pid} (${identity.serviceName}) started by a launched process: watching it`);
+      this.add(identity, this.options.attach);
+      return;
+    }
+    // It inherited the probe's env and connects by itself; attach only if it has not within 5 s
+    // (e.g. python3 -S, which skips sitecustomize).
+    const target = this.add(identity, false);
+    target.probe.state = 'pending';
+    target.probe.method = 'preload';
+    target.probe.message = 'waiting for the preloaded probe to connect';
+    this.channel.issueToken(identity.pid, inherited!);
+    this.options.log(`process ${identity.pid} (${identity.serviceName}) started by a launched process: waiting for its preloaded probe`);
+    setTimeout(() => {
+      if (this.stopped || this.targets.get(identity.pid) !== target || target.probe.state !== 'pending') return;
+      if (this.options.attach) this.queueAttach(target);
+    }, 5000).unref();
+  }
+
+  /**
+   * A hello from a process that presents a root's launch token: it inherited the probe's env from
+   * a wrapper (`rtprof run -- sh -c 'node app.js'`). Accepted when it really descends from that root.
+   */
+  private adoptDescendant(pid: number, token: string): boolean {
+    if (this.stopped || this.targets.has(pid)) return false;
+    for (const [root, launchToken] of this.launchTokens) {
+      if (!sameToken(launchToken, token) || !this.roots.has(root) || !this.descendsFromRoot(pid)) continue;
+      const identity = identify(pid);
+      if (!identity || identity.runtime === 'other') return false;
+      const target = this.add(identity, false);
+      target.probe.state = 'pending';
+      target.probe.method = 'preload';
+      this.channel.issueToken(pid, token);
+      this.options.log(`process ${pid} (${identity.serviceName}) started by a launched process: preloaded probe accepted`);
+      return true;
+    }
+    return false;
   }
 
   private add(identity: ProcessIdentity, attach: boolean): Target {
@@ -158,7 +233,24 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   private tick(): void {
     for (const target of [...this.targets.values()]) this.collectOne(target);
-    if (this.options.discover) this.discoverNew();
+    if (this.options.discover || this.roots.size > 0) this.discoverNew();
+  }
+
+  /** Whether pid's parent chain reaches one of the roots (a process cannot be re-parented into a tree). */
+  private descendsFromRoot(pid: number): boolean {
+    let current = pid;
+    for (let i = 0; i < MAX_ANCESTRY_DEPTH; i++) {
+      let ppid: number;
+      try {
+        ppid = readStat(current).ppid;
+      } catch {
+        return false;
+      }
+      if (this.roots.has(ppid)) return true;
+      if (ppid <= 1) return false;
+      current = ppid;
+    }
+    return false;
   }
 
   private collectOne(target: Target): void {
@@ -186,11 +278,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       if (pid === process.pid || this.targets.has(pid)) continue;
       let key: string;
       try {
-        key = `${pid}:${readStat(pid).startTicks}`;
+        const stat = readStat(pid);
+        // comm is part of the key: a shell that later exec()s node keeps its pid and start time.
+        key = `${pid}:${stat.startTicks}:${stat.comm}`;
       } catch {
         continue;
       }
       if (this.skipped.has(key)) continue;
+      const descendant = this.roots.size > 0 && this.descendsFromRoot(pid);
+      if (!this.options.discover && !descendant) {
+        this.skipped.add(key);
+        continue;
+      }
       if (!isNodeOrPython(pid)) {
         this.skipped.add(key);
         continue;
@@ -198,12 +297,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       const identity = identify(pid);
       if (!identity) continue;
       const match = this.options.match;
-      if (match && !match.test(identity.argv.join(' ')) && !match.test(identity.serviceName)) {
+      if (!descendant && match && !match.test(identity.argv.join(' ')) && !match.test(identity.serviceName)) {
         this.skipped.add(key);
         continue;
       }
       if (isOwnHelper(identity)) {
         this.skipped.add(key);
+        continue;
+      }
+      if (descendant) {
+        this.addDescendant(identity);
         continue;
       }
       this.add(identity, this.options.attach);

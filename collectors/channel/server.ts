@@ -18,6 +18,12 @@ export interface ChannelOptions {
   maxLineBytes?: number;
   maxSnapshotsPerS?: number;
   log?: (line: string) => void;
+  /**
+   * Asked about a hello from a pid that has no token: return true after issuing one with
+   * issueToken() to accept it (`rtprof run`: a process the launched one started, presenting the
+   * launch token it inherited). Never asked for a pid that has a token.
+   */
+  adopt?: (pid: number, token: string) => boolean;
 }
 
 export interface ChannelServerEvents {
@@ -60,6 +66,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
   private readonly maxLineBytes: number;
   private readonly maxSnapshotsPerS: number;
   private readonly log: (line: string) => void;
+  private readonly adopt: (pid: number, token: string) => boolean;
   private readonly tokens = new Map<number, string>();
   private readonly byPid = new Map<number, Connection>();
   private readonly all = new Set<Connection>();
@@ -80,6 +87,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     this.maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
     this.maxSnapshotsPerS = opts.maxSnapshotsPerS ?? 20;
     this.log = opts.log ?? (() => {});
+    this.adopt = opts.adopt ?? (() => false);
   }
 
   /** Creates the parent dir (0700), removes a stale socket, listens, chmods the socket 0600. */
@@ -247,7 +255,14 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       this.drop('bad_schema', `second hello on pid ${conn.pid}'s connection`);
       return;
     }
-    const expected = this.tokens.get(hello.pid);
+    let expected = this.tokens.get(hello.pid);
+    if (expected === undefined) {
+      try {
+        if (this.adopt(hello.pid, hello.token)) expected = this.tokens.get(hello.pid);
+      } catch (err) {
+        this.log(`channel: adopt threw: ${(err as Error).message}`);
+      }
+    }
     if (expected === undefined || !sameToken(expected, hello.token)) {
       const ownerPid = [...this.tokens].find(([, token]) => sameToken(token, hello.token))?.[0];
       this.drop(ownerPid !== undefined ? 'wrong_pid' : 'bad_token', `hello claiming pid ${hello.pid}`);
@@ -303,7 +318,7 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function sameToken(a: string, b: string): boolean {
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

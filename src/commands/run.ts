@@ -44,10 +44,21 @@ export async function runLaunch(argv: string[]): Promise<number> {
     throw err;
   }
   agent.watcher.expectPreload(child.pid!, token);
+  agent.watcher.watchDescendantsOf(child.pid!, token);
   logLine(`launched ${command.join(' ')} (pid ${child.pid}); metrics at ${url}/metrics`);
-  // Ctrl-C reaches the child through the terminal's process group; SIGTERM to us is passed on.
+  // Ctrl-C reaches the child through the terminal's process group; SIGTERM to us is passed on, to
+  // the child and to the Node/Python processes it started (a wrapper such as `sh -c` does not pass
+  // it on, and the service would outlive us).
   const forward = (signal: NodeJS.Signals): void => {
+    const descendants = agent.watcher.descendantPids();
     child.kill(signal);
+    for (const pid of descendants) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
   };
   process.on('SIGTERM', forward);
   process.on('SIGINT', () => undefined);

@@ -5,6 +5,9 @@ import { once } from 'node:events';
 import { after } from 'node:test';
 
 const started = new Set<ChildProcess>();
+/** Process groups we created: killed at the end even when their leader exited first (an app a
+ * wrapper started can outlive the wrapper). */
+const groups = new Set<number>();
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -17,6 +20,13 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): voi
 
 after(() => {
   for (const child of started) killGroup(child);
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // the group is empty
+    }
+  }
 });
 
 export interface Started {
@@ -33,6 +43,7 @@ export interface Started {
 export function start(command: string, args: string[], options: SpawnOptions = {}): Started {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
   started.add(child);
+  if (options.detached !== false && child.pid !== undefined) groups.add(child.pid);
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
