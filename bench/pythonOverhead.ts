@@ -12,7 +12,7 @@
 // Then the attach time: `rtprof agent --pid N` on a fresh service, from the command to the first
 // probe snapshot in GET /api/targets (polled every 20 ms), under light traffic and once idle.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLK_TCK } from '../collectors/proc/procfs';
 import type { BenchResult } from './types';
@@ -63,6 +63,20 @@ function pin(pid: number, cpu: string): void {
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** CPU seconds of the service's threads other than the main one: the probe thread, here. */
+function otherThreadsCpu(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    if (tid === pid) continue;
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]) / 1e9; // ns on CPU
+    } catch {
+      // exited
+    }
+  }
+  return total;
 }
 
 /** Resolves with the first match of re in the child's stream (stdout or stderr). */
@@ -181,6 +195,8 @@ interface LoadResult {
   cpu: number;
   /** service CPU per request, µs */
   cpuPerReqUs: number;
+  /** CPU of the service's other threads (the probe's), fraction of one core */
+  otherThreadsCpu: number;
   scrapes: number;
   scrapeFailures: number;
 }
@@ -188,6 +204,7 @@ interface LoadResult {
 /** autocannon as a separate process (it inherits this process's CPU), scraping the agent every second. */
 async function load(service: Service, path: string, connections: number, durationS: number): Promise<LoadResult> {
   const c0 = cpuSeconds(service.pid);
+  const o0 = otherThreadsCpu(service.pid);
   const w0 = performance.now();
   const child = launch(process.execPath, [AUTOCANNON, '-c', String(connections), '-d', String(durationS), '-j', `${service.url}${path}`]);
   let out = '';
@@ -212,7 +229,9 @@ async function load(service: Service, path: string, connections: number, duratio
   } finally {
     if (scraper) clearInterval(scraper);
   }
-  const cpu = (cpuSeconds(service.pid) - c0) / ((performance.now() - w0) / 1000);
+  const wallS = (performance.now() - w0) / 1000;
+  const cpu = (cpuSeconds(service.pid) - c0) / wallS;
+  const other = (otherThreadsCpu(service.pid) - o0) / wallS;
   const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p99: number }; errors: number; non2xx: number; duration: number };
   return {
     rps: r.requests.average,
@@ -221,6 +240,7 @@ async function load(service: Service, path: string, connections: number, duratio
     errors: r.errors + r.non2xx,
     cpu,
     cpuPerReqUs: ((cpu * r.duration) / Math.max(1, r.requests.total)) * 1e6,
+    otherThreadsCpu: other,
     scrapes,
     scrapeFailures,
   };
@@ -386,14 +406,16 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
       const p99 = median(rs.map((r) => r.p99Ms));
       const cpu = median(rs.map((r) => r.cpu));
       const usPerReq = median(rs.map((r) => r.cpuPerReqUs));
+      const probeCpu = median(rs.map((r) => r.otherThreadsCpu));
       const scrapes = rs.reduce((a, r) => a + r.scrapes, 0);
       const failures = rs.reduce((a, r) => a + r.scrapeFailures, 0);
       numbers[`${key}_${v}_rps`] = rps;
       numbers[`${key}_${v}_ratio`] = rps / base;
       numbers[`${key}_${v}_p99_ms`] = p99;
       numbers[`${key}_${v}_cpu_us_per_req`] = usPerReq;
+      numbers[`${key}_${v}_probe_thread_cpu`] = probeCpu;
       rows.push(
-        `| \`${plan.path}\` | ${LABEL[v]} | ${rps.toFixed(0)} | ${(rps / base).toFixed(3)} | ${paired.toFixed(3)} | ${(rps / plainRps).toFixed(3)} | ${p99.toFixed(0)} ms | ${pct(cpu)} | ${usPerReq.toFixed(0)} µs | ${v === 'plain' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
+        `| \`${plan.path}\` | ${LABEL[v]} | ${rps.toFixed(0)} | ${(rps / base).toFixed(3)} | ${paired.toFixed(3)} | ${(rps / plainRps).toFixed(3)} | ${p99.toFixed(0)} ms | ${pct(cpu)} | ${usPerReq.toFixed(0)} µs | ${v === 'attached' || v === 'preloaded' ? pct(probeCpu) : '—'} | ${v === 'plain' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
       );
     }
     const procRps = results.proc.map((r) => r.rps);
@@ -418,10 +440,10 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
   const markdown = [
     `The stdlib asyncio sample service (\`sample-apps/python/asyncio_app.py\`, ${PYTHON}) under closed-loop load from autocannon, in four variants kept running side by side; rounds alternate between them with the order rotated each round, after one discarded 3 s warm-up round. The service under load is pinned to CPU 0 (\`taskset\`); autocannon (its own process), the agents, gdb and the benchmark run on CPU 1, where the variants not under load also wait. Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling); the probe ticks every 10 ms.`,
     '',
-    'req/s, p99 and CPU are medians over the rounds; "vs no probe" divides medians, "paired" is the median of the per-round ratios against the no-probe run of the same round; service CPU is the fraction of CPU 0 the service used, µs/req its CPU time per request.',
+    'req/s, p99 and CPU are medians over the rounds; "vs no probe" divides medians, "paired" is the median of the per-round ratios against the no-probe run of the same round; service CPU is the fraction of CPU 0 the service used, µs/req its CPU time per request, probe thread CPU the part of it spent in the probe\'s own thread (ticks every 10 ms, a snapshot a second); the rest of the probe\'s cost is in hooks on the service\'s own thread.',
     '',
-    '| endpoint | variant | req/s | vs no probe | paired | vs plain | p99 | service CPU | CPU µs/req | scrapes |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| endpoint | variant | req/s | vs no probe | paired | vs plain | p99 | service CPU | CPU µs/req | probe thread CPU | scrapes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     `Attach time (\`rtprof agent --pid N\` on a fresh service under light traffic, /json at 20 req/s; command to the first snapshot in \`GET /api/targets\`, polled every 20 ms; it includes the agent's own start): median ${busyMedian.toFixed(0)} ms, max ${busyMax.toFixed(0)} ms over ${attach.busyMs.length} attaches (${attach.busyMs.map((x) => x.toFixed(0)).join(', ')} ms).`,
