@@ -1,5 +1,6 @@
-// What the showdown measures, per runtime and per load scenario: the seam between the run
-// (bench/showdown.ts), the report (bench/showdownReport.ts) and the claim judge (bench/showdownClaims.ts).
+// What the showdown measures, per runtime and per load scenario, and when a window counts as
+// contended: the seam between the run (bench/showdown.ts), the report (bench/showdownReport.ts)
+// and the claim judge (bench/showdownClaims.ts).
 
 export type RuntimeKey = 'node' | 'asyncio' | 'threaded';
 export type ScenarioKey = 'json-rate' | 'json-sat' | 'io-rate' | 'io-sat' | 'cpu-rate' | 'cpu-sat';
@@ -38,6 +39,8 @@ export interface ScenarioResult {
   loadSideCores: number;
   /** CPU 0 time not used by the service (other processes, interrupts), in cores: contention */
   foreignCpu0Cores: number;
+  /** CPU 1 time not used by the load side (another benchmark, a build): it would slow the load generator */
+  foreignCpu1Cores: number;
   /** windows run for this scenario (re-run when CPU 0 was contended) */
   attempts: number;
 }
@@ -54,7 +57,7 @@ export interface RuntimeResult {
   baselineRssBytes: number;
   /** VmRSS after the warm-up requests, before the probe attached */
   warmRssBytes: number;
-  /** LCG steps per ms of /cpu (best of 3 × /cpu?ms=50): raw single-thread compute speed */
+  /** LCG steps per ms of /cpu (best of 5 × /cpu?ms=50): raw single-thread compute speed */
   iterationsPerMs: number;
   /** probe attach method, or why not */
   probe: string;
@@ -70,3 +73,12 @@ export interface ShowdownRun {
   command: string;
   runtimes: RuntimeResult[];
 }
+
+/**
+ * Other benchmarks and builds share this machine. CPU 0 work that is not the service's, beyond
+ * CONTENDED_CPU0 cores, took time from the service; CPU 1 work that is not the load side's, beyond
+ * CONTENDED_CPU1, could slow the load generator. Either makes a window contended.
+ */
+export const CONTENDED_CPU0 = 0.1;
+export const CONTENDED_CPU1 = 0.25;
+export const contention = (r: Pick<ScenarioResult, 'foreignCpu0Cores' | 'foreignCpu1Cores'>): number => Math.max(r.foreignCpu0Cores / CONTENDED_CPU0, r.foreignCpu1Cores / CONTENDED_CPU1);

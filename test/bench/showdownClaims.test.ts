@@ -9,11 +9,14 @@ test('a claimed ratio holds within ±15 % of its range, else direction only or d
   assert.equal(judge(fiveX, 5.1).verdict, 'holds');
   assert.equal(judge(fiveX, 4.5).verdict, 'holds');
   assert.equal(judge(fiveX, 1.8).verdict, 'direction only');
+  assert.match(judge(fiveX, 1.8).why, /by less than claimed/);
+  assert.match(judge({ kind: 'ratio', lo: 1.15, hi: 1.15 }, 2.7).why, /by more than claimed/);
   assert.equal(judge(fiveX, 1.1).verdict, 'does not hold');
   assert.equal(judge(fiveX, 0.4).verdict, 'does not hold');
   const pythonLess = { kind: 'ratio', lo: 0.8, hi: 0.8 } as const; // "Python uses ~20 % less memory"
   assert.equal(judge(pythonLess, 0.75).verdict, 'holds');
   assert.equal(judge(pythonLess, 0.3).verdict, 'direction only');
+  assert.match(judge(pythonLess, 0.3).why, /Python ahead as claimed, by more than claimed/);
   assert.equal(judge(pythonLess, 2).verdict, 'does not hold');
 });
 
@@ -45,6 +48,7 @@ function runtime(key: RuntimeResult['key'], scale: number): RuntimeResult {
     busyShares: { cpu: 1, io: 0, runqueue: 0, lock: 0, other: 0 },
     loadSideCores: 0.3,
     foreignCpu0Cores: 0,
+    foreignCpu1Cores: 0,
     attempts: 1,
   };
   const keys: ScenarioKey[] = ['json-rate', 'json-sat', 'io-rate', 'io-sat', 'cpu-rate', 'cpu-sat'];
