@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { RTPROF, parsePrometheus, startAgent, valuesOf } from './helpers/agent';
 import { PYTHON, sleep, start } from './helpers/processes';
+import { requireTool } from './helpers/tools';
 
 const REQUIRED = [
   'process_cpu_time_seconds_total',
@@ -46,6 +47,7 @@ test('agent watches two targets, serves one family per metric, promtool-clean, d
   assert.equal(valuesOf(samples, 'process_memory_usage_bytes', py.pid)[0]!.labels.process_runtime_name, 'cpython');
   assert.ok(info.value > 10e6, 'a node process has more than 10 MB RSS');
 
+  requireTool('promtool', 'prometheus');
   const promtool = spawnSync('promtool', ['check', 'metrics'], { input: first, encoding: 'utf8' });
   assert.equal(promtool.status, 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
   assert.equal(`${promtool.stdout}${promtool.stderr}`.trim(), '', 'promtool has no complaint');

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, parsePrometheus, startAgent } from './helpers/agent';
 import { start } from './helpers/processes';
+import { requireTool } from './helpers/tools';
 
 test('promtool accepts the Prometheus config and rules', () => {
+  requireTool('promtool', 'prometheus');
   const rules = spawnSync('promtool', ['check', 'rules', join(ROOT, 'deploy/prometheus/rtprof-rules.yml')], { encoding: 'utf8' });
   assert.equal(rules.status, 0, rules.stdout + rules.stderr);
   const config = spawnSync('promtool', ['check', 'config', join(ROOT, 'deploy/prometheus/prometheus.yml')], { encoding: 'utf8' });

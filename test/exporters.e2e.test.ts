@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent } from './helpers/agent';
 import { PYTHON, sleep, start } from './helpers/processes';
+import { requireTool } from './helpers/tools';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -29,6 +30,7 @@ test('a real Prometheus server scrapes the agent', async () => {
     join(dir, 'prometheus.yml'),
     `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: rtprof\n    static_configs:\n      - targets: ['${hostPort}']\n`,
   );
+  requireTool('prometheus', 'prometheus');
   const prom = start('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, '--web.listen-address=127.0.0.1:0'], { cwd: dir });
   const [, promAddr] = await prom.waitFor(/Listening on.*address=(127\.0\.0\.1:\d+)/, 30_000);
   const query = async (q: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }> | undefined> => {
