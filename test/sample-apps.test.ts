@@ -124,13 +124,30 @@ test('downstream answers /delay after the delay, rejects bad input', async () =>
   assert.equal(downstream.pid, downstream.proc.pid);
 });
 
-const APPS: Array<{ name: string; cmd: string; args: string[]; runtime: string }> = [
+/** Why the FastAPI/uvicorn app cannot run here ('' when it can): Debian's python3-fastapi and python3-uvicorn. */
+function fastapiMissing(): string {
+  try {
+    execFileSync(PYTHON, ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore', timeout: 30_000 });
+    return '';
+  } catch {
+    return `${PYTHON} -c "import fastapi, uvicorn" fails (apt-get install python3-fastapi python3-uvicorn)`;
+  }
+}
+
+const APPS: Array<{ name: string; cmd: string; args: string[]; runtime: string; skip?: string }> = [
   { name: 'node (fastify)', cmd: process.execPath, args: [path.join(APPS_DIR, 'node', 'server.js')], runtime: 'nodejs' },
   { name: 'python asyncio', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'asyncio_app.py')], runtime: 'cpython' },
   { name: 'python threaded', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'threaded_app.py')], runtime: 'cpython' },
+  { name: 'python fastapi (uvicorn)', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'fastapi_app.py')], runtime: 'cpython', skip: fastapiMissing() },
 ];
 
 for (const spec of APPS) {
+  if (spec.skip) {
+    describe(`sample app: ${spec.name}`, () => {
+      test('all endpoints', { skip: spec.skip }, () => undefined);
+    });
+    continue;
+  }
   describe(`sample app: ${spec.name}`, { timeout: 120_000 }, () => {
     let app: Running;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -297,6 +314,15 @@ for (const spec of APPS) {
     });
   });
 }
+
+test('fastapi_app.py without FastAPI/uvicorn: exit 2, one line on stderr naming the apt packages', async () => {
+  // -S: no site-packages, so no dist-packages: fastapi and uvicorn cannot be imported.
+  const proc = start(PYTHON, ['-S', path.join(APPS_DIR, 'python', 'fastapi_app.py')], { env: { ...process.env, PORT: '0' } });
+  const { code } = await proc.exited;
+  assert.equal(code, 2);
+  assert.equal(proc.stdout(), '');
+  assert.match(proc.stderr(), /^[^\n]*apt-get install python3-fastapi python3-uvicorn\n$/);
+});
 
 // The Python apps on every CPython 3.8–3.13 pyenv has here (a smoke run each).
 function pyenvPythons(): Array<{ version: string; python: string }> {

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../paths';
 
-export type SampleApp = 'downstream' | 'node' | 'python-asyncio' | 'python-threaded';
+export type SampleApp = 'downstream' | 'node' | 'python-asyncio' | 'python-threaded' | 'python-fastapi';
 
 export interface RunningApp {
   name: SampleApp;
@@ -28,6 +28,8 @@ export function appCommand(name: SampleApp, python = '/usr/bin/python3'): string
       return [python, join(dir, 'python', 'asyncio_app.py')];
     case 'python-threaded':
       return [python, join(dir, 'python', 'threaded_app.py')];
+    case 'python-fastapi': // needs Debian's python3-fastapi and python3-uvicorn (exits 2 without them)
+      return [python, join(dir, 'python', 'fastapi_app.py')];
   }
 }
 
