@@ -218,7 +218,7 @@ export const CLAIMS: Claim[] = [
   {
     claim: 'Node.js handled 30 % more simultaneous connections',
     source: 'rizawan',
-    form: { kind: 'not-comparable', why: 'no connection limit was reached here: both served 100 concurrent /io connections (see errors)' },
+    form: { kind: 'not-comparable', why: 'no connection limit was probed; both served 200 concurrent /io connections (errors: see the caveats)' },
     factor: NONE,
     measured: NOTHING,
   },
@@ -232,7 +232,7 @@ export const CLAIMS: Claim[] = [
   {
     claim: 'Beyond 15,000 concurrent connections Python drops requests',
     source: 'techbench',
-    form: { kind: 'not-comparable', why: 'at most 100 connections here' },
+    form: { kind: 'not-comparable', why: 'at most 200 connections here' },
     factor: NONE,
     measured: NOTHING,
   },

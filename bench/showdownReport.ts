@@ -105,6 +105,9 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
   const contended = run.runtimes.flatMap((r) =>
     scenarios.filter((s) => contention(r.scenarios[s.key]) > 1).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].foreignCpu0Cores.toFixed(2)} / ${r.scenarios[s.key].foreignCpu1Cores.toFixed(2)} cores)`),
   );
+  const unsaturated = run.runtimes.flatMap((r) =>
+    scenarios.filter((s) => s.rate === undefined && r.scenarios[s.key].cores < 0.85).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].cores.toFixed(2)} cores)`),
+  );
   const probes = run.runtimes.map((r) => `${r.label}: ${r.probe}`).join('; ');
   return [
     '# Node.js vs Python: the showdown, measured',
@@ -144,6 +147,7 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '- /cpu?ms=5 burns 5 ms of wall time per request in both runtimes, so its throughput is ~200 req/s by construction; the compute-speed row says how much work each gets done in that time.',
     `- Contention: other benchmarks and builds share this machine. The detail table's last column is the work on CPU 0 that was not the service's and on CPU 1 that was not the load side's (other processes, interrupts). Each window first waits (≤ 20 s) for a quiet second; a window with more than ${CONTENDED_CPU0} cores of others' work on CPU 0 or ${CONTENDED_CPU1} on CPU 1 is run again (≤ 2 re-runs per scenario, ≤ 8 per showdown) and the least contended attempt kept; each cold-start round waits for a quiet second too. Windows still contended: ${contended.length ? contended.join('; ') : 'none'}.`,
     "- rtprof's breakdown and verdict describe the service's **main thread**. In the threaded app the main thread only accepts connections (it waits in `select`), and the requests run on handler threads, so its verdict reads io-bound even under /cpu; the handler threads' time is in `rtprof.threads.time` (agent metrics), not in this profile. Its GIL contention shows in the interpreter-delay row instead.",
+    `- Saturated means as fast as the connections go; a service that used less than 0.85 of its core was held back by the connection count or the load side instead: ${unsaturated.length ? unsaturated.join('; ') : 'none'}.`,
     `- Errors during the load: ${errors.length ? errors.join('; ') : 'none'}.`,
     '',
   ].join('\n');
