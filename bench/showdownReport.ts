@@ -80,21 +80,23 @@ function detailTable(run: ShowdownRun, scenarios: Scenario[]): string[] {
   return lines;
 }
 
-export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record<string, number> } {
+export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record<string, number>; byVerdict: Record<string, string[]> } {
   const node = run.runtimes.find((r) => r.key === 'node');
   const asyncio = run.runtimes.find((r) => r.key === 'asyncio');
   const threaded = run.runtimes.find((r) => r.key === 'threaded');
   const counts: Record<string, number> = {};
+  const byVerdict: Record<string, string[]> = {};
   const lines = ['| claim | source | measured here (Node vs Python asyncio) | verdict | why | threaded instead of asyncio |', '| --- | --- | --- | --- | --- | --- |'];
   for (const c of CLAIMS) {
     const source = SOURCES[c.source].split(' — ')[0]!;
     if (!node || !asyncio) continue;
     const main = c.form.kind === 'not-comparable' ? judge(c.form, NaN) : judge(c.form, c.factor(node, asyncio));
     counts[main.verdict] = (counts[main.verdict] ?? 0) + 1;
-    const alt = threaded && c.form.kind !== 'not-comparable' ? judge(c.form, c.factor(node, threaded)) : undefined;
+    (byVerdict[main.verdict] ??= []).push(c.claim);
+    const alt = threaded && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, threaded)) : undefined;
     lines.push(`| ${c.claim} | ${source} | ${c.measured(node, asyncio)} | **${main.verdict}** | ${main.why} | ${alt ? `${alt.verdict}: ${alt.why}` : '—'} |`);
   }
-  return { lines, counts };
+  return { lines, counts, byVerdict };
 }
 
 export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string {
@@ -139,6 +141,8 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     ...claims.lines,
     '',
     `Tally (asyncio): ${Object.entries(claims.counts).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+    '',
+    ...(['holds', 'direction only', 'does not hold'] as const).map((v) => `- **${v}**: ${(claims.byVerdict[v] ?? []).join('; ') || 'none'}.`),
     '',
     '## Caveats',
     '',

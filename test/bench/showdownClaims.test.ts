@@ -1,7 +1,9 @@
 // The showdown's claim judge on given numbers: the rule docs/SHOWDOWN.md states.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SCENARIOS } from '../../bench/showdown';
 import { CLAIMS, judge, median } from '../../bench/showdownClaims';
+import { renderShowdown } from '../../bench/showdownReport';
 import type { RuntimeResult, ScenarioKey, ScenarioResult } from '../../bench/showdownTypes';
 
 test('a claimed ratio holds within ±15 % of its range, else direction only or does not hold', () => {
@@ -75,4 +77,12 @@ test('every measurable claim reads a factor that favours the better runtime', ()
     assert.ok(Math.abs(c.factor(node, python) - 2) < 1e-9, `${c.claim}: ${c.factor(node, python)}`);
     assert.notEqual(c.measured(node, python), '');
   }
+});
+
+test('the document carries every claim, its source and a verdict, and no empty cell', () => {
+  const run = { startedAt: new Date(0).toISOString(), durationS: 1, windowS: 1, coldStarts: 3, machine: 'm', command: 'c', runtimes: [runtime('node', 1), runtime('asyncio', 2), runtime('threaded', 2)] };
+  const md = renderShowdown(run, SCENARIOS);
+  for (const c of CLAIMS) assert.ok(md.includes(`| ${c.claim} |`), c.claim);
+  assert.match(md, /\| Node.js 5.1× the throughput .*\| \*\*direction only\*\* \|/);
+  assert.doesNotMatch(md, /undefined|NaN|\| \|/);
 });
