@@ -78,6 +78,19 @@ test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/
   app.kill();
 });
 
+test('python threaded server: the work runs on handler threads; /cpu → cpu-bound from the process CPU, /io → io-bound', async () => {
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/threaded_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
+  const base = `http://127.0.0.1:${port}`;
+  const cpu = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--load', `${base}/cpu?ms=20`, '--connections', '1']);
+  assert.equal(cpu.threads.workOffMainThread, true, JSON.stringify(cpu.threads));
+  assert.equal(cpu.verdict, 'cpu-bound', `${show(cpu)} threads=${JSON.stringify(cpu.threads)}`);
+  assert.ok(cpu.warnings.some((w) => /other threads did \d+ % of the process's CPU/.test(w)), cpu.warnings.join('\n'));
+  const io = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--load', `${base}/io?ms=40`, '--connections', '1']);
+  assert.equal(io.verdict, 'io-bound', `${show(io)} threads=${JSON.stringify(io.threads)}`);
+  app.kill();
+});
+
 test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);

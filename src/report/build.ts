@@ -3,7 +3,7 @@
 import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
-import { decideVerdict, explainVerdict } from './verdict';
+import { CPU_BOUND_SHARE, decideVerdict, explainVerdict } from './verdict';
 
 /** A sample the report cannot place in time or scale is dropped with a warning, never thrown. */
 function isUsable(s: ProfileSample): boolean {
@@ -36,6 +36,30 @@ function inFlightFraction(samples: readonly ProfileSample[]): number | null {
   return wall > 0 ? busy / wall : 0;
 }
 
+/** Other threads' CPU at or above this many cores, and over twice the main thread's, is named. */
+const OFF_MAIN_MIN_CORES = 0.05;
+
+/** The process's CPU (utime+stime, which keeps ended threads' time) minus the main thread's schedstat. */
+function threadsSummary(samples: readonly ProfileSample[]): ProfileDocument['threads'] {
+  let processCpuS = 0;
+  let mainCpuS = 0;
+  let wallS = 0;
+  for (const s of samples) {
+    processCpuS += s.cpu.userS + s.cpu.systemS;
+    mainCpuS += Number.isFinite(s.threadTime.cpu) ? Math.max(0, s.threadTime.cpu) : 0;
+    wallS += s.durationS;
+  }
+  // Clock ticks (10 ms) against nanoseconds: the main thread can read a little above the process.
+  const otherCpuS = Math.max(0, processCpuS - mainCpuS);
+  const total = mainCpuS + otherCpuS;
+  const workOffMainThread = wallS > 0 && otherCpuS / wallS >= OFF_MAIN_MIN_CORES && otherCpuS > 2 * mainCpuS;
+  return { mainCpuS, otherCpuS, mainShareOfCpu: total > 0 ? mainCpuS / total : null, workOffMainThread, processCpuShareOfBusy: null };
+}
+
+function formatCores(cpuS: number, windowMs: number): string {
+  return windowMs > 0 ? (cpuS / (windowMs / 1000)).toFixed(2) : '?';
+}
+
 const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
 
 export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
@@ -62,6 +86,29 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
   }
+  const threads = threadsSummary(samples);
+  const busyWallS = ((endMs - startMs) / 1000) * (inFlightFraction(samples) ?? result.busyFraction);
+  if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
+  let verdict = result.verdict;
+  if (threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
+    // The main thread only hands work out; the process's CPU over the busy time is the better measure.
+    verdict = 'cpu-bound';
+    const share = threads.processCpuShareOfBusy!;
+    explanation =
+      (share >= 0.95
+        ? `Worker threads kept ${share.toFixed(1)} cores busy for as long as requests were in flight `
+        : `Worker threads were on CPU for ${Math.round(share * 100)} % of the time requests were in flight `) +
+      `while the main thread mostly waited; make the hot code cheaper or add processes${meta.target.runtime === 'cpython' ? ' (CPython threads share one GIL, so more threads will not help)' : ''}.`;
+  }
+  if (threads.workOffMainThread) {
+    warnings.push(
+      `other threads did ${Math.round((1 - (threads.mainShareOfCpu ?? 0)) * 100)} % of the process's CPU ` +
+        `(${formatCores(threads.otherCpuS, endMs - startMs)} cores vs ${formatCores(threads.mainCpuS, endMs - startMs)} on the main thread): ` +
+        (verdict !== result.verdict
+          ? `the breakdown describes the main thread (e.g. an accept loop); the verdict reads the process's CPU over the busy time instead (main thread alone: ${result.verdict})`
+          : 'the breakdown and verdict describe the main thread (e.g. an accept loop), not the worker threads that did the work'),
+    );
+  }
   const targetExited = meta.targetExited ?? false;
   if (targetExited) warnings.push(`the target exited; this report covers the ${((endMs - startMs) / 1000).toFixed(1)} s seen`);
 
@@ -78,10 +125,11 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     eventLoop: summarizeEventLoop(samples),
     gc: summarizeGc(samples),
     breakdown,
-    verdict: result.verdict,
+    verdict,
     busy: { wallS: whole.wallS * result.busyFraction, fraction: result.busyFraction, shares: result.busyShares },
     evidence: whole.evidence,
     explanation,
+    threads,
     load: meta.load ?? null,
     targetExited,
     warnings,

@@ -57,7 +57,7 @@ function statsSection(doc: ProfileDocument): string {
   cards.push(stat('RSS', formatBytes(memory.rssBytes.avg), `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · ${formatSignedBytes(memory.growthBytesPerMin)}/min`));
   cards.push(loop
     ? stat('Event-loop delay p99', formatSeconds(loop.delayS.p99), `p50 ${formatSeconds(loop.delayS.p50)} · max ${formatSeconds(loop.delayS.max)} · utilization ${formatPercent(loop.utilization, 0)}`)
-    : stat('Event loop', 'n/a', 'no probe in this target'));
+    : stat('Event loop', 'n/a', doc.target.attach !== 'none' ? 'no event loop running in this process' : 'no probe in this target'));
   cards.push(gc
     ? stat('GC', `${formatCount(gc.count)} pauses`, `total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}`)
     : stat('GC', 'n/a', 'no probe in this target'));

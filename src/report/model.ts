@@ -129,6 +129,19 @@ export interface ProfileDocument {
   evidence: Evidence;
   /** One sentence a backend engineer can act on. */
   explanation: string;
+  /**
+   * Where the process's CPU ran: the main thread (whose time the breakdown splits) or others. When
+   * other threads did most of it (a thread-per-request or pool server), the breakdown and verdict
+   * describe the main thread only, and a warning says so.
+   */
+  threads: {
+    mainCpuS: number;
+    otherCpuS: number;
+    mainShareOfCpu: number | null;
+    workOffMainThread: boolean;
+    /** Process CPU seconds ÷ wall seconds with work in flight (can exceed 1 on several cores); null when nothing was busy. */
+    processCpuShareOfBusy: number | null;
+  };
   load: LoadSummary | null;
   targetExited: boolean;
   warnings: string[];

@@ -119,7 +119,9 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
       'event loop',
       loop
         ? `delay p50 ${formatSeconds(loop.delayS.p50)}  p90 ${formatSeconds(loop.delayS.p90)}  p99 ${formatSeconds(loop.delayS.p99)}  max ${formatSeconds(loop.delayS.max)} · util ${formatPercent(loop.utilization, 0)}`
-        : 'n/a (no probe in this target)',
+        : doc.target.attach !== 'none'
+          ? 'n/a (no event loop running in this process)'
+          : 'n/a (no probe in this target)',
       width,
     ),
   );

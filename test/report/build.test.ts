@@ -7,7 +7,7 @@ import type { ProfileSample } from '../../src/report/model';
 import { BREAKDOWN_STATES } from '../../src/report/model';
 import { formatBytes, formatBytesGroup, formatSeconds } from '../../src/report/format';
 import { percentile, leastSquaresSlope } from '../../src/report/stats';
-import { generate, IO_HEAVY, META, T0 } from './synthetic';
+import { CPU_HEAVY, generate, IO_HEAVY, META, T0 } from './synthetic';
 
 const MIB = 2 ** 20;
 
@@ -143,4 +143,30 @@ test('formatting: seconds pick their unit, bytes use 1024ⁿ', () => {
   );
   assert.deepEqual([512, 50 * MIB, -1536].map(formatBytes), ['512 B', '50.0 MiB', '-1.5 KiB']);
   assert.deepEqual(formatBytesGroup([49.9 * MIB, 2 * 2 ** 30]), { numbers: ['0.0', '2.0'], unit: 'GiB' });
+});
+
+test('threads: CPU that ran off the main thread is measured and named; a main-thread service is not flagged', () => {
+  const normal = buildProfile(generate({ ...CPU_HEAVY, seed: 3, intervals: 20 }), META);
+  assert.equal(normal.threads.workOffMainThread, false);
+  assert.ok((normal.threads.mainShareOfCpu ?? 0) > 0.9, `main share ${normal.threads.mainShareOfCpu}`);
+  assert.ok(!normal.warnings.some((w) => /other threads did/.test(w)));
+  // A thread-per-request server: the main thread waits in accept (io), workers burn 0.5 cores.
+  const offMain = generate({ ...IO_HEAVY, seed: 3, intervals: 20 }).map((s) => ({
+    ...s,
+    cpu: { userS: 0.5 * s.durationS, systemS: 0.02 * s.durationS },
+    threadTime: { ...s.threadTime, cpu: 0.01 * s.durationS },
+  }));
+  const doc = buildProfile(offMain, META);
+  assert.equal(doc.threads.workOffMainThread, true);
+  assert.ok(Math.abs(doc.threads.otherCpuS - 0.51 * 20) < 0.5, `other cpu ${doc.threads.otherCpuS}`);
+  assert.ok(doc.warnings.some((w) => /other threads did 98 % of the process's CPU \(0\.51 cores vs 0\.01/.test(w)), doc.warnings.join('\n'));
+  // 0.52 cores of CPU over ~97 % busy time: the workers are CPU-bound whatever the main thread did.
+  assert.equal(doc.verdict, 'cpu-bound');
+  assert.ok(Math.abs((doc.threads.processCpuShareOfBusy ?? 0) - 0.52 / 0.97) < 0.05, `${doc.threads.processCpuShareOfBusy}`);
+  assert.match(doc.explanation, /Worker threads were on CPU for 5\d % of the time requests were in flight/);
+  assert.ok(doc.warnings.some((w) => /main thread alone: io-bound/.test(w)));
+  // Workers that mostly wait (0.1 cores over the busy time): the main thread's verdict stands.
+  const waiting = buildProfile(offMain.map((s) => ({ ...s, cpu: { userS: 0.1 * s.durationS, systemS: 0 } })), META);
+  assert.equal(waiting.threads.workOffMainThread, true);
+  assert.equal(waiting.verdict, 'io-bound');
 });
