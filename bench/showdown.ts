@@ -294,6 +294,7 @@ async function measureWindow(watcher: Watcher, target: Target, app: Spawned, dow
     rssPeakBytes: doc.memory.rssBytes.max,
     verdict: doc.verdict,
     busyShares: { cpu: s.cpu, io: s.io, runqueue: s.runqueue, lock: s.lock, other: s.sleep + s.other },
+    mainThreadCpuShare: doc.threads?.mainShareOfCpu ?? null,
     loadSideCores: wallS > 0 ? loadTicks / CLK_TCK / wallS : NaN,
     foreignCpu0Cores: wallS > 0 ? Math.max(0, foreign[0]) / CLK_TCK / wallS : NaN,
     foreignCpu1Cores: wallS > 0 ? Math.max(0, foreign[1]) / CLK_TCK / wallS : NaN,
@@ -342,6 +343,15 @@ async function measureRuntime(rt: (typeof RUNTIMES)[number], env: NodeJS.Process
     watcher.detachAll();
     await watcher.stop();
     await stop(child);
+  }
+}
+
+function fastapiInstalled(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -416,6 +426,7 @@ export async function showdown(argv: string[] = []): Promise<string> {
       windowS: opts.windowS,
       coldStarts: opts.coldStarts,
       machine: machine(),
+      fastapiInstalled: fastapiInstalled(),
       command: `flock /tmp/rtprof-bench.lock npm run showdown${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
       runtimes,
     };

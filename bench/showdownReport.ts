@@ -65,15 +65,15 @@ function measurementTable(run: ShowdownRun, scenarios: Scenario[]): string[] {
 
 function detailTable(run: ShowdownRun, scenarios: Scenario[]): string[] {
   const lines = [
-    '| scenario | runtime | req/s | errors | p50 | p99 | max | CPU/req | service cores | loop delay p99 | GIL delay p99 | GC share | peak RSS | verdict | busy CPU / I/O / runqueue / lock | load side (CPU 1) cores | others on CPU 0 / CPU 1 (cores) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    '| scenario | runtime | req/s | errors | p50 | p99 | max | CPU/req | service cores | loop delay p99 | GIL delay p99 | GC share | peak RSS | verdict | busy CPU / I/O / runqueue / lock | CPU on the main thread | load side (CPU 1) cores | others on CPU 0 / CPU 1 (cores) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const sc of scenarios) {
     for (const r of run.runtimes) {
       const s = r.scenarios[sc.key];
       const b = s.busyShares;
       lines.push(
-        `| ${sc.title} (${sc.connections} conn.) | ${r.label} | ${num(s.rps)} | ${s.errors} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${ms(s.latencyMs.max)} | ${ms(s.cpuPerRequestMs)} | ${s.cores.toFixed(2)} | ${ms(s.loopDelayP99Ms)} | ${ms(s.interpreterDelayP99Ms)} | ${pct(s.gcShare)} | ${mb(s.rssPeakBytes)} | ${s.verdict} | ${pct(b.cpu)} / ${pct(b.io)} / ${pct(b.runqueue)} / ${pct(b.lock)} | ${s.loadSideCores.toFixed(2)} | ${s.foreignCpu0Cores.toFixed(2)} / ${s.foreignCpu1Cores.toFixed(2)}${s.attempts > 1 ? ` (best of ${s.attempts})` : ''} |`,
+        `| ${sc.title} (${sc.connections} conn.) | ${r.label} | ${num(s.rps)} | ${s.errors} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${ms(s.latencyMs.max)} | ${ms(s.cpuPerRequestMs)} | ${s.cores.toFixed(2)} | ${ms(s.loopDelayP99Ms)} | ${ms(s.interpreterDelayP99Ms)} | ${pct(s.gcShare)} | ${mb(s.rssPeakBytes)} | ${s.verdict} | ${pct(b.cpu)} / ${pct(b.io)} / ${pct(b.runqueue)} / ${pct(b.lock)} | ${pct(s.mainThreadCpuShare)} | ${s.loadSideCores.toFixed(2)} | ${s.foreignCpu0Cores.toFixed(2)} / ${s.foreignCpu1Cores.toFixed(2)}${s.attempts > 1 ? ` (best of ${s.attempts})` : ''} |`,
       );
     }
   }
@@ -107,6 +107,9 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
   const contended = run.runtimes.flatMap((r) =>
     scenarios.filter((s) => contention(r.scenarios[s.key]) > 1).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].foreignCpu0Cores.toFixed(2)} / ${r.scenarios[s.key].foreignCpu1Cores.toFixed(2)} cores)`),
   );
+  const offMain = run.runtimes
+    .filter((r) => (r.scenarios['cpu-sat'].mainThreadCpuShare ?? 1) < 0.5)
+    .map((r) => `${r.label}: ${pct(r.scenarios['cpu-sat'].mainThreadCpuShare)} of its CPU on the main thread under /cpu saturated, verdict ${r.scenarios['cpu-sat'].verdict}`);
   const unsaturated = run.runtimes.flatMap((r) =>
     scenarios.filter((s) => s.rate === undefined && r.scenarios[s.key].cores < 0.85).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].cores.toFixed(2)} cores)`),
   );
@@ -118,7 +121,7 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '',
     `- **Run**: ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${run.durationS.toFixed(0)} s, \`${run.command}\``,
     `- **Machine**: ${run.machine}; ${[...new Set(run.runtimes.map((r) => r.version))].join(', ')}`,
-    `- **Services**: the sample apps (sample-apps/README.md) — same endpoints, byte-identical /json answers; Node is Fastify 5, the Python ones are stdlib only (asyncio streams; \`ThreadingHTTPServer\`). No uvicorn/FastAPI here, so the articles' frameworks are not what ran.`,
+    `- **Services**: the sample apps (sample-apps/README.md) — same endpoints, byte-identical /json answers; Node is Fastify 5, the Python ones are stdlib only (asyncio streams; \`ThreadingHTTPServer\`). The articles' FastAPI/Express are not what ran: the FastAPI variant (sample-apps/python/fastapi_app.py) ${run.fastapiInstalled ? 'is installed but not part of this showdown yet' : "was not run: Debian's python3-fastapi and python3-uvicorn are not installed here"}.`,
     `- **Single-core fair**: each service is pinned to CPU 0 (\`taskset -c 0\`, set before exec, so its GC and helper threads too); the load generator (autocannon 8, in-process), rtprof and the downstream of /io are pinned to CPU 1. The last column of the detail table says how busy CPU 1 was (worst: ${loadWorst.toFixed(2)} cores); near 1.0 the load side, not the service, would be the limit.`,
     `- **Method**: cold start = spawn → first successful \`GET /json\` on a fresh connection (polled every ~2 ms; median of ${run.coldStarts}, interleaved, after one unmeasured start each). Baseline RSS = VmRSS 2 s after READY, no request served, no probe. Then rtprof attaches its probe (${probes}), a short unmeasured warm-up runs, and each scenario is one ${run.windowS} s window: autocannon drives the load (fixed rate = \`overallRate\`; saturated = as fast as the connections go) and records every response time; rtprof profiles the same window (loop delay, GC, breakdown, verdict). CPU per request = the service's utime+stime over the load ÷ requests. GC pause share = the sum of the GC pauses rtprof saw ÷ window. "Loop delay" is Node's event loop or the asyncio loop; the threaded app has none, rtprof's interpreter delay (how late its own Python thread wakes: the GIL) stands beside it.`,
     '',
@@ -150,7 +153,7 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     `- The probe is attached during the load windows (not for cold start or baseline RSS); its cost is in both runtimes' numbers (measured by npm run bench: docs/BENCHMARKS.md).`,
     '- /cpu?ms=5 burns 5 ms of wall time per request in both runtimes, so its throughput is ~200 req/s by construction; the compute-speed row says how much work each gets done in that time.',
     `- Contention: other benchmarks and builds share this machine. The detail table's last column is the work on CPU 0 that was not the service's and on CPU 1 that was not the load side's (other processes, interrupts). Each window first waits (≤ 20 s) for a quiet second; a window with more than ${CONTENDED_CPU0} cores of others' work on CPU 0 or ${CONTENDED_CPU1} on CPU 1 is run again (≤ 2 re-runs per scenario, ≤ 8 per showdown) and the least contended attempt kept; each cold-start round waits for a quiet second too. Windows still contended: ${contended.length ? contended.join('; ') : 'none'}.`,
-    "- rtprof's breakdown and verdict describe the service's **main thread**. In the threaded app the main thread only accepts connections (it waits in `select`), and the requests run on handler threads, so its verdict reads io-bound even under /cpu; the handler threads' time is in `rtprof.threads.time` (agent metrics), not in this profile. Its GIL contention shows in the interpreter-delay row instead.",
+    `- rtprof's busy shares (CPU / I/O / lock) are the **main thread's** time. ${offMain.length ? `Where most CPU ran on other threads — ${offMain.join('; ')} — the main thread is an accept loop that mostly waits, so its shares read as I/O; the verdict also weighs the process's CPU off the main thread (the JSON's \`threads\`), and the interpreter-delay row shows the GIL contention of those threads.` : 'In every run here most CPU ran on the main thread.'}`,
     `- Saturated means as fast as the connections go; a service that used less than 0.85 of its core was held back by the connection count or the load side instead: ${unsaturated.length ? unsaturated.join('; ') : 'none'}.`,
     `- Errors during the load: ${errors.length ? errors.join('; ') : 'none'}.`,
     '',

@@ -35,6 +35,8 @@ export interface ScenarioResult {
   verdict: string;
   /** rtprof: shares of the main thread's busy wall time */
   busyShares: { cpu: number; io: number; runqueue: number; lock: number; other: number };
+  /** rtprof: share of the process's CPU that ran on the main thread (null: not measured) */
+  mainThreadCpuShare: number | null;
   /** CPU used on the load side (load generator + rtprof + downstream), in cores of CPU 1 */
   loadSideCores: number;
   /** CPU 0 time not used by the service (other processes, interrupts), in cores: contention */
@@ -71,6 +73,8 @@ export interface ShowdownRun {
   coldStarts: number;
   machine: string;
   command: string;
+  /** whether `import fastapi, uvicorn` works for /usr/bin/python3 (the FastAPI sample app's needs) */
+  fastapiInstalled: boolean;
   runtimes: RuntimeResult[];
 }
 
