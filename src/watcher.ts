@@ -108,14 +108,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const identity = identify(pid);
     if (!identity) return undefined;
     const target = this.add(identity, false);
+    // The token is issued whatever the process is now: a wrapper that exec()s (taskset, env, nice)
+    // becomes node or python under the same pid and then connects; onHello re-identifies it.
+    this.channel.issueToken(pid, token);
     if (identity.runtime === 'other') {
-      target.probe.message = 'not Node or Python (a wrapper?): watched from /proc; the Node/Python processes it starts are attached';
+      target.probe.message = 'not Node or Python (yet?): watched from /proc; if it execs one, or starts one, that gets the probe';
       return target;
     }
     target.probe.state = 'pending';
     target.probe.method = 'preload';
     target.probe.message = 'waiting for the preloaded probe to connect';
-    this.channel.issueToken(pid, token);
     return target;
   }
 
@@ -207,13 +209,30 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   private onHello(hello: HelloMessage): void {
-    const target = this.targets.get(hello.pid);
+    let target = this.targets.get(hello.pid);
     if (!target) return;
+    if (target.identity.runtime === 'other') target = this.reidentify(target) ?? target;
     target.probe.state = 'connected';
     target.probe.method = hello.attach;
     target.probe.hello = hello;
     target.probe.message = undefined;
     this.options.log(`target ${target.label()}: probe connected (${hello.runtime} ${hello.runtimeVersion}, ${hello.attach})`);
+  }
+
+  /**
+   * A target first seen as a wrapper has exec()ed into Node or Python (same pid and start time):
+   * it is replaced by a target with its new identity (runtime, service name, resource), keeping
+   * its probe token.
+   */
+  private reidentify(old: Target): Target | undefined {
+    const identity = identify(old.pid);
+    if (!identity || identity.runtime === 'other') return undefined;
+    this.targets.delete(old.pid);
+    this.hub.delete(old.proc);
+    old.proc.close();
+    this.emit('removed', old, 'exec');
+    this.options.log(`target ${old.label()} is now ${identity.runtime} (${identity.serviceName}): it exec()ed`);
+    return this.add(identity, false);
   }
 
   private onSnapshot(snap: SnapshotMessage): void {

@@ -107,6 +107,24 @@ describe('rtprof run', () => {
     assert.equal(alive(appPid), false, `app ${appPid} outlived rtprof run`);
   });
 
+  it('a wrapper that exec()s node under the same pid (as taskset, env or nice do) is re-identified and its probe accepted', async () => {
+    // sh first (seen as 'other'), node 300 ms later under the same pid.
+    const { proc, url, appPid } = await launched(['sh', '-c', `sleep 0.3; exec ${process.execPath} ${DOWNSTREAM}`]);
+    try {
+      const target = await connected(url, appPid);
+      assert.equal(target.runtime, 'nodejs');
+      assert.equal(target.probe.method, 'preload');
+      assert.equal(target.serviceName, 'server.js');
+      assert.doesNotMatch(proc.stderr(), /bad_token|wrong_pid/);
+      const { samples } = parsePrometheus(await (await fetch(`${url}/metrics`)).text());
+      const info = valuesOf(samples, 'rtprof_target_info', appPid);
+      assert.equal(info.length, 1, 'one target for the pid, not the sh and the node one');
+      assert.equal(info[0]?.labels.process_runtime_name, 'nodejs');
+    } finally {
+      assert.equal(await stop(proc), 0);
+    }
+  });
+
   it('a Node launcher (as npm is) whose node child is attached through the inspector', async () => {
     // The launcher's own preloaded probe takes the token out of its env, so the child it spawns
     // has no token: the agent finds it under the launched process and attaches.
