@@ -182,6 +182,8 @@ function createSampler(resolutionMs) {
   };
 }
 
+const MAX_IN_FLIGHT = 100000;
+
 // HTTP work in flight, from diagnostics_channel (http.server.* channels: Node >= 18.? / 16.18).
 function createWorkTracker() {
   let dc;
@@ -201,18 +203,22 @@ function createWorkTracker() {
     completed++;
     if (inFlight.size === 0) busyMs += perf.now() - busySince;
   }
-  // One 'close' listener shared by every response (`this` is the response): no closures and no
-  // once() wrapper allocated per request, which is most of the hooks' cost on a hot server.
-  const onClose = guard(function onClose() {
-    end(this);
-  });
+  // Nothing is attached to the response (a listener per request was most of the hooks' cost on a
+  // hot server): an aborted request never reaches response.finish, so each sample sweeps the set
+  // for responses whose connection closed (Node marks them destroyed) and ends them there. An
+  // aborted request thus counts as in flight until the next sample at most.
+  function sweep() {
+    for (const response of inFlight) {
+      if (response.destroyed || response.writableFinished) end(response);
+    }
+  }
   const onStart = guard((message) => {
     const response = message && message.response;
     if (!response || inFlight.has(response)) return;
     if (inFlight.size === 0) busySince = perf.now();
     inFlight.add(response);
-    // An aborted request never reaches response.finish; 'close' always comes, so it ends the count.
-    response.on('close', onClose);
+    // Bounded: a flood of never-finishing requests cannot grow the set without limit.
+    if (inFlight.size % MAX_IN_FLIGHT === 0) sweep();
   });
   const onFinish = guard((message) => {
     if (message && message.response) end(message.response);
@@ -224,6 +230,9 @@ function createWorkTracker() {
   finishChannel.subscribe(onFinish);
   return {
     sample() {
+      try {
+        sweep();
+      } catch (e) {}
       const busyNow = inFlight.size > 0 ? perf.now() - busySince : 0;
       return { inFlight: inFlight.size, completed: completed, busyS: (busyMs + busyNow) / 1000 };
     },

@@ -99,6 +99,19 @@ for (const major of TEST_NODE_MAJORS) {
       assert.equal(work.completed, 3);
       // three concurrent 300 ms requests: ≈ 0.3 s with work in flight (loaded machine: ± 0.15 s)
       assert.ok(Math.abs(work.busyS - 0.3) <= 0.15, `busyS ${work.busyS}`);
+      // A request the client abandons never finishes: it must not stay in flight for ever.
+      await new Promise<void>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/slow', agent: false });
+        req.on('error', () => undefined);
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+      const after = await h.waitForSnapshots(target.pid, 2, 10_000, Date.now() + 400);
+      const settled = after.at(-1)!.work!;
+      assert.equal(settled.inFlight, 0, 'the aborted request is no longer in flight');
+      assert.equal(settled.completed, 4);
       target.kill('SIGTERM');
       await target.exited;
     });
