@@ -49,7 +49,7 @@ for (const py of found) {
       await sleep(300);
       assert.equal(taskCount(p.pid), tasks, 'no second probe thread');
       assert.equal(await lineRequest(port, 'c'), 'done c');
-      await p.waitFor(/served c/);
+      await p.waitFor(/served c\n/); // PYTHONUNBUFFERED: the newline may come in a write of its own
       assert.equal(p.stdout().replace(/ready \d+/, 'ready PORT'), 'ready PORT\nserved a\nserved b\nserved c\n');
       assert.equal(p.stderr(), '');
       p.kill();
