@@ -422,7 +422,9 @@ class _Loops:
 # - other socketserver servers: one unit per finish_request call.
 # - asyncio streams servers (asyncio.start_server): a connection is busy from the data that
 #   arrives while it was idle until its handler waits for more data (StreamReader._wait_for_data).
-# Not covered: servers with their own protocols/loops (uvicorn, hypercorn, aiohttp, gunicorn,
+# - uvicorn (ASGI; its h11 and httptools protocols): one request per RequestResponseCycle.run_asgi,
+#   the task uvicorn starts once a request's head is parsed, until the app has answered (or failed).
+# Not covered: servers with their own protocols/loops (hypercorn, aiohttp, gunicorn's sync workers,
 # waitress, twisted, tornado): `work` is only sent once a hook has seen a request, so a service
 # we cannot see is not reported as idle.
 
@@ -514,6 +516,8 @@ class _WorkHooks:
             ("socketserver", self._hook_socketserver),
             ("http.server", self._hook_http),
             ("asyncio.streams", self._hook_streams),
+            ("uvicorn.protocols.http.h11_impl", self._hook_uvicorn),
+            ("uvicorn.protocols.http.httptools_impl", self._hook_uvicorn),
         ):
             if name not in self.hooked and _imported(name):
                 self.hooked.add(name)
@@ -657,6 +661,37 @@ class _WorkHooks:
         self.patches.wrap(proto, "data_received", make_data)
         self.patches.wrap(proto, "connection_lost", make_lost)
         self.patches.wrap(streams.StreamReader, "_wait_for_data", make_wait)
+
+    def _hook_uvicorn(self, impl):
+        # uvicorn.protocols.http.{h11,httptools}_impl: the protocol creates a RequestResponseCycle
+        # per request and runs cycle.run_asgi(app) as a task; it returns once the response is sent
+        # (or the app failed and uvicorn answered 500). Keep-alive waits are not in it.
+        work = self.work
+        active = self.active
+
+        def make(orig):
+            async def run_asgi(self, app):
+                counted = False
+                try:
+                    if active():
+                        work.begin()
+                        counted = True
+                except Exception:
+                    pass
+                try:
+                    return await orig(self, app)
+                finally:
+                    if counted:
+                        try:
+                            work.end()
+                        except Exception:
+                            pass
+
+            return run_asgi
+
+        cycle = getattr(impl, "RequestResponseCycle", None)
+        if isinstance(cycle, type):
+            self.patches.wrap(cycle, "run_asgi", make)
 
 
 # --------------------------------------------------------------------------------------------

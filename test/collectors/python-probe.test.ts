@@ -1,11 +1,17 @@
 // The Python probe loaded at start (sitecustomize on PYTHONPATH, as `rtprof run -- python3 app.py`
-// does), on Debian's python3 and pyenv's 3.8/3.10/3.12/3.13, against the real ChannelServer.
+// does), on Debian's python3 and pyenv's 3.8/3.10/3.12/3.13, against the real ChannelServer; and the
+// uvicorn in-flight hook on sample-apps/python/fastapi_app.py (Debian's python3, skipped without FastAPI).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newToken } from '../../collectors/channel/server';
+import type { SnapshotMessage } from '../../collectors/channel/messages';
 import { start, sleep } from '../helpers/processes';
 import type { Started } from '../helpers/processes';
+import { packageRoot } from '../helpers/spawn';
 import { fixture, lineRequest, preloadEnvFor, pythons, Recorder, taskCount } from '../fixtures/python/harness';
 
 const { found, missing } = pythons();
@@ -76,16 +82,23 @@ for (const py of found) {
         await rec.until('stats', () => (p.stdout().match(/^stats .*$/gm) ?? [])[seen]);
         return p.stdout().match(/^stats .*$/gm)![seen].split(' ').slice(1).map(Number);
       };
-      const c1 = await stats();
-      await sleep(450);
-      const s1 = rec.snapshotsOf(p.pid).at(-1)!;
+      // The target's counts and the probe's latest snapshot, read with no collection between them:
+      // an automatic one there (which allocations in either thread can trigger) would be counted on
+      // one side only, so the pair is read again until the target's counts did not move.
+      const settled = async (): Promise<[number[], SnapshotMessage]> => {
+        for (let tries = 1; ; tries++) {
+          const c = await stats();
+          await sleep(450);
+          const s = rec.snapshotsOf(p.pid).at(-1)!;
+          if ((await stats()).join() === c.join() || tries === 5) return [c, s];
+        }
+      };
+      const [c1, s1] = await settled();
       const seq1 = s1.seq;
       p.child.stdin!.write('burst 30\n');
       await p.waitFor(/burst done/);
-      const c2 = await stats();
-      await sleep(450);
-      const snaps = rec.snapshotsOf(p.pid);
-      const s2 = snaps.at(-1)!;
+      const [c2, s2] = await settled();
+      const snaps = rec.snapshotsOf(p.pid).filter((s) => s.seq <= s2.seq);
       const byKind = (s: typeof s1, k: string): number => s.gcTotals?.byKind?.[k]?.count ?? 0;
       for (const [i, k] of ['gen0', 'gen1', 'gen2'].entries()) {
         assert.equal(byKind(s2, k) - byKind(s1, k), c2[i] - c1[i], `${k}: probe vs target's own count`);
@@ -144,3 +157,79 @@ for (const py of found) {
     });
   });
 }
+
+// uvicorn (ASGI): the sample FastAPI app (sample-apps/python/fastapi_app.py) preloaded on Debian's
+// python3, the one with python3-fastapi and python3-uvicorn; /io calls the sample downstream.
+function fastapiMissing(): string | false {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore', timeout: 30_000 });
+    return false;
+  } catch {
+    return '/usr/bin/python3 -c "import fastapi, uvicorn" fails (apt-get install python3-fastapi python3-uvicorn)';
+  }
+}
+
+/** GET over loopback; resolves with the status once the body has arrived. */
+function get(port: number, urlPath: string, agent: http.Agent | false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+describe('python probe, preloaded, uvicorn (sample-apps/python/fastapi_app.py)', () => {
+  const rec = new Recorder();
+  before(() => rec.listen());
+  after(() => rec.close());
+
+  it('slow /io requests are in flight while they wait; completed counts each request once', { skip: fastapiMissing() }, async () => {
+    const apps = path.join(packageRoot(), 'sample-apps');
+    const downstream = start(process.execPath, [path.join(apps, 'downstream', 'server.js')], { env: { ...process.env, PORT: '0' } });
+    const dsPort = Number((await downstream.waitFor(/^READY pid=\d+ port=(\d+)/m))[1]);
+    const token = newToken();
+    const env = { ...preloadEnvFor(rec, null, token, 100), PORT: '0', DOWNSTREAM_URL: `http://127.0.0.1:${dsPort}` };
+    const p = start('/usr/bin/python3', [path.join(apps, 'python', 'fastapi_app.py')], { env });
+    rec.server.issueToken(p.pid, token);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const port = Number((await p.waitFor(/^READY pid=\d+ port=(\d+) runtime=cpython$/m))[1]);
+      // uvicorn's protocol module is imported before READY; every snapshot refreshes the hooks first.
+      const seen = rec.snapshotsOf(p.pid).length;
+      await rec.until('2 snapshots after READY', () => rec.snapshotsOf(p.pid).length >= seen + 2);
+      const base = rec.snapshotsOf(p.pid).at(-1)!.work?.completed ?? 0;
+      const t0 = Date.now();
+
+      // 4 at once, each on its own connection: 4 in flight for ~300 ms (snapshots every 100 ms).
+      let n0 = rec.snapshotsOf(p.pid).length;
+      const statuses = await Promise.all([1, 2, 3, 4].map(() => get(port, '/io?ms=300', false)));
+      assert.deepEqual(statuses, [200, 200, 200, 200]);
+      await rec.nextSnapshot(p.pid);
+      const concurrent = Math.max(...rec.snapshotsOf(p.pid).slice(n0).map((s) => s.work?.inFlight ?? 0));
+      assert.equal(concurrent, 4, 'most requests in flight in one snapshot during 4 concurrent /io?ms=300');
+
+      // 3 one after another on one keep-alive connection: 1 in flight; the idle connection is not.
+      n0 = rec.snapshotsOf(p.pid).length;
+      for (let i = 0; i < 3; i++) assert.equal(await get(port, '/io?ms=300', agent), 200);
+      await rec.nextSnapshot(p.pid);
+      const inFlight = rec.snapshotsOf(p.pid).slice(n0).map((s) => s.work?.inFlight ?? 0);
+      assert.equal(Math.max(...inFlight), 1, `in flight during sequential requests: ${inFlight.join(' ')}`);
+      const wall = (Date.now() - t0) / 1000;
+
+      await sleep(300); // the keep-alive connection stays open and idle
+      const last = (await rec.nextSnapshot(p.pid)).work!;
+      assert.equal(last.completed - base, 7, 'completed = requests sent');
+      assert.equal(last.inFlight, 0, 'nothing in flight on an idle keep-alive connection');
+      // Busy ≈ 0.3 s (the 4 together) + 3 × 0.3 s (one after another); never more than the wall time.
+      assert.ok(last.busyS >= 1.17 && last.busyS <= wall, `busyS ${last.busyS} for 4 parallel + 3 sequential 300 ms requests in ${wall} s`);
+    } finally {
+      agent.destroy();
+      p.kill();
+      downstream.kill();
+    }
+  });
+});
