@@ -30,6 +30,8 @@ export const RUNTIMES: Array<{ key: RuntimeKey; label: string; app: SampleApp }>
   { key: 'node', label: 'Node.js (Fastify)', app: 'node' },
   { key: 'asyncio', label: 'Python asyncio', app: 'python-asyncio' },
   { key: 'threaded', label: 'Python threaded', app: 'python-threaded' },
+  // The articles' Python framework; runs when Debian's python3-fastapi and python3-uvicorn are installed.
+  { key: 'fastapi', label: 'Python FastAPI (uvicorn)', app: 'python-fastapi' },
 ];
 
 // Saturated /io needs many connections: each waits 20 ms downstream, so 100 connections cap any
@@ -390,7 +392,7 @@ function parseArgs(argv: string[]): Options {
     windowS: Number(pick('--window') ?? (quick ? 3 : 10)),
     warmupS: quick ? 1 : 3,
     coldStarts: Number(pick('--cold-starts') ?? (quick ? 3 : 7)),
-    runtimes: (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ?? RUNTIMES.map((r) => r.key),
+    runtimes: (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ?? RUNTIMES.map((r) => r.key).filter((k) => k !== 'fastapi' || fastapiInstalled()),
     out: pick('--out') ?? (quick ? '/tmp/SHOWDOWN.quick.md' : DOC),
   };
 }

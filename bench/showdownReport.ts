@@ -84,9 +84,13 @@ export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record
   const node = run.runtimes.find((r) => r.key === 'node');
   const asyncio = run.runtimes.find((r) => r.key === 'asyncio');
   const threaded = run.runtimes.find((r) => r.key === 'threaded');
+  const fastapi = run.runtimes.find((r) => r.key === 'fastapi');
   const counts: Record<string, number> = {};
   const byVerdict: Record<string, string[]> = {};
-  const lines = ['| claim | source | measured here (Node vs Python asyncio) | verdict | why | threaded instead of asyncio |', '| --- | --- | --- | --- | --- | --- |'];
+  const lines = [
+    `| claim | source | measured here (Node vs Python asyncio) | verdict | why | threaded instead of asyncio |${fastapi ? ' FastAPI instead of asyncio |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- |${fastapi ? ' --- |' : ''}`,
+  ];
   for (const c of CLAIMS) {
     const source = SOURCES[c.source].split(' — ')[0]!;
     if (!node || !asyncio) continue;
@@ -94,7 +98,9 @@ export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record
     counts[main.verdict] = (counts[main.verdict] ?? 0) + 1;
     (byVerdict[main.verdict] ??= []).push(c.claim);
     const alt = threaded && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, threaded)) : undefined;
-    lines.push(`| ${c.claim} | ${source} | ${c.measured(node, asyncio)} | **${main.verdict}** | ${main.why} | ${alt ? `${alt.verdict}: ${alt.why}` : '—'} |`);
+    const fa = fastapi && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, fastapi)) : undefined;
+    const faCell = fastapi ? ` ${fa ? `${fa.verdict}: ${fa.why}` : '—'} |` : '';
+    lines.push(`| ${c.claim} | ${source} | ${c.measured(node, asyncio)} | **${main.verdict}** | ${main.why} | ${alt ? `${alt.verdict}: ${alt.why}` : '—'} |${faCell}`);
   }
   return { lines, counts, byVerdict };
 }
@@ -121,7 +127,7 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '',
     `- **Run**: ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${run.durationS.toFixed(0)} s, \`${run.command}\``,
     `- **Machine**: ${run.machine}; ${[...new Set(run.runtimes.map((r) => r.version))].join(', ')}`,
-    `- **Services**: the sample apps (sample-apps/README.md) — same endpoints, byte-identical /json answers; Node is Fastify 5, the Python ones are stdlib only (asyncio streams; \`ThreadingHTTPServer\`). The articles' FastAPI/Express are not what ran: the FastAPI variant (sample-apps/python/fastapi_app.py) ${run.fastapiInstalled ? 'is installed but not part of this showdown yet' : "was not run: Debian's python3-fastapi and python3-uvicorn are not installed here"}.`,
+    `- **Services**: the sample apps (sample-apps/README.md) — same endpoints, byte-identical /json answers; Node is Fastify 5, the Python ones are stdlib only (asyncio streams; \`ThreadingHTTPServer\`). The articles' FastAPI/Express are not what ran: the FastAPI variant (sample-apps/python/fastapi_app.py, Debian's FastAPI and uvicorn with its h11 protocol: no uvloop or httptools) ${run.runtimes.some((r) => r.key === 'fastapi') ? 'is the last column, and the claims table repeats each judgement with it' : "was not run: Debian's python3-fastapi and python3-uvicorn are not installed here"}.`,
     `- **Single-core fair**: each service is pinned to CPU 0 (\`taskset -c 0\`, set before exec, so its GC and helper threads too); the load generator (autocannon 8, in-process), rtprof and the downstream of /io are pinned to CPU 1. The last column of the detail table says how busy CPU 1 was (worst: ${loadWorst.toFixed(2)} cores); near 1.0 the load side, not the service, would be the limit.`,
     `- **Method**: cold start = spawn → first successful \`GET /json\` on a fresh connection (polled every ~2 ms; median of ${run.coldStarts}, interleaved, after one unmeasured start each). Baseline RSS = VmRSS 2 s after READY, no request served, no probe. Then rtprof attaches its probe (${probes}), a short unmeasured warm-up runs, and each scenario is one ${run.windowS} s window: autocannon drives the load (fixed rate = \`overallRate\`; saturated = as fast as the connections go) and records every response time; rtprof profiles the same window (loop delay, GC, breakdown, verdict). CPU per request = the service's utime+stime over the load ÷ requests. GC pause share = the sum of the GC pauses rtprof saw ÷ window. "Loop delay" is Node's event loop or the asyncio loop; the threaded app has none, rtprof's interpreter delay (how late its own Python thread wakes: the GIL) stands beside it.`,
     '',
@@ -139,7 +145,7 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '',
     `The four articles in /work/shared/seeds: ${Object.values(SOURCES).join('; ')}.`,
     '',
-    `**Rule.** Each claim is turned into a Node-advantage factor f (Python's MB or ms ÷ Node's, or Node's req/s ÷ Python's; f > 1 favours Node) and judged on the number in "measured here". A difference counts as clear when f ≥ ${MARGIN} or f ≤ 1/${MARGIN} (±${m} %). A claimed size (a ratio or range) **holds** when f lies within the claimed range widened by ±${m} %; **direction only** when f is outside that but clearly on the claimed side; otherwise **does not hold**. A claimed direction ("Node is faster") holds when f is clearly on that side. A claim of similarity holds when f is within ±${m} %. **Not comparable**: the claim is about something this run does not measure. Verdicts are judged against Python asyncio; the last column repeats the judgement with the threaded app.`,
+    `**Rule.** Each claim is turned into a Node-advantage factor f (Python's MB or ms ÷ Node's, or Node's req/s ÷ Python's; f > 1 favours Node) and judged on the number in "measured here". A difference counts as clear when f ≥ ${MARGIN} or f ≤ 1/${MARGIN} (±${m} %). A claimed size (a ratio or range) **holds** when f lies within the claimed range widened by ±${m} %; **direction only** when f is outside that but clearly on the claimed side; otherwise **does not hold**. A claimed direction ("Node is faster") holds when f is clearly on that side. A claim of similarity holds when f is within ±${m} %. **Not comparable**: the claim is about something this run does not measure. Verdicts are judged against Python asyncio; the last column(s) repeat the judgement with the threaded app (and FastAPI when it ran).`,
     '',
     ...claims.lines,
     '',

@@ -2,7 +2,7 @@
 // contended: the seam between the run (bench/showdown.ts), the report (bench/showdownReport.ts)
 // and the claim judge (bench/showdownClaims.ts).
 
-export type RuntimeKey = 'node' | 'asyncio' | 'threaded';
+export type RuntimeKey = 'node' | 'asyncio' | 'threaded' | 'fastapi';
 export type ScenarioKey = 'json-rate' | 'json-sat' | 'io-rate' | 'io-sat' | 'cpu-rate' | 'cpu-sat';
 
 export interface Scenario {
