@@ -47,6 +47,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether pid is gone, or a zombie, within ms. */
+async function exitsWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!alive(pid)) return true;
+    try {
+      if (/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))) return true;
+    } catch {
+      return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', marker: string): InjectionConfig {
   return { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: method, attachMarker: marker };
 }
@@ -89,6 +104,8 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
     });
     if (!outcome.ok) {
       removeQuietly(marker);
+      // A target shutting down refuses the pending call (CPython is finalizing): say what happened.
+      if (outcome.code !== 'forbidden' && (await exitsWithin(req.pid, 500))) return { ok: false, reason: `process ${req.pid} exited during attach` };
       return { ok: false, reason: outcome.reason };
     }
     // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;

@@ -53,7 +53,7 @@ export function readGdbOutput(output: string, pid: number): GdbOutcome {
   };
   const queued = marker('QUEUED');
   if (queued !== null) {
-    if (queued !== '0') return { ok: false, code: 'failed', reason: `CPython refused the pending call (Py_AddPendingCall returned ${queued}: queue full); try again` };
+    if (queued !== '0') return { ok: false, code: 'failed', reason: `CPython refused the pending call (Py_AddPendingCall returned ${queued}: the interpreter is shutting down, or its queue of pending calls is full); try again` };
     const idle = marker('IDLE');
     return idle !== null ? { ok: true, via: 'idle', detail: `thread ${idle}` } : { ok: true, via: 'safepoint', detail: marker('SAFEPOINT') ?? '' };
   }
