@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parsePrometheus, ROOT, rtprof, RTPROF, valuesOf } from './helpers/agent';
-import { PYTHON, sleep, type Started } from './helpers/processes';
+import { alive, PYTHON, sleep, type Started } from './helpers/processes';
 
 const DOWNSTREAM = join(ROOT, 'sample-apps', 'downstream', 'server.js');
 const PY_APP = join(ROOT, 'sample-apps', 'python', 'asyncio_app.py');
@@ -36,15 +36,6 @@ async function connected(url: string, pid: number, timeoutMs = 15_000): Promise<
     await sleep(100);
   }
   throw new Error(`probe of ${pid} did not connect: ${JSON.stringify(last)}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function stop(proc: Started): Promise<number | null> {

@@ -32,24 +32,14 @@ except ImportError as _err:
     sys.exit(2)
 
 import sample_common as common
-from asyncio_app import DownstreamPool  # the same pooled keep-alive client (its server only runs as __main__)
+# The same pooled keep-alive downstream client and /io call (asyncio_app's server only runs as
+# __main__; its pool is built from the same DOWNSTREAM_URL / --downstream config).
+from asyncio_app import POOL, downstream_delay
 
 CFG = common.config(3003)
 IDLE_TIMEOUT_S = 75  # keep-alive idle timeout, as asyncio_app.py (uvicorn's default is 5 s)
 SHUTDOWN_GRACE_S = 3.0
 JSON_TYPE = "application/json; charset=utf-8"
-
-POOL = DownstreamPool(CFG["downstream_host"], CFG["downstream_port"])
-
-
-async def downstream_delay(ms):
-    try:
-        status, _ = await POOL.get("/delay?ms=%d" % ms)
-    except (OSError, asyncio.IncompleteReadError, ValueError) as err:
-        raise common.HttpError(502, "downstream: %s" % (err,))
-    if status != 200:
-        raise common.HttpError(502, "downstream: downstream answered %d" % status)
-
 
 def reply(body, status=200):
     if not isinstance(body, bytes):

@@ -75,7 +75,8 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   const whole = windowBreakdown(samples);
   // No thread time at all (no samples, or the target exited at once): nothing was seen working.
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
-  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlightFraction(samples) });
+  const inFlight = inFlightFraction(samples);
+  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight });
   let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime);
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
@@ -87,7 +88,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
   }
   const threads = threadsSummary(samples);
-  const busyWallS = ((endMs - startMs) / 1000) * (inFlightFraction(samples) ?? result.busyFraction);
+  const busyWallS = ((endMs - startMs) / 1000) * (inFlight ?? result.busyFraction);
   if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
   let verdict = result.verdict;
   if (threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {

@@ -80,6 +80,16 @@ export function start(command: string, args: string[], options: SpawnOptions = {
   return { child, pid: child.pid, stdout: () => out, stderr: () => err, waitFor, exited, kill: (signal) => killGroup(child, signal) };
 }
 
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const PYTHON = '/usr/bin/python3';

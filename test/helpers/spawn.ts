@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-export { start, sleep } from './processes';
+export { alive, start, sleep } from './processes';
 export type { Started } from './processes';
 
 export function packageRoot(): string {

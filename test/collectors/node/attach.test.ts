@@ -7,22 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import { attachNode } from '../../../collectors/node/attach';
 import { targetListeners } from '../../../collectors/node/target-facts';
 import { listInspectorTargets } from '../../../collectors/node/cdp';
-import { nodeBinary, nodeFixture, sleep, start, TEST_NODE_MAJORS } from '../../helpers/spawn';
+import { alive, nodeBinary, nodeFixture, sleep, start, TEST_NODE_MAJORS } from '../../helpers/spawn';
 import type { NodeBinary } from '../../helpers/spawn';
 import { startHarness } from '../channel-harness';
 import type { Harness } from '../channel-harness';
 import { assertBlockedLoop, assertGcCountsMatch, expectedAppStdout } from './checks';
 
 const ATTACH_TIMEOUT_MS = 20_000; // generous: other test suites load this 2-core machine
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const major of TEST_NODE_MAJORS) {
   describe(`node attach, Node ${major}`, () => {
