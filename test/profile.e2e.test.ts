@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ProfileDocument } from '../src/report';
 import { ROOT, rtprof } from './helpers/agent';
+import { measureWaitShare, type GroundTruth } from './helpers/groundTruth';
 import { start, type Started } from './helpers/processes';
 
 let downstream: Started;
@@ -35,13 +36,30 @@ async function profileJson(args: string[]): Promise<ProfileDocument> {
 const busyIo = (d: ProfileDocument): number => d.busy.shares.io;
 const show = (d: ProfileDocument): string => `${d.verdict} busy=${JSON.stringify(d.busy)} breakdown=${JSON.stringify(d.breakdown)}`;
 
-test('node: 20 ms spin then 60 ms downstream wait at concurrency 1 → io-bound, io ≈ 0.75 of busy time', async () => {
+/** Measures the known answer without rtprof first (see helpers/groundTruth.ts): the nominal 0.75 of a
+ * 20 ms spin + 60 ms wait, less what the runtime and the machine add to every request. */
+async function truthFor(pid: number, url: string): Promise<GroundTruth> {
+  const truth = await measureWaitShare(pid, url);
+  assert.ok(Math.abs(truth.waitShare - 0.75) <= 0.08, `the workload waits ~3/4 of each request: ${JSON.stringify(truth)}`);
+  return truth;
+}
+
+function assertIoMatches(doc: ProfileDocument, truth: GroundTruth, tolerance = 0.05): void {
+  const io = busyIo(doc);
+  assert.ok(
+    Math.abs(io - truth.waitShare) <= tolerance,
+    `io share of busy time ${io.toFixed(3)} vs ${truth.waitShare.toFixed(3)} measured from schedstat without rtprof (± ${tolerance}): ${show(doc)} truth=${JSON.stringify(truth)}`,
+  );
+}
+
+test('node: 20 ms spin then 60 ms downstream wait at concurrency 1 → io-bound, io share of busy time ≈ 0.75 (as the kernel measures it without rtprof, ± 0.05)', async () => {
   const { app, base } = await nodeApp();
+  const truth = await truthFor(app.pid, `${base}/mixed?cpu_ms=20&io_ms=60`);
   const doc = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
   assert.equal(doc.target.attach, 'inspector');
   assert.equal(doc.target.runtime, 'nodejs');
   assert.equal(doc.verdict, 'io-bound', show(doc));
-  assert.ok(Math.abs(busyIo(doc) - 0.75) <= 0.05, `io share of busy time 0.75 ± 0.05: ${show(doc)}`);
+  assertIoMatches(doc, truth);
   assert.ok(doc.load && doc.load.requests > 50 && doc.load.errors === 0, JSON.stringify(doc.load));
   assert.ok(doc.load.latencyS.p50 >= 0.08, 'each request takes at least 80 ms');
   assert.ok(doc.eventLoop !== null && doc.gc !== null, 'the probe filled event loop and GC');
@@ -64,12 +82,13 @@ test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const base = `http://127.0.0.1:${port}`;
+  const truth = await truthFor(app.pid, `${base}/mixed?cpu_ms=20&io_ms=60`);
   const io = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
   assert.equal(io.target.runtime, 'cpython');
   assert.equal(io.target.attach, 'gdb');
   assert.equal(io.evidence.source, 'probe', 'the probe reports requests in flight');
   assert.equal(io.verdict, 'io-bound', show(io));
-  assert.ok(Math.abs(busyIo(io) - 0.75) <= 0.05, `io share of busy time 0.75 ± 0.05: ${show(io)}`);
+  assertIoMatches(io, truth);
   assert.ok(io.eventLoop !== null && io.gc !== null, 'asyncio loop delay and GC from the probe');
   const cpu = await profileJson(['--pid', String(app.pid), '--duration', '6s', '--load', `${base}/mixed?cpu_ms=60&io_ms=20`, '--connections', '1']);
   assert.equal(cpu.verdict, 'cpu-bound', show(cpu));
@@ -94,13 +113,14 @@ test('python threaded server: the work runs on handler threads; /cpu → cpu-bou
 test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
+  const truth = await truthFor(app.pid, `http://127.0.0.1:${port}/mixed?cpu_ms=20&io_ms=60`);
   const quiet = await profileJson(['--pid', String(app.pid), '--duration', '3s', '--no-attach']);
   assert.equal(quiet.evidence.source, 'proc');
   assert.equal(quiet.verdict, 'idle', show(quiet));
   const loaded = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--no-attach', '--load', `http://127.0.0.1:${port}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
   assert.equal(loaded.evidence.source, 'proc');
   assert.equal(loaded.verdict, 'io-bound', show(loaded));
-  assert.ok(Math.abs(busyIo(loaded) - 0.75) <= 0.08, show(loaded));
+  assertIoMatches(loaded, truth, 0.08);
   app.kill();
 });
 
