@@ -36,6 +36,9 @@ async function profileJson(args: string[]): Promise<ProfileDocument> {
 const busyIo = (d: ProfileDocument): number => d.busy.shares.io;
 const show = (d: ProfileDocument): string => `${d.verdict} busy=${JSON.stringify(d.busy)} breakdown=${JSON.stringify(d.breakdown)}`;
 
+/** The io-bound known-answer workload: the ground truth and the profile's load must use the same one. */
+const SPIN_20_WAIT_60 = '/mixed?cpu_ms=20&io_ms=60';
+
 /** Measures the known answer without rtprof first (see helpers/groundTruth.ts): the nominal 0.75 of a
  * 20 ms spin + 60 ms wait, less what the runtime and the machine add to every request. */
 async function truthFor(pid: number, url: string): Promise<GroundTruth> {
@@ -54,8 +57,8 @@ function assertIoMatches(doc: ProfileDocument, truth: GroundTruth, tolerance = 0
 
 test('node: 20 ms spin then 60 ms downstream wait at concurrency 1 → io-bound, io share of busy time ≈ 0.75 (as the kernel measures it without rtprof, ± 0.05)', async () => {
   const { app, base } = await nodeApp();
-  const truth = await truthFor(app.pid, `${base}/mixed?cpu_ms=20&io_ms=60`);
-  const doc = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
+  const truth = await truthFor(app.pid, `${base}${SPIN_20_WAIT_60}`);
+  const doc = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}${SPIN_20_WAIT_60}`, '--connections', '1']);
   assert.equal(doc.target.attach, 'inspector');
   assert.equal(doc.target.runtime, 'nodejs');
   assert.equal(doc.verdict, 'io-bound', show(doc));
@@ -82,8 +85,8 @@ test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const base = `http://127.0.0.1:${port}`;
-  const truth = await truthFor(app.pid, `${base}/mixed?cpu_ms=20&io_ms=60`);
-  const io = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
+  const truth = await truthFor(app.pid, `${base}${SPIN_20_WAIT_60}`);
+  const io = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}${SPIN_20_WAIT_60}`, '--connections', '1']);
   assert.equal(io.target.runtime, 'cpython');
   assert.equal(io.target.attach, 'gdb');
   assert.equal(io.evidence.source, 'probe', 'the probe reports requests in flight');
@@ -113,11 +116,11 @@ test('python threaded server: the work runs on handler threads; /cpu → cpu-bou
 test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
   const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
-  const truth = await truthFor(app.pid, `http://127.0.0.1:${port}/mixed?cpu_ms=20&io_ms=60`);
+  const truth = await truthFor(app.pid, `http://127.0.0.1:${port}${SPIN_20_WAIT_60}`);
   const quiet = await profileJson(['--pid', String(app.pid), '--duration', '3s', '--no-attach']);
   assert.equal(quiet.evidence.source, 'proc');
   assert.equal(quiet.verdict, 'idle', show(quiet));
-  const loaded = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--no-attach', '--load', `http://127.0.0.1:${port}/mixed?cpu_ms=20&io_ms=60`, '--connections', '1']);
+  const loaded = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--no-attach', '--load', `http://127.0.0.1:${port}${SPIN_20_WAIT_60}`, '--connections', '1']);
   assert.equal(loaded.evidence.source, 'proc');
   assert.equal(loaded.verdict, 'io-bound', show(loaded));
   assertIoMatches(loaded, truth, 0.08);
