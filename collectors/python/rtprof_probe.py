@@ -437,20 +437,43 @@ def _imported(name):
 
 
 class _Work:
+    """In-flight work of every source. busy_s is the wall time during which at least one unit was
+    busy: a request of a threaded source (begin/end, under the lock), or a loop thread with at least
+    one asyncio streams request in flight (enter/leave, called by that thread only when its count
+    goes 0 -> 1 -> 0). The per-request counts of streams live in _StreamCounts, one per loop
+    thread, written by that thread alone without a lock; report() adds them up."""
+
+    MAX_STREAM_THREADS = 256
+
     def __init__(self):
         self.lock = threading.Lock()
+        self.units = 0
         self.in_flight = 0
         self.completed = 0
         self.busy_s = 0.0
         self.busy_since = None
         self.seen = False
+        self.streams = {}  # thread ident -> _StreamCounts
+        self.retired_done = 0  # completed requests of idle counts dropped to bound self.streams
+
+    def _enter(self):
+        if self.units == 0:
+            self.busy_since = _clock()
+        self.units += 1
+        self.seen = True
+
+    def _leave(self):
+        if self.units <= 0:
+            return
+        self.units -= 1
+        if self.units == 0 and self.busy_since is not None:
+            self.busy_s += _clock() - self.busy_since
+            self.busy_since = None
 
     def begin(self):
         with self.lock:
-            if self.in_flight == 0:
-                self.busy_since = _clock()
+            self._enter()
             self.in_flight += 1
-            self.seen = True
 
     def end(self):
         with self.lock:
@@ -458,18 +481,68 @@ class _Work:
                 return
             self.in_flight -= 1
             self.completed += 1
-            if self.in_flight == 0 and self.busy_since is not None:
-                self.busy_s += _clock() - self.busy_since
-                self.busy_since = None
+            self._leave()
+
+    def enter(self):
+        with self.lock:
+            self._enter()
+
+    def leave(self):
+        with self.lock:
+            self._leave()
+
+    def stream_counts(self):
+        """The counts of the calling (loop) thread; once per connection."""
+        tid = threading.get_ident()
+        with self.lock:
+            counts = self.streams.get(tid)
+            if counts is None:
+                if len(self.streams) >= self.MAX_STREAM_THREADS:
+                    for key, c in list(self.streams.items()):
+                        if c.n == 0:
+                            self.retired_done += c.done
+                            c.done = 0
+                            del self.streams[key]
+                counts = self.streams[tid] = _StreamCounts()
+            self.seen = True
+            return counts
 
     def report(self, now):
         if not self.seen:
             return None
         with self.lock:
             busy = self.busy_s
-            if self.in_flight > 0 and self.busy_since is not None:
+            if self.units > 0 and self.busy_since is not None:
                 busy += now - self.busy_since
-            return {"inFlight": self.in_flight, "completed": self.completed, "busyS": round(busy, 6)}
+            in_flight = self.in_flight
+            completed = self.completed + self.retired_done
+            for c in self.streams.values():
+                in_flight += max(0, c.n)
+                completed += c.done
+            return {"inFlight": in_flight, "completed": completed, "busyS": round(busy, 6)}
+
+
+class _StreamCounts:
+    """asyncio streams requests of one loop thread: n in flight, done completed."""
+
+    __slots__ = ("n", "done")
+
+    def __init__(self):
+        self.n = 0
+        self.done = 0
+
+
+class _Conn:
+    """What the probe knows of one asyncio StreamReader (stored on it as _rtprof_conn): which probe
+    hooks classified it, the counts of its loop thread (None: not a server connection, ignored),
+    and whether a request is in flight on it."""
+
+    __slots__ = ("owner", "counts", "busy")
+
+    def __init__(self, owner, counts):
+        self.owner = owner
+        self.counts = counts
+        self.busy = False
 
 
 class _Patches:
@@ -611,56 +684,96 @@ class _WorkHooks:
         self.patches.wrap(cls, "handle_one_request", make_one)
 
     def _hook_streams(self, streams):
-        # Per request on the loop thread: keep it to attribute reads. A connection's reader is
-        # marked busy with this probe's _Work (not True), so a mark left by an earlier probe in
-        # this process is not taken for ours.
+        # Per request on the loop thread, so the least work we can: no lock, no clock, no dict.
+        # StreamReader.feed_data (the protocol's data_received) starts a request on a connection
+        # that was idle; StreamReader._wait_for_data (the handler waits for more) ends it. The
+        # state of a reader is one _Conn object in one attribute: a new attribute in the same
+        # place on every reader keeps the instances' shared-key dicts (reading reader.__dict__
+        # would materialize a dict per reader and slow every attribute access of asyncio's own
+        # code on it). Its loop thread's counts are only touched by that thread; the thread's
+        # first request after idle, and its last, enter/leave the shared busy time (rare under
+        # load). A reader is classified once, at its first data: a server connection
+        # (asyncio.start_server's protocol, with a client_connected_cb) or not (ignored).
         work = self.work
         active = self.active
+        owner = self
 
-        def make_data(orig):
-            def data_received(self, data):
+        def classify(reader):
+            tr = reader._transport
+            if tr is None:
+                return None
+            counts = None
+            if active():
+                proto = tr.get_protocol()
+                if getattr(proto, "_client_connected_cb", None) is not None and getattr(proto, "_stream_reader", None) is reader:
+                    counts = work.stream_counts()
+            c = reader._rtprof_conn = _Conn(owner, counts)
+            return c
+
+        def make_feed(orig):
+            def feed_data(self, data):
                 try:
-                    reader = self._stream_reader
-                    if reader is not None and reader.__dict__.get("_rtprof_busy") is not work:
-                        if self._client_connected_cb is not None and active():
-                            reader._rtprof_busy = work
-                            work.begin()
+                    try:
+                        c = self._rtprof_conn
+                    except AttributeError:
+                        c = None
+                    if c is None or c.owner is not owner:
+                        c = classify(self)
+                    if c is not None and not c.busy:
+                        counts = c.counts
+                        if counts is not None:
+                            c.busy = True
+                            n = counts.n
+                            if n == 0:
+                                work.enter()
+                            counts.n = n + 1
                 except Exception:
                     pass
                 return orig(self, data)
 
-            return data_received
-
-        def make_lost(orig):
-            def connection_lost(self, exc):
-                try:
-                    reader = self._stream_reader
-                    if reader is not None and reader.__dict__.get("_rtprof_busy") is work:
-                        reader._rtprof_busy = None
-                        work.end()
-                except Exception:
-                    pass
-                return orig(self, exc)
-
-            return connection_lost
+            return feed_data
 
         def make_wait(orig):
             # Not async on purpose: it returns the original coroutine, so no extra frame per await.
             def _wait_for_data(self, func_name):
                 try:
-                    if self.__dict__.get("_rtprof_busy") is work:
-                        self._rtprof_busy = None
-                        work.end()
+                    c = self._rtprof_conn
+                    if c.busy and c.owner is owner:
+                        c.busy = False
+                        counts = c.counts
+                        n = counts.n - 1
+                        counts.n = n
+                        counts.done += 1
+                        if n == 0:
+                            work.leave()
                 except Exception:
                     pass
                 return orig(self, func_name)
 
             return _wait_for_data
 
-        proto = streams.StreamReaderProtocol
-        self.patches.wrap(proto, "data_received", make_data)
-        self.patches.wrap(proto, "connection_lost", make_lost)
+        def make_lost(orig):
+            # Once per connection: a request still in flight when the connection goes ends here.
+            def connection_lost(self, exc):
+                try:
+                    c = getattr(self._stream_reader, "_rtprof_conn", None)
+                    if c is not None and c.busy and c.owner is owner:
+                        c.busy = False
+                        counts = c.counts
+                        n = counts.n - 1
+                        counts.n = n
+                        counts.done += 1
+                        if n == 0:
+                            work.leave()
+                except Exception:
+                    pass
+                return orig(self, exc)
+
+            return connection_lost
+
+        self.patches.wrap(streams.StreamReader, "feed_data", make_feed)
         self.patches.wrap(streams.StreamReader, "_wait_for_data", make_wait)
+        self.patches.wrap(streams.StreamReaderProtocol, "connection_lost", make_lost)
 
     def _hook_uvicorn(self, impl):
         # uvicorn.protocols.http.{h11,httptools}_impl: the protocol creates a RequestResponseCycle
