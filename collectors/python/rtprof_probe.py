@@ -733,19 +733,23 @@ class _WorkHooks:
 
             return feed_data
 
+        def end(c):
+            # The request in flight on this connection, if any, is done (the handler waits for
+            # the next one, or the connection went).
+            if c is not None and c.busy and c.owner is owner:
+                c.busy = False
+                counts = c.counts
+                n = counts.n - 1
+                counts.n = n
+                counts.done += 1
+                if n == 0:
+                    work.leave()
+
         def make_wait(orig):
             # Not async on purpose: it returns the original coroutine, so no extra frame per await.
             def _wait_for_data(self, func_name):
                 try:
-                    c = self._rtprof_conn
-                    if c.busy and c.owner is owner:
-                        c.busy = False
-                        counts = c.counts
-                        n = counts.n - 1
-                        counts.n = n
-                        counts.done += 1
-                        if n == 0:
-                            work.leave()
+                    end(self._rtprof_conn)
                 except Exception:
                     pass
                 return orig(self, func_name)
@@ -756,15 +760,7 @@ class _WorkHooks:
             # Once per connection: a request still in flight when the connection goes ends here.
             def connection_lost(self, exc):
                 try:
-                    c = getattr(self._stream_reader, "_rtprof_conn", None)
-                    if c is not None and c.busy and c.owner is owner:
-                        c.busy = False
-                        counts = c.counts
-                        n = counts.n - 1
-                        counts.n = n
-                        counts.done += 1
-                        if n == 0:
-                            work.leave()
+                    end(getattr(self._stream_reader, "_rtprof_conn", None))
                 except Exception:
                     pass
                 return orig(self, exc)
