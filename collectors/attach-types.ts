@@ -10,6 +10,8 @@ export interface AttachRequest {
   /** Token the agent issued for this pid (ChannelServer.issueToken). */
   token: string;
   intervalMs: number;
+  /** false: the probe does not hook the target's HTTP servers (`--no-http`); default true. */
+  http?: boolean;
   /** Whole attach, signal to probe started; default 10 s. */
   timeoutMs?: number;
 }

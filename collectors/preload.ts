@@ -7,6 +7,8 @@ export interface PreloadConfig {
   socketPath: string;
   token: string;
   intervalMs: number;
+  /** false: the probes do not hook HTTP servers (`--no-http`) */
+  http?: boolean;
 }
 
 /**
@@ -22,6 +24,7 @@ export function preloadEnv(base: NodeJS.ProcessEnv, cfg: PreloadConfig): NodeJS.
     RTPROF_TOKEN: cfg.token,
     RTPROF_INTERVAL_MS: String(cfg.intervalMs),
     RTPROF_ATTACH: 'preload',
+    ...(cfg.http === false ? { RTPROF_HTTP: '0' } : {}),
     NODE_OPTIONS: base.NODE_OPTIONS ? `${require} ${base.NODE_OPTIONS}` : require,
     PYTHONPATH: base.PYTHONPATH ? `${pythonPreload}${delimiter}${base.PYTHONPATH}` : pythonPreload,
   };

@@ -19,6 +19,8 @@ export interface WatcherOptions {
   /** inject probes into Node/Python targets found by --pid or --discover */
   attach: boolean;
   socketPath: string | undefined;
+  /** false: probes do not hook the targets' HTTP servers (`--no-http`); default true */
+  httpHooks?: boolean;
   log: (line: string) => void;
 }
 
@@ -193,6 +195,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       socketPath: this.channel.socketPath,
       token,
       intervalMs: this.options.intervalMs,
+      http: this.options.httpHooks !== false,
     });
     if (target.probe.state === 'connected') return; // the hello beat the attach's own return
     if (result.ok) {

@@ -18,11 +18,11 @@ interface TargetJson {
   probe: { state: string; method: string; snapshots: number };
 }
 
-async function launched(args: string[]): Promise<{ proc: Started; url: string; appPid: number }> {
-  const proc = rtprof(['run', '--port', '0', '--interval', '500ms', '--', ...args], { ...process.env, PORT: '0' });
+async function launched(args: string[], flags: string[] = []): Promise<{ proc: Started; url: string; appPid: number; appPort: number }> {
+  const proc = rtprof(['run', '--port', '0', '--interval', '500ms', ...flags, '--', ...args], { ...process.env, PORT: '0' });
   const [, url] = await proc.waitFor(/metrics at (http:\/\/\S+)\/metrics/, 20_000);
-  const [, pid] = await proc.waitFor(/READY pid=(\d+)/, 20_000);
-  return { proc, url: url!, appPid: Number(pid) };
+  const [, pid, port] = await proc.waitFor(/READY pid=(\d+) port=(\d+)/, 20_000);
+  return { proc, url: url!, appPid: Number(pid), appPort: Number(port) };
 }
 
 /** Polls /api/targets until pid's probe has sent snapshots. */
@@ -60,6 +60,34 @@ describe('rtprof run', () => {
       assert.equal(await stop(proc), 0);
     }
   });
+
+  for (const [runtime, app] of [
+    ['node', [process.execPath, DOWNSTREAM]],
+    ['python', [PYTHON, PY_APP]],
+  ] as const) {
+    it(`${runtime} app: --no-http leaves its HTTP server unhooked (no request series), the runtime series stay`, async () => {
+      const requestsSeen = async (flags: string[]): Promise<{ completed: number; loopSeries: number }> => {
+        const { proc, url, appPid, appPort } = await launched([...app], flags);
+        try {
+          await connected(url, appPid);
+          for (let i = 0; i < 3; i++) await (await fetch(`http://127.0.0.1:${appPort}/`)).text();
+          // two intervals later the requests are in a snapshot
+          await sleep(1500);
+          const { samples } = parsePrometheus(await (await fetch(`${url}/metrics`)).text());
+          const completed = valuesOf(samples, 'rtprof_requests_completed_total', appPid).reduce((a, x) => a + x.value, 0);
+          const loop = runtime === 'node' ? 'nodejs_eventloop_delay_p99_seconds' : 'cpython_gc_collections_total';
+          return { completed, loopSeries: valuesOf(samples, loop, appPid).length };
+        } finally {
+          assert.equal(await stop(proc), 0);
+        }
+      };
+      const hooked = await requestsSeen([]);
+      assert.ok(hooked.completed >= 3, `default: ${hooked.completed} completed requests exported`);
+      const unhooked = await requestsSeen(['--no-http']);
+      assert.equal(unhooked.completed, 0, '--no-http: no request series');
+      assert.ok(unhooked.loopSeries >= 1, '--no-http: the runtime series are still there');
+    });
+  }
 
   it('the child exit code passes through, and the agent goes with the child', () => {
     const r = spawnSync(RTPROF, ['run', '--port', '0', '--', process.execPath, '-e', 'setTimeout(() => process.exit(3), 300)'], { encoding: 'utf8', timeout: 20_000 });

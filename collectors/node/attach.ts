@@ -219,7 +219,7 @@ function requireExpression(): string {
 }
 
 function startExpression(req: AttachRequest): string {
-  const config = { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: 'inspector' };
+  const config = { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: 'inspector', ...(req.http === false ? { http: false } : {}) };
   return `(function () {
     try {
       var req = ${requireExpression()};

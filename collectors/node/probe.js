@@ -26,7 +26,7 @@ const CONNECTION_COUNTS_AFTER_MS = 5000;
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
 const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS'];
+const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP'];
 // Loop turns timed after a reset of the delay monitor, at most (see createSampler).
 const MAX_WATCHED_TURNS = 1000;
 const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
@@ -498,6 +498,8 @@ function normalize(config) {
     intervalMs: Math.max(positiveNumber(c.intervalMs, 1000), 50),
     attach: typeof c.attach === 'string' ? c.attach : 'preload',
     resolutionMs: Math.max(Math.round(positiveNumber(c.resolutionMs, DEFAULT_RESOLUTION_MS)), 1),
+    // false, 0 or '0': no HTTP hooks (`--no-http`): the request counts and busy time are not sent.
+    http: !(c.http === false || c.http === 0 || c.http === '0'),
   };
 }
 
@@ -516,7 +518,7 @@ function stopProbe() {
 
 /**
  * Starts the probe, or, if one already runs in this process, points it at the new socket/token.
- * config: { socket, token, intervalMs?, attach?, resolutionMs? }.
+ * config: { socket, token, intervalMs?, attach?, resolutionMs?, http? }.
  * Returns { ok: true, state: 'started' | 'switched', pid, probeVersion } or { ok: false, error }.
  */
 function start(config) {
@@ -530,13 +532,14 @@ function start(config) {
     s.dropped = 0;
     s.startedAt = Date.now();
     s.sampler = createSampler(cfg.resolutionMs);
-    s.work = createWorkTracker();
+    s.work = cfg.http ? createWorkTracker() : null;
     s.link = createLink(s);
     s.running = true;
     // A later copy of this file (another install path) reaches this one's closures through the state.
     s.switchTo = (next) => {
       const intervalChanged = next.intervalMs !== s.config.intervalMs;
-      s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs });
+      // Resolution and HTTP hooks stay as the first start set them.
+      s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs, http: s.config.http });
       s.link.restart();
       if (intervalChanged) startTimer(s);
       return { ok: true, state: 'switched', pid: process.pid, probeVersion: s.version };
@@ -579,6 +582,7 @@ function startFromEnv() {
     intervalMs: env.RTPROF_INTERVAL_MS,
     attach: env.RTPROF_ATTACH || 'preload',
     resolutionMs: env.RTPROF_RESOLUTION_MS,
+    http: env.RTPROF_HTTP,
   };
   for (let i = 0; i < ENV_KEYS.length; i++) delete env[ENV_KEYS[i]];
   start(config);

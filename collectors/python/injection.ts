@@ -12,6 +12,8 @@ export interface InjectionConfig {
   token: string;
   intervalMs: number;
   attach: AttachMethod;
+  /** false: no HTTP server hooks (`--no-http`) */
+  http?: boolean;
   /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
   attachMarker: string;
 }

@@ -82,6 +82,7 @@ def _read_config(config):
             "token": env.pop("RTPROF_TOKEN", None),
             "intervalMs": env.pop("RTPROF_INTERVAL_MS", None),
             "attach": env.pop("RTPROF_ATTACH", None) or "preload",
+            "http": env.pop("RTPROF_HTTP", None),
         }
     sock = config.get("socket")
     token = config.get("token")
@@ -101,6 +102,8 @@ def _read_config(config):
         "attach": attach,
         "attachMarker": config.get("attachMarker"),
         "giveUpS": float(config.get("giveUpS") or GIVE_UP_S),
+        # False, 0 or "0": no HTTP server hooks (`--no-http`): no request counts or busy time.
+        "http": config.get("http") not in (False, 0, "0"),
     }
 
 
@@ -994,7 +997,10 @@ class _Probe:
         self.channel.close(_clock(), retry=False)
 
     def _refresh_hooks(self, now):
-        self.hooks.refresh()
+        if self.cfg.get("http", True):
+            self.hooks.refresh()
+        elif self.hooks.hooked:
+            self.hooks.unhook()
         self.loops.hook(self.active)
         self.loops.refresh(now, self.own_tid)
 

@@ -20,6 +20,7 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     otlp: parseUrl('--otlp', values.otlp),
     socketPath: values.socket,
     attach: !values['no-attach'],
+    httpHooks: !values['no-http'],
     withCommandLine: values['with-command-line'] ?? false,
     log: logLine,
   };

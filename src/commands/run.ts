@@ -10,9 +10,16 @@ import { agentOptionsFrom } from './agent';
 import { AGENT_FLAGS, logLine, parseFlags, splitCommand } from './options';
 
 /** Spawns CMD with the probe's environment; resolves once it has a pid. */
-export function launchWithProbe(command: string[], socketPath: string, token: string, intervalMs: number, stdio: 'inherit' | 'pipe' = 'inherit'): Promise<ChildProcess> {
+export function launchWithProbe(
+  command: string[],
+  socketPath: string,
+  token: string,
+  intervalMs: number,
+  stdio: 'inherit' | 'pipe' = 'inherit',
+  http = true,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs }) });
+    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs, http }) });
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => reject(errors.launchFailed(command.join(' '), err.message)));
   });
@@ -38,7 +45,7 @@ export async function runLaunch(argv: string[]): Promise<number> {
   const token = randomBytes(16).toString('hex');
   let child: ChildProcess;
   try {
-    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs);
+    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs, 'inherit', options.httpHooks !== false);
   } catch (err) {
     await agent.stop();
     throw err;
