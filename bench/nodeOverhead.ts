@@ -1,51 +1,58 @@
-// Node probe overhead: a Fastify hello-world (bench/fixtures/fastify-hello.js) under autocannon,
-// side by side in one run — no probe, a second no-probe service as an A/A control (the noise),
-// rtprof attached (`rtprof agent --pid`), rtprof preloaded (`rtprof run`), prom-client
-// collectDefaultMetrics and OpenTelemetry instrumentation-runtime-node. All services are up at once
-// but only the one under load runs (the rest are SIGSTOPped); rounds alternate the variants in
-// short slices so drift in the machine hits them alike, and each is compared with no probe in the
-// same round. Metrics are scraped once a second during the load, as Prometheus would. The service
-// is pinned to CPU 0; autocannon, the agent and the scraper to CPU 1. Also the attach time.
+// Node probe overhead: the Fastify app of bench/fixtures/fastify-hello.js (a hello-world, and a
+// route with some work in it) under autocannon, measured in pairs: each variant runs beside a fresh
+// no-probe copy of the same service, both on CPU 0 and both loaded at the same time, so whatever
+// else the machine does in that slice hits the two alike; each variant is then the ratio to its
+// own pair. Variants: rtprof attached (`rtprof agent --pid`), rtprof preloaded (`rtprof run`),
+// prom-client collectDefaultMetrics, OpenTelemetry instrumentation-runtime-node, and an A/A control
+// (no probe against no probe: the noise). Every pair is two fresh processes, so a process's own
+// luck (JIT, heap layout) is noise that averages out over rounds, not a bias. Service CPU per
+// request comes from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat's 10 ms ticks alone
+// are ~1 % of a 2 s slice). Metrics are scraped once a second during the load, as Prometheus would.
+// autocannon, the agents and the scraper run on CPU 1. Also the attach time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLK_TCK } from '../collectors/proc/procfs';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'bench', 'fixtures', 'fastify-hello.js');
 const RTPROF = join(ROOT, 'bin', 'rtprof.js');
-const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 const APP_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const VARIANTS = ['none', 'control', 'rtprof-attached', 'rtprof-preloaded', 'prom-client', 'otel-runtime-node'] as const;
+const VARIANTS = ['control', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-no-http', 'prom-client', 'otel-runtime-node'] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
-  none: 'no probe',
   control: 'no probe (A/A control)',
   'rtprof-attached': 'rtprof, attached (`agent --pid`)',
   'rtprof-preloaded': 'rtprof, preloaded (`rtprof run`)',
+  'rtprof-no-http': 'rtprof, attached, `--no-http` (no HTTP hooks)',
   'prom-client': 'prom-client `collectDefaultMetrics`',
   'otel-runtime-node': 'OTel `instrumentation-runtime-node`',
 };
+const ROUTES = [
+  { path: '/', label: 'hello-world (`GET /`)' },
+  { path: '/orders', label: 'a route with work (`GET /orders`: 60 orders built, filtered, sorted, serialized)' },
+] as const;
 
 export interface NodeOverheadOptions {
   rounds: number;
   warmupS: number;
   durationS: number;
+  /** per service: the two services of a pair are loaded at once */
   connections: number;
   attaches: number;
 }
 
-const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1, durationS: 3, connections: 50, attaches: 5 };
+const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1.5, durationS: 3, connections: 25, attaches: 5 };
 
 interface Running {
   /** the service's pid */
   pid: number;
-  url: string;
+  /** http://127.0.0.1:PORT, no trailing slash */
+  origin: string;
   /** what is scraped every second during the load, if anything */
   metricsUrl: string | undefined;
   /** the agent's pid, for the rtprof variants */
@@ -54,23 +61,36 @@ interface Running {
   groups: ChildProcess[];
 }
 
-interface Round {
+interface Side {
   rps: number;
   p99Ms: number;
-  p50Ms: number;
   /** the service's CPU time per request, µs */
   cpuUsPerReq: number;
-  /** the service's CPU, fraction of its one core */
+  /** the service's CPU, fraction of one core */
   appCpu: number;
+  errors: number;
+}
+
+/** One route of one pair: the variant's service and its no-probe twin, measured over the same seconds. */
+interface Slice {
+  probe: Side;
+  base: Side;
   /** the agent's CPU, fraction of one core */
   agentCpu: number | undefined;
-  errors: number;
   scrapes: number;
 }
 
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
+/** CPU time of every thread of pid so far, ns (threads that already exited are not counted). */
+function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns;
 }
 
 function killGroups(children: ChildProcess[]): void {
@@ -141,9 +161,9 @@ async function waitForSnapshot(agentUrl: string, pid: number | undefined, everyM
   throw new Error(`no probe snapshot for ${pid ?? 'the child'} from ${agentUrl} within ${timeoutMs} ms`);
 }
 
-async function startAgent(pid: number): Promise<{ child: ChildProcess; url: string }> {
+async function startAgent(pid: number, flags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   // Through the shebang, as users run it (it carries the agent's V8 flags).
-  const child = spawn('taskset', ['-c', LOAD_CPU, RTPROF, 'agent', '--pid', String(pid), '--port', '0'], {
+  const child = spawn('taskset', ['-c', LOAD_CPU, RTPROF, 'agent', '--pid', String(pid), '--port', '0', ...flags], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
@@ -152,7 +172,7 @@ async function startAgent(pid: number): Promise<{ child: ChildProcess; url: stri
   return { child, url: m[1]! };
 }
 
-async function start(variant: Variant): Promise<Running> {
+async function start(variant: Variant | 'none'): Promise<Running> {
   const groups: ChildProcess[] = [];
   try {
     if (variant === 'rtprof-preloaded') {
@@ -172,23 +192,23 @@ async function start(variant: Variant): Promise<Running> {
       const agentUrl = agent[1]!;
       const pid = await waitForSnapshot(agentUrl, undefined, 50);
       execFileSync('taskset', ['-a', '-pc', APP_CPU, String(pid)], { stdio: 'ignore' });
-      return { pid, url: `http://127.0.0.1:${port[1]}/`, metricsUrl: `${agentUrl}/metrics`, agentPid: child.pid!, groups };
+      return { pid, origin: `http://127.0.0.1:${port[1]}`, metricsUrl: `${agentUrl}/metrics`, agentPid: child.pid!, groups };
     }
     const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none');
     groups.push(fixture);
     const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/))[1]!;
     drain(fixture);
-    const url = `http://127.0.0.1:${port}/`;
-    if (variant === 'rtprof-attached') {
-      const agent = await startAgent(fixture.pid!);
+    const origin = `http://127.0.0.1:${port}`;
+    if (variant === 'rtprof-attached' || variant === 'rtprof-no-http') {
+      const agent = await startAgent(fixture.pid!, variant === 'rtprof-no-http' ? ['--no-http'] : []);
       groups.push(agent.child);
       await waitForSnapshot(agent.url, fixture.pid!, 50);
-      return { pid: fixture.pid!, url, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
+      return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
     return {
       pid: fixture.pid!,
-      url,
-      metricsUrl: variant === 'none' || variant === 'control' ? undefined : `${url}metrics`,
+      origin,
+      metricsUrl: variant === 'none' || variant === 'control' ? undefined : `${origin}/metrics`,
       agentPid: undefined,
       groups,
     };
@@ -240,38 +260,50 @@ function scraper(metricsUrl: string | undefined): () => Promise<number> {
   };
 }
 
-/** Freezes (SIGSTOP) or thaws (SIGCONT) every process of a variant: only the one under load runs. */
-function signalAll(r: Running, signal: 'SIGSTOP' | 'SIGCONT'): void {
-  for (const c of r.groups) process.kill(-c.pid!, signal);
+function side(res: LoadResult, ns: number, wallS: number): Side {
+  return {
+    rps: res.rps,
+    p99Ms: res.p99Ms,
+    cpuUsPerReq: ns / 1e3 / Math.max(res.total, 1),
+    appCpu: ns / 1e9 / wallS,
+    errors: res.errors,
+  };
 }
 
-async function visit(variant: Variant, r: Running, opts: NodeOverheadOptions): Promise<Round> {
-  signalAll(r, 'SIGCONT');
+/** A fresh pair, the variant's service and a no-probe twin, both on APP_CPU; every route measured with both loaded at once. */
+async function pair(variant: Variant, opts: NodeOverheadOptions): Promise<Slice[]> {
+  const started: Running[] = [];
   try {
-    const stop = scraper(r.metricsUrl);
-    await load(r.url, opts.warmupS, opts.connections);
-    const app0 = cpuTicks(r.pid);
-    const agent0 = r.agentPid !== undefined ? cpuTicks(r.agentPid) : 0;
-    const w0 = performance.now();
-    const res = await load(r.url, opts.durationS, opts.connections);
-    const wallS = (performance.now() - w0) / 1000;
-    const appS = (cpuTicks(r.pid) - app0) / CLK_TCK;
-    const agentS = r.agentPid !== undefined ? (cpuTicks(r.agentPid) - agent0) / CLK_TCK : undefined;
-    const scrapes = await stop();
-    if (r.metricsUrl && scrapes < opts.warmupS + opts.durationS - 2)
-      throw new Error(`${variant}: only ${scrapes} good scrapes of ${r.metricsUrl}`);
-    return {
-      rps: res.rps,
-      p50Ms: res.p50Ms,
-      p99Ms: res.p99Ms,
-      cpuUsPerReq: (appS * 1e6) / res.total,
-      appCpu: appS / wallS,
-      agentCpu: agentS !== undefined ? agentS / wallS : undefined,
-      errors: res.errors,
-      scrapes,
-    };
+    const base = await start('none');
+    started.push(base);
+    const probe = await start(variant);
+    started.push(probe);
+    for (const r of started) execFileSync('taskset', ['-a', '-pc', APP_CPU, String(r.pid)], { stdio: 'ignore' });
+    const slices: Slice[] = [];
+    for (const route of ROUTES) {
+      const stop = scraper(probe.metricsUrl);
+      await Promise.all([load(base.origin + route.path, opts.warmupS, opts.connections), load(probe.origin + route.path, opts.warmupS, opts.connections)]);
+      const b0 = cpuNs(base.pid);
+      const p0 = cpuNs(probe.pid);
+      const a0 = probe.agentPid !== undefined ? cpuNs(probe.agentPid) : 0;
+      const w0 = performance.now();
+      const [rb, rp] = await Promise.all([
+        load(base.origin + route.path, opts.durationS, opts.connections),
+        load(probe.origin + route.path, opts.durationS, opts.connections),
+      ]);
+      const wallS = (performance.now() - w0) / 1000;
+      const b1 = cpuNs(base.pid);
+      const p1 = cpuNs(probe.pid);
+      const agentCpu = probe.agentPid !== undefined ? (cpuNs(probe.agentPid) - a0) / 1e9 / wallS : undefined;
+      const scrapes = await stop();
+      if (probe.metricsUrl && scrapes < opts.warmupS + opts.durationS - 2)
+        throw new Error(`${variant}: only ${scrapes} good scrapes of ${probe.metricsUrl}`);
+      slices.push({ probe: side(rp, p1 - p0, wallS), base: side(rb, b1 - b0, wallS), agentCpu, scrapes });
+    }
+    return slices;
   } finally {
-    signalAll(r, 'SIGSTOP');
+    for (const r of started) killGroups(r.groups);
+    await sleep(100);
   }
 }
 
@@ -315,6 +347,24 @@ function raisePriority(): boolean {
   }
 }
 
+const AUTOGROUP = '/proc/sys/kernel/sched_autogroup_enabled';
+
+/**
+ * The kernel's autogroup shares a CPU between sessions, not processes: the service `rtprof run`
+ * starts shares a session with the agent, its no-probe twin has one of its own, and in a pair the
+ * first took ~75 % of CPU 0. Off for the run (root), so the two services of a pair are weighed
+ * alike; restored after. Returns what to restore, or whether it was already off.
+ */
+function autogroupOff(): 'restore' | 'off' | 'on' {
+  try {
+    if (readFileSync(AUTOGROUP, 'utf8').trim() === '0') return 'off';
+    writeFileSync(AUTOGROUP, '0');
+    return 'restore';
+  } catch {
+    return 'on';
+  }
+}
+
 function pinSelf(cpu: string): string | undefined {
   try {
     const before = /: (\S+)\s*$/.exec(execFileSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' }))?.[1];
@@ -338,30 +388,28 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   const opts = { ...DEFAULTS, ...options };
   const restore = pinSelf(LOAD_CPU);
   const niced = raisePriority();
-  const running = new Map<Variant, Running>();
-  const rounds = new Map<Variant, Round[]>(VARIANTS.map((v) => [v, []]));
+  const autogroup = autogroupOff();
+  // slices[route][variant]: one per round
+  const slices: Slice[][][] = ROUTES.map(() => VARIANTS.map(() => []));
+  // BENCH_VARIANTS=a,b runs only those (a quick look; the report then lacks the others).
+  const only = process.env.BENCH_VARIANTS?.split(',');
   const attaches: number[] = [];
   try {
-    for (const v of VARIANTS) {
-      const r = await start(v);
-      running.set(v, r);
-      signalAll(r, 'SIGSTOP');
-    }
-    // Round 0 warms every service up (JIT, connections, first scrapes) and is discarded.
-    for (let round = 0; round <= opts.rounds; round++) {
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-      for (const v of order) {
-        const m = await visit(v, running.get(v)!, opts);
-        if (round > 0) rounds.get(v)!.push(m);
-        process.stderr.write(
-          `  round ${round} ${v}: ${m.rps.toFixed(0)} req/s, p99 ${m.p99Ms} ms, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req, service CPU ${(m.appCpu * 100).toFixed(0)} %\n`,
-        );
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = VARIANTS.map((_, i) => (i + round) % VARIANTS.length);
+      for (const vi of order) {
+        const v = VARIANTS[vi]!;
+        if (only && !only.includes(v)) continue;
+        const got = await pair(v, opts);
+        got.forEach((slice, ri) => {
+          slices[ri]![vi]!.push(slice);
+          process.stderr.write(
+            `  round ${round} ${v} ${ROUTES[ri]!.path}: ${slice.probe.rps.toFixed(0)} vs ${slice.base.rps.toFixed(0)} req/s, ` +
+              `${slice.probe.cpuUsPerReq.toFixed(1)} vs ${slice.base.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${slice.probe.p99Ms} vs ${slice.base.p99Ms} ms\n`,
+          );
+        });
       }
     }
-  } finally {
-    for (const r of running.values()) killGroups(r.groups);
-  }
-  try {
     for (let i = 0; i < opts.attaches; i++) {
       attaches.push(await attachTime());
       process.stderr.write(`  attach ${i + 1}: ${attaches[i]!.toFixed(3)} s\n`);
@@ -369,71 +417,89 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   } finally {
     if (restore) pinSelf(restore);
     if (niced) execFileSync('renice', ['-n', '0', '-p', String(process.pid)], { stdio: 'ignore' });
+    if (autogroup === 'restore') writeFileSync(AUTOGROUP, '1');
   }
-  return report(rounds, attaches, opts, niced);
+  if (autogroup === 'on') process.stderr.write('  warning: could not turn the kernel autogroup off (not root?): the pairs with `rtprof run` are skewed\n');
+  return report(slices, attaches, opts, niced, autogroup !== 'on');
 }
 
-const PROBES = ['rtprof-attached', 'rtprof-preloaded'] as const;
+const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-no-http'] as const;
 const PEERS = ['prom-client', 'otel-runtime-node'] as const;
 
-function report(rounds: Map<Variant, Round[]>, attaches: number[], opts: NodeOverheadOptions, niced: boolean): BenchResult {
+const signed = (x: number, digits = 1, unit = ''): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
+
+function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptions, niced: boolean, fairShare: boolean): BenchResult {
   const numbers: Record<string, number> = {};
-  const of = (v: Variant): Round[] => rounds.get(v)!;
-  // Paired, round by round: each variant against the service measured in the same round.
-  const ratios = (v: Variant, w: Variant, f: (r: Round) => number): number[] => of(v).map((r, i) => f(r) / f(of(w)[i]!));
-  const diffs = (v: Variant, w: Variant, f: (r: Round) => number): number[] => of(v).map((r, i) => f(r) - f(of(w)[i]!));
-  const rps = (r: Round): number => r.rps;
-  const p99 = (r: Round): number => r.p99Ms;
-  const cpu = (r: Round): number => r.cpuUsPerReq;
-  // Noise: the A/A control, a second identical no-probe service, against the first.
-  const control = ratios('control', 'none', rps);
-  const rpsNoise = Math.max(Math.abs(quantile(control, 0.25) - 1), Math.abs(quantile(control, 0.75) - 1));
-  const controlP99 = diffs('control', 'none', p99);
-  const p99Noise = Math.max(Math.abs(quantile(controlP99, 0.25)), Math.abs(quantile(controlP99, 0.75)));
-  const controlCpu = ratios('control', 'none', cpu);
-  const cpuNoise = Math.max(Math.abs(quantile(controlCpu, 0.25) - 1), Math.abs(quantile(controlCpu, 0.75) - 1));
-  numbers.noise_rps = rpsNoise;
-  numbers.noise_p99_ms = p99Noise;
-  numbers.noise_cpu = cpuNoise;
-  const rows: string[] = [];
-  for (const v of VARIANTS) {
-    const ratio = ratios(v, 'none', rps);
-    const cpuRatio = ratios(v, 'none', cpu);
-    const agent = of(v).every((r) => r.agentCpu !== undefined) ? median(of(v).map((r) => r.agentCpu!)) : undefined;
-    numbers[`rps_${v}`] = median(of(v).map(rps));
-    numbers[`ratio_${v}`] = median(ratio);
-    numbers[`p99_ms_${v}`] = median(of(v).map(p99));
-    numbers[`p99_increase_ms_${v}`] = median(diffs(v, 'none', p99));
-    numbers[`cpu_us_per_req_${v}`] = median(of(v).map(cpu));
-    numbers[`cpu_ratio_${v}`] = median(cpuRatio);
-    const errors = of(v).reduce((a, r) => a + r.errors, 0);
-    const iqr = (xs: number[]): string => `${pct(quantile(xs, 0.25) - 1)} … ${pct(quantile(xs, 0.75) - 1)}`;
-    rows.push(
-      `| ${LABEL[v]} | ${numbers[`rps_${v}`]!.toFixed(0)} | ${v === 'none' ? '—' : `${pct(median(ratio) - 1)} (${iqr(ratio)})`} | ` +
-        `${numbers[`p99_ms_${v}`]!.toFixed(0)} ms | ${v === 'none' ? '—' : `${numbers[`p99_increase_ms_${v}`]! >= 0 ? '+' : '−'}${Math.abs(numbers[`p99_increase_ms_${v}`]!).toFixed(1)} ms`} | ` +
-        `${numbers[`cpu_us_per_req_${v}`]!.toFixed(1)} µs | ${v === 'none' ? '—' : `${pct(median(cpuRatio) - 1)} (${iqr(cpuRatio)})`} | ` +
-        `${(median(of(v).map((r) => r.appCpu)) * 100).toFixed(0)} % | ${agent !== undefined ? `${(agent * 100).toFixed(1)} %` : '—'} | ${errors} |`,
+  const sections: string[] = [];
+  const verdicts: string[] = [];
+  ROUTES.forEach((route, ri) => {
+    const key = ri === 0 ? '' : `${route.path.replace(/\W/g, '')}_`;
+    const of = (v: Variant): Slice[] => slices[ri]![VARIANTS.indexOf(v)]!;
+    // Each slice against its own no-probe twin, measured over the same seconds.
+    const rpsRatio = (v: Variant): number[] => of(v).map((s) => s.probe.rps / s.base.rps);
+    const cpuRatio = (v: Variant): number[] => of(v).map((s) => s.probe.cpuUsPerReq / s.base.cpuUsPerReq);
+    const p99Diff = (v: Variant): number[] => of(v).map((s) => s.probe.p99Ms - s.base.p99Ms);
+    const spread = (xs: number[], center: number): number => Math.max(Math.abs(quantile(xs, 0.25) - center), Math.abs(quantile(xs, 0.75) - center));
+    const rpsNoise = spread(rpsRatio('control'), 1);
+    const cpuNoise = spread(cpuRatio('control'), 1);
+    const p99Noise = Math.max(spread(p99Diff('control'), 0), 1);
+    numbers[`${key}noise_rps`] = rpsNoise;
+    numbers[`${key}noise_cpu`] = cpuNoise;
+    numbers[`${key}noise_p99_ms`] = p99Noise;
+    const iqr = (xs: number[]): string => `${signed((quantile(xs, 0.25) - 1) * 100)} … ${signed((quantile(xs, 0.75) - 1) * 100)} %`;
+    const rows: string[] = [];
+    for (const v of VARIANTS) {
+      const r = rpsRatio(v);
+      const c = cpuRatio(v);
+      const agent = of(v).every((s) => s.agentCpu !== undefined) ? median(of(v).map((s) => s.agentCpu!)) : undefined;
+      numbers[`${key}rps_${v}`] = median(of(v).map((s) => s.probe.rps));
+      numbers[`${key}ratio_${v}`] = median(r);
+      numbers[`${key}cpu_us_per_req_${v}`] = median(of(v).map((s) => s.probe.cpuUsPerReq));
+      numbers[`${key}cpu_ratio_${v}`] = median(c);
+      numbers[`${key}p99_ms_${v}`] = median(of(v).map((s) => s.probe.p99Ms));
+      numbers[`${key}p99_increase_ms_${v}`] = median(p99Diff(v));
+      const errors = of(v).reduce((a, s) => a + s.probe.errors + s.base.errors, 0);
+      rows.push(
+        `| ${LABEL[v]} | ${numbers[`${key}rps_${v}`]!.toFixed(0)} | ${signed((median(r) - 1) * 100)} % (${iqr(r)}) | ` +
+          `${numbers[`${key}cpu_us_per_req_${v}`]!.toFixed(1)} µs | ${signed((median(c) - 1) * 100)} % (${iqr(c)}) | ` +
+          `${numbers[`${key}p99_ms_${v}`]!.toFixed(0)} ms | ${signed(median(p99Diff(v)), 1, ' ms')} | ` +
+          `${agent !== undefined ? `${(agent * 100).toFixed(1)} %` : '—'} | ${errors} |`,
+      );
+    }
+    const baseCpu = median(of('control').map((s) => s.base.appCpu + s.probe.appCpu));
+    sections.push(
+      `### ${route.label}`,
+      '',
+      '| variant | req/s (median) | req/s vs its no-probe twin: median (IQR) | service CPU per request | vs twin: median (IQR) | p99 (median) | p99 vs twin (median) | agent CPU | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows,
+      '',
+      `Noise (the A/A control, the larger distance of its quartiles from equality): ±${(rpsNoise * 100).toFixed(1)} % of req/s, ` +
+        `±${(cpuNoise * 100).toFixed(1)} % of CPU per request, ±${p99Noise.toFixed(1)} ms of p99 (autocannon reports whole milliseconds; at least 1 ms). ` +
+        `The two services of a control pair used ${(baseCpu * 100).toFixed(0)} % of CPU ${APP_CPU} together (saturated: 100 %).`,
+      '',
     );
-  }
+    for (const v of PROBES) {
+      const loss = 1 - numbers[`${key}ratio_${v}`]!;
+      const cpuUp = numbers[`${key}cpu_ratio_${v}`]! - 1;
+      const p99Up = numbers[`${key}p99_increase_ms_${v}`]!;
+      // Worse than a peer: its median ratio lower by more than the noise, or its p99 increase higher by more than the noise.
+      const worseThan = PEERS.filter(
+        (peer) => numbers[`${key}ratio_${v}`]! < numbers[`${key}ratio_${peer}`]! - rpsNoise || p99Up > numbers[`${key}p99_increase_ms_${peer}`]! + p99Noise,
+      );
+      const betterThan = PEERS.filter((peer) => numbers[`${key}ratio_${v}`]! > numbers[`${key}ratio_${peer}`]! + rpsNoise);
+      verdicts.push(
+        `- ${route.path}, ${LABEL[v]}: throughput ${signed(-loss * 100)} % (CPU per request ${signed(cpuUp * 100)} %) vs no probe → ≤ 1 % loss **${loss <= 0.01 ? 'met' : 'NOT met'}**` +
+          `${loss > 0.01 && loss <= rpsNoise ? ' (within the noise)' : ''}; ` +
+          `p99 ${signed(p99Up, 1, ' ms')} (noise ±${p99Noise.toFixed(1)} ms) → no increase beyond noise **${p99Up <= p99Noise ? 'met' : 'NOT met'}**; ` +
+          `never worse than a peer → **${worseThan.length === 0 ? 'met' : `NOT met (worse than ${worseThan.map((p) => LABEL[p]).join(', ')})`}**` +
+          `${betterThan.length > 0 ? `; better than ${betterThan.map((p) => LABEL[p]).join(', ')} beyond the noise` : ''}.`,
+      );
+    }
+  });
   const attachMedian = median(attaches);
   numbers.attach_s_median = attachMedian;
   numbers.attach_s_max = Math.max(...attaches);
-
-  const verdicts: string[] = [];
-  for (const v of PROBES) {
-    const loss = 1 - numbers[`ratio_${v}`]!;
-    const throughputOk = loss <= 0.01;
-    const p99Up = numbers[`p99_increase_ms_${v}`]!;
-    const p99Ok = p99Up <= p99Noise;
-    // Worse than a peer, paired round by round: lower req/s by more than the noise, or a p99 higher by more than the noise.
-    const worseThan = PEERS.filter((peer) => median(ratios(v, peer, rps)) < 1 - rpsNoise || median(diffs(v, peer, p99)) > p99Noise);
-    verdicts.push(
-      `- ${LABEL[v]}: throughput ${pct(-loss)} vs no probe → ≤ 1 % loss **${throughputOk ? 'met' : 'NOT met'}**` +
-        `${!throughputOk && loss <= rpsNoise ? ' (the loss is within the noise)' : ''}${throughputOk && rpsNoise > 0.01 ? ' (at a resolution of the noise, which is above 1 %)' : ''}; ` +
-        `p99 ${p99Up >= 0 ? '+' : '−'}${Math.abs(p99Up).toFixed(1)} ms vs no probe (noise ±${p99Noise.toFixed(1)} ms) → no increase beyond noise **${p99Ok ? 'met' : 'NOT met'}**; ` +
-        `never worse than a peer → **${worseThan.length === 0 ? 'met' : `NOT met (worse than ${worseThan.map((p) => LABEL[p]).join(', ')})`}**.`,
-    );
-  }
   verdicts.push(
     `- Attach time (\`rtprof agent --pid\` started → first snapshot of that pid in /api/targets, polled every 10 ms; ${attaches.length} fresh idle services): ` +
       `median ${attachMedian.toFixed(2)} s, max ${Math.max(...attaches).toFixed(2)} s (${attaches.map((a) => a.toFixed(2)).join(', ')}) → ≤ 1 s **${attachMedian <= 1 ? 'met' : 'NOT met'}**` +
@@ -441,25 +507,20 @@ function report(rounds: Map<Variant, Round[]>, attaches: number[], opts: NodeOve
   );
 
   const markdown = [
-    `Fastify 5 hello-world (\`bench/fixtures/fastify-hello.js\`) under autocannon, ${opts.connections} connections, as fast as it goes. ` +
-      `All ${VARIANTS.length} services run at once but only the one under load runs: the others (and their agents) are frozen with SIGSTOP, so nothing idles in the background. ` +
-      `${opts.rounds} rounds; in each, every variant gets ${opts.warmupS} s of load (discarded) and ${opts.durationS} s measured, the order rotated each round; a whole warm-up round before is discarded. ` +
-      `The service is pinned to CPU ${APP_CPU} alone (\`taskset\`); autocannon (in the bench process), the rtprof agent and the scraper to CPU ${LOAD_CPU}${niced ? ', all at nice −10 so other work on the machine yields to them' : ''}. ` +
-      `Every variant's metrics are scraped once a second during the load, as Prometheus would: the agent's /metrics for rtprof, the service's /metrics for ` +
-      `prom-client and for OTel (its \`PrometheusExporter\` as the MeterProvider's reader, served by the app), so collection is paid for. ` +
-      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, HTTP diagnostics_channel hooks); prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
-      `"No probe (A/A control)" is a second, identical no-probe service: how far it reads from the first is the noise.`,
+    `Fastify 5 (\`bench/fixtures/fastify-hello.js\`) under autocannon, measured in pairs: every variant runs beside a fresh no-probe twin of the same service, ` +
+      `both pinned to CPU ${APP_CPU} and loaded at the same time (${opts.connections} connections each, as fast as they go), so the two share that CPU and ` +
+      `whatever else the machine does in those seconds; each variant is reported as its ratio to its twin. Two fresh processes per pair and per round ` +
+      `(${opts.rounds} rounds, variant order rotated): a process's own luck (JIT, heap layout) is noise, not bias. Per route, ${opts.warmupS} s of load discarded, then ${opts.durationS} s measured. ` +
+      `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the bench process), the rtprof agent and the scraper run on CPU ${LOAD_CPU}` +
+      `${niced ? ', all at nice −10 so other work on the machine yields to them' : ''}. ` +
+      `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
+      `The variant's metrics are scraped once a second during the load, as Prometheus would: the agent's /metrics for rtprof, the service's /metrics for ` +
+      `prom-client and OTel (its \`PrometheusExporter\` as the MeterProvider's reader, served by the app), so collection is paid for. ` +
+      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, HTTP diagnostics_channel hooks) and with \`--no-http\`; prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
+      `With the two services of a pair sharing one saturated CPU, req/s follows CPU per request: a probe that costs x % more CPU per request serves ≈ x % fewer requests.`,
     '',
-    '| variant | req/s (median) | vs no probe, paired by round: median (IQR) | p99 latency (median) | p99 vs no probe (paired median) | service CPU per request | vs no probe (IQR) | service CPU | agent CPU | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-    `Noise (the A/A control against no probe, the larger distance of its quartiles from equality): ±${(rpsNoise * 100).toFixed(1)} % of req/s, ` +
-      `±${p99Noise.toFixed(1)} ms of p99 (autocannon reports latency in whole milliseconds), ±${(cpuNoise * 100).toFixed(1)} % of CPU per request. ` +
-      `"Service CPU per request" is the service's own CPU time (/proc) over the requests it served: the probe's cost even where the load generator, not the service, sets the pace. ` +
-      `The agent runs outside the service, on the other CPU; its CPU is listed apart.`,
-    '',
-    'Goals (≤ 1 % throughput loss, no p99 increase beyond the noise, never worse than either peer; attach ≤ 1 s):',
+    ...sections,
+    'Goals (≤ 1 % throughput loss, no p99 increase beyond the noise, never worse than either peer; attach ≤ 1 s). The issue sets them on the hello-world; the route with work is shown beside it:',
     '',
     ...verdicts,
   ].join('\n');
