@@ -9,11 +9,12 @@
 //   no-http   — `rtprof agent --pid N --no-http` (attached, the HTTP server hooks left out)
 // Every pair is two fresh processes (rounds rotate the variant order), so a process's own luck is
 // noise, not bias. Service CPU per request from /proc/PID/task/*/schedstat. Every agent variant is
-// scraped (GET /metrics) once a second during its load, as Prometheus would. The load generators
-// (separate autocannon processes), the agents (and their gdb) and this process run on CPU 1.
+// scraped (GET /metrics) once a second during its load, as Prometheus would. The load generator
+// (autocannon, in this process), the agents (and their gdb) and this process run on CPU 1.
 // Then the attach time: `rtprof agent --pid N` on a fresh service, from the command to the first
 // probe snapshot in GET /api/targets (polled every 20 ms), under light traffic and once idle.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import runAutocannon from 'autocannon';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,6 @@ import type { BenchResult } from './types';
 const ROOT = join(__dirname, '..', '..');
 const RTPROF = join(ROOT, 'bin', 'rtprof.js');
 const APP = join(ROOT, 'sample-apps', 'python', 'asyncio_app.py');
-const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 const PYTHON = process.env.RTPROF_BENCH_PYTHON ?? '/usr/bin/python3';
 const SERVICE_CPU = '0';
 const LOAD_CPU = '1';
@@ -220,15 +220,9 @@ interface AutocannonJson {
   duration: number;
 }
 
-/** autocannon as a separate process (it inherits this process's CPU). */
+/** autocannon as a library, in this process (on the load CPU): it loads from the first moment of the window, with no process start inside it. */
 async function autocannon(url: string, connections: number, durationS: number): Promise<AutocannonJson> {
-  const child = launch(process.execPath, [AUTOCANNON, '-c', String(connections), '-d', String(durationS), '-j', url]);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.resume();
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  if (code !== 0) throw new Error(`autocannon exited ${code}`);
-  return JSON.parse(out) as AutocannonJson;
+  return (await runAutocannon({ url, connections, duration: durationS })) as unknown as AutocannonJson;
 }
 
 /** GET agentUrl/metrics every second, as Prometheus would; resolves [good, failed] on stop. */
@@ -531,9 +525,9 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
     `The stdlib asyncio sample service (\`sample-apps/python/asyncio_app.py\`, ${PYTHON}) under closed-loop load from autocannon, measured in pairs: every variant runs beside a fresh plain twin of the same service (no agent), ` +
       `both pinned to CPU ${SERVICE_CPU} and loaded at the same time, so the two share that CPU and whatever else the machine does in those seconds; each variant is reported as its ratio to its twin. ` +
       `Two fresh processes per pair and per round (${rounds} rounds, variant order rotated); per endpoint 1 s of load discarded, then the slice measured. ` +
-      `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (its own processes), the agents, gdb and the benchmark run on CPU ${LOAD_CPU}, everything at nice −10 so unrelated work on the machine yields` +
+      `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the benchmark process), the agents, gdb and the benchmark run on CPU ${LOAD_CPU}, everything at nice −10 so unrelated work on the machine yields` +
       `${autogroup !== 'on' ? '; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`\'s service shares a session with its agent)' : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
-      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling); the probe thread wakes every 20 ms. ` +
+      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling); the probe thread wakes every 50 ms (this loop has a Python selector). ` +
       `With the two services sharing one saturated CPU, req/s follows CPU per request. "probe thread CPU" is the part of the service's CPU spent in the probe's own thread; the rest of the probe's cost is in hooks on the service's thread.`,
     '',
     ...sections,
