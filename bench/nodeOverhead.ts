@@ -11,8 +11,8 @@
 // autocannon, the agents and the scraper run on CPU 1. Also the attach time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { autogroupOff, autogroupRestore, cpuNs, median, quantile } from './pairs';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
@@ -78,19 +78,6 @@ interface Slice {
   /** the agent's CPU, fraction of one core */
   agentCpu: number | undefined;
   scrapes: number;
-}
-
-/** CPU time of every thread of pid so far, ns (threads that already exited are not counted). */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns;
 }
 
 function killGroups(children: ChildProcess[]): void {
@@ -331,12 +318,6 @@ async function attachTime(): Promise<number> {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
-
 /** A higher priority (nice −10, as root; inherited by everything started here) keeps other work on the machine from taking the service's CPU. */
 function raisePriority(): boolean {
   try {
@@ -344,24 +325,6 @@ function raisePriority(): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-const AUTOGROUP = '/proc/sys/kernel/sched_autogroup_enabled';
-
-/**
- * The kernel's autogroup shares a CPU between sessions, not processes: the service `rtprof run`
- * starts shares a session with the agent, its no-probe twin has one of its own, and in a pair the
- * first took ~75 % of CPU 0. Off for the run (root), so the two services of a pair are weighed
- * alike; restored after. Returns what to restore, or whether it was already off.
- */
-function autogroupOff(): 'restore' | 'off' | 'on' {
-  try {
-    if (readFileSync(AUTOGROUP, 'utf8').trim() === '0') return 'off';
-    writeFileSync(AUTOGROUP, '0');
-    return 'restore';
-  } catch {
-    return 'on';
   }
 }
 
@@ -376,13 +339,6 @@ function pinSelf(cpu: string): string | undefined {
 }
 
 const pct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
-}
 
 export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): Promise<BenchResult> {
   const opts = { ...DEFAULTS, ...options };
@@ -417,7 +373,7 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   } finally {
     if (restore) pinSelf(restore);
     if (niced) execFileSync('renice', ['-n', '0', '-p', String(process.pid)], { stdio: 'ignore' });
-    if (autogroup === 'restore') writeFileSync(AUTOGROUP, '1');
+    autogroupRestore(autogroup);
   }
   if (autogroup === 'on') process.stderr.write('  warning: could not turn the kernel autogroup off (not root?): the pairs with `rtprof run` are skewed\n');
   return report(slices, attaches, opts, niced, autogroup !== 'on');

@@ -15,9 +15,9 @@
 // probe snapshot in GET /api/targets (polled every 20 ms), under light traffic and once idle.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import runAutocannon from 'autocannon';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
+import { autogroupOff, autogroupRestore, cpuNs, median, quantile } from './pairs';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
@@ -62,33 +62,6 @@ function killGroup(child: ChildProcess): void {
 
 function pin(pid: number, cpu: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
-}
-
-/** CPU time of every thread of pid so far, ns. */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    } catch {
-      // exited
-    }
-  }
-  return ns;
-}
-
-/** CPU ns of the service's threads other than the main one: the probe thread, here. */
-function otherThreadsNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
-    if (tid === pid) continue;
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    } catch {
-      // exited
-    }
-  }
-  return ns;
 }
 
 /** Resolves with the first match of re in the child's stream (stdout or stderr). */
@@ -257,7 +230,7 @@ interface Slice {
 async function loadPair(base: Service, probe: Service, path: string, connections: number, durationS: number): Promise<Slice> {
   const b0 = cpuNs(base.pid);
   const p0 = cpuNs(probe.pid);
-  const o0 = otherThreadsNs(probe.pid);
+  const o0 = cpuNs(probe.pid, true);
   const w0 = performance.now();
   const stop = scraper(probe.agentUrl);
   const [rb, rp] = await Promise.all([autocannon(`${base.url}${path}`, connections, durationS), autocannon(`${probe.url}${path}`, connections, durationS)]);
@@ -274,23 +247,10 @@ async function loadPair(base: Service, probe: Service, path: string, connections
   });
   return {
     base: result(rb, cpuNs(base.pid) - b0, 0),
-    probe: result(rp, cpuNs(probe.pid) - p0, otherThreadsNs(probe.pid) - o0),
+    probe: result(rp, cpuNs(probe.pid) - p0, cpuNs(probe.pid, true) - o0),
     scrapes,
     scrapeFailures,
   };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
 }
 
 interface EndpointPlan {
@@ -400,19 +360,6 @@ function affinityMask(pid: number): string {
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 const signedPct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
 
-const AUTOGROUP = '/proc/sys/kernel/sched_autogroup_enabled';
-
-/** The kernel autogroup shares CPU per session, and `rtprof run`'s service sits in its agent's session: off for the run (root), restored after. */
-function autogroupOff(): 'restore' | 'off' | 'on' {
-  try {
-    if (readFileSync(AUTOGROUP, 'utf8').trim() === '0') return 'off';
-    writeFileSync(AUTOGROUP, '0');
-    return 'restore';
-  } catch {
-    return 'on';
-  }
-}
-
 export async function pythonOverhead(opts: { rounds?: number; durationS?: number; attaches?: number } = {}): Promise<BenchResult> {
   const rounds = opts.rounds ?? 8;
   const durationS = opts.durationS ?? 3;
@@ -453,7 +400,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
     } catch {
       // unchanged
     }
-    if (autogroup === 'restore') writeFileSync(AUTOGROUP, '1');
+    autogroupRestore(autogroup);
   }
 
   const numbers: Record<string, number> = {};

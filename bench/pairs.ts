@@ -1,0 +1,54 @@
+// Shared by the paired overhead benchmarks (nodeOverhead, pythonOverhead): CPU time from
+// schedstat, the kernel autogroup switch, and the statistics over rounds.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+/** CPU time of pid's threads so far, ns, from /proc/PID/task/TID/schedstat (threads that already exited are not counted). */
+export function cpuNs(pid: number, skipMainThread = false): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (skipMainThread && Number(tid) === pid) continue;
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns;
+}
+
+const AUTOGROUP = '/proc/sys/kernel/sched_autogroup_enabled';
+
+/**
+ * The kernel's autogroup shares a CPU between sessions, not processes: the service `rtprof run`
+ * starts shares a session with its agent, its no-probe twin has one of its own, and in a Node pair
+ * the first took ~75 % of the CPU. Turned off for a run (root), so the two services of a pair are
+ * weighed alike. Returns 'restore' (call autogroupRestore after), 'off' (it was off) or 'on' (could
+ * not turn it off).
+ */
+export function autogroupOff(): 'restore' | 'off' | 'on' {
+  try {
+    if (readFileSync(AUTOGROUP, 'utf8').trim() === '0') return 'off';
+    writeFileSync(AUTOGROUP, '0');
+    return 'restore';
+  } catch {
+    return 'on';
+  }
+}
+
+export function autogroupRestore(state: 'restore' | 'off' | 'on'): void {
+  if (state === 'restore') writeFileSync(AUTOGROUP, '1');
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** Linear interpolation between closest ranks. */
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
+}
