@@ -148,12 +148,14 @@ async function waitForSnapshot(agentUrl: string, pid: number | undefined, everyM
   throw new Error(`no probe snapshot for ${pid ?? 'the child'} from ${agentUrl} within ${timeoutMs} ms`);
 }
 
-async function startAgent(pid: number, flags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+/** `rtprof agent --pid` on LOAD_CPU; its process group joins `groups` at once, so a failed start is cleaned up too. */
+async function startAgent(pid: number, groups: ChildProcess[], flags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   // Through the shebang, as users run it (it carries the agent's V8 flags).
   const child = spawn('taskset', ['-c', LOAD_CPU, RTPROF, 'agent', '--pid', String(pid), '--port', '0', ...flags], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
+  groups.push(child);
   const m = await waitFor(child, 'stderr', /serving (http:\/\/\S+)\/metrics/);
   drain(child);
   return { child, url: m[1]! };
@@ -166,7 +168,7 @@ async function start(variant: Variant | 'none'): Promise<Running> {
       const child = spawn(
         'taskset',
         // Not `-- taskset … node`: the agent may read the child's identity before taskset execs node
-        // and then refuse the probe's hello; the service is moved to its CPU once it is up instead.
+        // and then refuse the probe's hello; pair() moves the service to its CPU once it is up.
         ['-c', LOAD_CPU, RTPROF, 'run', '--port', '0', '--', process.execPath, FIXTURE],
         { env: { ...process.env, BENCH_VARIANT: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
       );
@@ -178,7 +180,6 @@ async function start(variant: Variant | 'none'): Promise<Running> {
       drain(child);
       const agentUrl = agent[1]!;
       const pid = await waitForSnapshot(agentUrl, undefined, 50);
-      execFileSync('taskset', ['-a', '-pc', APP_CPU, String(pid)], { stdio: 'ignore' });
       return { pid, origin: `http://127.0.0.1:${port[1]}`, metricsUrl: `${agentUrl}/metrics`, agentPid: child.pid!, groups };
     }
     const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none');
@@ -187,8 +188,7 @@ async function start(variant: Variant | 'none'): Promise<Running> {
     drain(fixture);
     const origin = `http://127.0.0.1:${port}`;
     if (variant === 'rtprof-attached' || variant === 'rtprof-no-http') {
-      const agent = await startAgent(fixture.pid!, variant === 'rtprof-no-http' ? ['--no-http'] : []);
-      groups.push(agent.child);
+      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-no-http' ? ['--no-http'] : []);
       await waitForSnapshot(agent.url, fixture.pid!, 50);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
@@ -303,13 +303,7 @@ async function attachTime(): Promise<number> {
     drain(fixture);
     await sleep(500);
     const t0 = performance.now();
-    const child = spawn('taskset', ['-c', LOAD_CPU, RTPROF, 'agent', '--pid', String(fixture.pid), '--port', '0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
-    });
-    groups.push(child);
-    const url = (await waitFor(child, 'stderr', /serving (http:\/\/\S+)\/metrics/))[1]!;
-    drain(child);
+    const { url } = await startAgent(fixture.pid!, groups);
     await waitForSnapshot(url, fixture.pid!, 10);
     return (performance.now() - t0) / 1000;
   } finally {

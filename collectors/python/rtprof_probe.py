@@ -283,13 +283,13 @@ class _LoopMonitor:
         except Exception:
             pass
 
-    def take(self, now, interval_s):
+    def take(self, now, interval_s, tick_s):
         samples, self.samples = self.samples, []
         if self.pending_since is not None and now - self.pending_since > interval_s:
             # A loop blocked for longer than a whole interval shows it now, not only when it
             # unblocks. A shorter block is reported whole, in the interval where it ends.
             samples.append(now - self.pending_since)
-        out = {"resolutionNs": int((TICK_S if self.selector is not None else TICK_FAST_S) * 1e9)}
+        out = {"resolutionNs": int(tick_s * 1e9)}  # pokes go out once per probe tick
         # A stretch still going on is reported whole when it ends, like a block seen by a poke.
         stretch, self.stretch_max = self.stretch_max, 0.0
         stats = _delay_stats(samples)
@@ -439,8 +439,8 @@ class _Loops:
                 chosen = m
         for m in self.monitors.values():
             if m is not chosen:
-                m.take(now, interval_s)  # keep their windows aligned; not reported
-        return chosen.take(now, interval_s) if chosen is not None else None
+                m.take(now, interval_s, self.tick_s)  # keep their windows aligned; not reported
+        return chosen.take(now, interval_s, self.tick_s) if chosen is not None else None
 
 
 # --------------------------------------------------------------------------------------------
