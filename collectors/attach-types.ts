@@ -10,7 +10,7 @@ export interface AttachRequest {
   /** Token the agent issued for this pid (ChannelServer.issueToken). */
   token: string;
   intervalMs: number;
-  /** false: the probe does not hook the target's HTTP servers (`--no-http`); default true. */
+  /** false: the probe does not hook the target's HTTP servers (the agent's default unless `--http`); absent: true. */
   http?: boolean;
   /** Whole attach, signal to probe started; default 10 s. */
   timeoutMs?: number;

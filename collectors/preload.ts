@@ -7,7 +7,7 @@ export interface PreloadConfig {
   socketPath: string;
   token: string;
   intervalMs: number;
-  /** false: the probes do not hook HTTP servers (`--no-http`) */
+  /** false: the probes do not hook HTTP servers (the agent's default; `--http` turns them on) */
   http?: boolean;
 }
 

@@ -6,8 +6,10 @@ const COMMON = `  --host H            address to serve on (default 127.0.0.1)
   --otlp URL          also push OTLP/HTTP metrics to a collector (e.g. http://127.0.0.1:4318)
   --socket PATH       probe channel socket (default $XDG_RUNTIME_DIR/rtprof/agent-PID.sock)
   --no-attach         never inject probes: /proc only
-  --no-http           probes do not hook HTTP servers: no request counts, ~3 % less CPU per
-                      request on a hello-world (docs/BENCHMARKS.md); profile needs them
+  --http              probes also hook HTTP servers: requests in flight and completed, busy time.
+                      Off by default: ~3 % more CPU per request on a hello-world
+                      (docs/BENCHMARKS.md). 'profile' always hooks them (its verdict needs them);
+                      --no-http, the default, is still accepted
   --with-command-line add process.command_line to OTLP resources (command lines may hold secrets)
 `;
 

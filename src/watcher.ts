@@ -19,7 +19,8 @@ export interface WatcherOptions {
   /** inject probes into Node/Python targets found by --pid or --discover */
   attach: boolean;
   socketPath: string | undefined;
-  /** false: probes do not hook the targets' HTTP servers (`--no-http`); default true */
+  /** false: probes do not hook the targets' HTTP servers. Default true (profile, demo: the verdict
+   * needs requests in flight); `agent` and `run` pass false unless `--http`. */
   httpHooks?: boolean;
   log: (line: string) => void;
 }

@@ -94,6 +94,10 @@ test('bad input: one clear line and the right exit code', async () => {
   assert.match(r.stderr, /500ms, 10s, 2m/);
   r = run(['agent']);
   assert.equal(r.status, 2);
+  r = run(['agent', '--pid', '1', '--http', '--no-http']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--http and --no-http contradict/);
+  oneLine(r.stderr);
   r = run(['frobnicate']);
   assert.equal(r.status, 2);
   r = run(['agent', '--pid', '999999999', '--port', '0']);

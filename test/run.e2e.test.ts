@@ -65,7 +65,7 @@ describe('rtprof run', () => {
     ['node', [process.execPath, DOWNSTREAM]],
     ['python', [PYTHON, PY_APP]],
   ] as const) {
-    it(`${runtime} app: --no-http leaves its HTTP server unhooked (no request series), the runtime series stay`, async () => {
+    it(`${runtime} app: its HTTP server is hooked only with --http (request series), the runtime series stay either way`, async () => {
       const requestsSeen = async (flags: string[]): Promise<{ completed: number; loopSeries: number }> => {
         const { proc, url, appPid, appPort } = await launched([...app], flags);
         try {
@@ -81,11 +81,12 @@ describe('rtprof run', () => {
           assert.equal(await stop(proc), 0);
         }
       };
-      const hooked = await requestsSeen([]);
-      assert.ok(hooked.completed >= 3, `default: ${hooked.completed} completed requests exported`);
-      const unhooked = await requestsSeen(['--no-http']);
-      assert.equal(unhooked.completed, 0, '--no-http: no request series');
-      assert.ok(unhooked.loopSeries >= 1, '--no-http: the runtime series are still there');
+      const unhooked = await requestsSeen([]);
+      assert.equal(unhooked.completed, 0, 'default: no request series');
+      assert.ok(unhooked.loopSeries >= 1, 'default: the runtime series are there');
+      const hooked = await requestsSeen(['--http']);
+      assert.ok(hooked.completed >= 3, `--http: ${hooked.completed} completed requests exported`);
+      assert.ok(hooked.loopSeries >= 1, '--http: the runtime series are there too');
     });
   }
 

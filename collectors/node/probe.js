@@ -498,7 +498,7 @@ function normalize(config) {
     intervalMs: Math.max(positiveNumber(c.intervalMs, 1000), 50),
     attach: typeof c.attach === 'string' ? c.attach : 'preload',
     resolutionMs: Math.max(Math.round(positiveNumber(c.resolutionMs, DEFAULT_RESOLUTION_MS)), 1),
-    // false, 0 or '0': no HTTP hooks (`--no-http`): the request counts and busy time are not sent.
+    // false, 0 or '0': no HTTP hooks (the agent's default unless `--http`): no request counts or busy time.
     http: !(c.http === false || c.http === 0 || c.http === '0'),
   };
 }
@@ -538,8 +538,15 @@ function start(config) {
     // A later copy of this file (another install path) reaches this one's closures through the state.
     s.switchTo = (next) => {
       const intervalChanged = next.intervalMs !== s.config.intervalMs;
-      // Resolution and HTTP hooks stay as the first start set them.
-      s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs, http: s.config.http });
+      // The HTTP hooks follow the newest agent (a profile needs them where a sidecar agent did not
+      // ask for them, and the sidecar's next attach takes them away again); the delay resolution
+      // stays as the first start set it.
+      if (next.http && !s.work) s.work = createWorkTracker();
+      else if (!next.http && s.work) {
+        s.work.stop();
+        s.work = null;
+      }
+      s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs });
       s.link.restart();
       if (intervalChanged) startTimer(s);
       return { ok: true, state: 'switched', pid: process.pid, probeVersion: s.version };

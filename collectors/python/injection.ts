@@ -12,7 +12,7 @@ export interface InjectionConfig {
   token: string;
   intervalMs: number;
   attach: AttachMethod;
-  /** false: no HTTP server hooks (`--no-http`) */
+  /** false: no HTTP server hooks (the agent's default unless `--http`) */
   http?: boolean;
   /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
   attachMarker: string;

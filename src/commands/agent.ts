@@ -9,6 +9,7 @@ type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
 export function agentOptionsFrom(values: AgentValues): AgentOptions {
   const sampleHz = Number(values['sample-hz']);
   if (!Number.isFinite(sampleHz) || sampleHz < 0 || sampleHz > 1000) throw errors.usage(`--sample-hz expects 0-1000, got '${values['sample-hz']}'`);
+  if (values.http && values['no-http']) throw errors.usage('--http and --no-http contradict each other: pick one');
   return {
     pids: (values.pid ?? []).map(parsePid),
     discover: values.discover ?? false,
@@ -20,7 +21,9 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     otlp: parseUrl('--otlp', values.otlp),
     socketPath: values.socket,
     attach: !values['no-attach'],
-    httpHooks: !values['no-http'],
+    // Off unless asked for: any per-request hook costs ~3 % CPU per request on a hello-world
+    // (docs/BENCHMARKS.md). `rtprof profile` turns them on: its verdict needs the requests in flight.
+    httpHooks: values.http === true,
     withCommandLine: values['with-command-line'] ?? false,
     log: logLine,
   };

@@ -14,6 +14,7 @@ export const AGENT_FLAGS = {
   otlp: { type: 'string' },
   socket: { type: 'string' },
   'no-attach': { type: 'boolean' },
+  http: { type: 'boolean' },
   'no-http': { type: 'boolean' },
   'with-command-line': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -33,8 +33,8 @@ for (const major of TEST_NODE_MAJORS) {
       }
       return node.path;
     };
-    const attach = (pid: number, timeoutMs = ATTACH_TIMEOUT_MS) =>
-      attachNode({ pid, socketPath: h.socketPath, token: h.server.issueToken(pid), intervalMs: 1000, timeoutMs });
+    const attach = (pid: number, timeoutMs = ATTACH_TIMEOUT_MS, http?: boolean) =>
+      attachNode({ pid, socketPath: h.socketPath, token: h.server.issueToken(pid), intervalMs: 1000, timeoutMs, ...(http === undefined ? {} : { http }) });
 
     for (const app of ['app.cjs', 'app.mjs']) {
       it(`${app}: attaches, reports a 100 ms block as ≈ 100 ms, leaves no inspector port, output and exit code unchanged`, async (t) => {
@@ -67,6 +67,32 @@ for (const major of TEST_NODE_MAJORS) {
         assertBlockedLoop(snaps);
       });
     }
+
+    it('HTTP hooks follow the newest attach: off (the agent\'s default), on (a profile), off again', async (t) => {
+      const exe = bin(t);
+      if (!exe) return;
+      const target = start(exe, [nodeFixture('http-server.cjs')]);
+      const port = Number((await target.waitFor(/port (\d+)/))[1]);
+      const get = async (): Promise<void> => {
+        await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      };
+      const workAfterRequests = async (http: boolean): Promise<{ completed: number } | undefined> => {
+        assert.equal((await attach(target.pid, ATTACH_TIMEOUT_MS, http)).ok, true);
+        const since = Date.now();
+        await get();
+        await get();
+        return (await h.waitForSnapshots(target.pid, 1, 10_000, Date.now() + 100)).filter((x) => x.t >= since).at(-1)!.work;
+      };
+      try {
+        assert.equal(await workAfterRequests(false), undefined, 'hooks off: no work in the snapshot');
+        const on = await workAfterRequests(true);
+        assert.equal(on?.completed, 2, 'switched on by the second attach: both requests counted');
+        assert.equal(await workAfterRequests(false), undefined, 'switched off again');
+      } finally {
+        target.kill('SIGTERM');
+        await target.exited;
+      }
+    });
 
     it('GC counts over a window match --trace-gc after attach', async (t) => {
       const exe = bin(t);
