@@ -22,13 +22,13 @@ const APP_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const VARIANTS = ['control', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-no-http', 'prom-client', 'otel-runtime-node'] as const;
+const VARIANTS = ['control', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'prom-client', 'otel-runtime-node'] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   control: 'no probe (A/A control)',
   'rtprof-attached': 'rtprof, attached (`agent --pid`)',
   'rtprof-preloaded': 'rtprof, preloaded (`rtprof run`)',
-  'rtprof-no-http': 'rtprof, attached, `--no-http` (no HTTP hooks)',
+  'rtprof-http': 'rtprof, attached, `--http` (HTTP hooks on)',
   'prom-client': 'prom-client `collectDefaultMetrics`',
   'otel-runtime-node': 'OTel `instrumentation-runtime-node`',
 };
@@ -187,8 +187,8 @@ async function start(variant: Variant | 'none'): Promise<Running> {
     const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/))[1]!;
     drain(fixture);
     const origin = `http://127.0.0.1:${port}`;
-    if (variant === 'rtprof-attached' || variant === 'rtprof-no-http') {
-      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-no-http' ? ['--no-http'] : []);
+    if (variant === 'rtprof-attached' || variant === 'rtprof-http') {
+      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : []);
       await waitForSnapshot(agent.url, fixture.pid!, 50);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
@@ -373,7 +373,7 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   return report(slices, attaches, opts, niced, autogroup !== 'on');
 }
 
-const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-no-http'] as const;
+const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-http'] as const;
 const PEERS = ['prom-client', 'otel-runtime-node'] as const;
 
 const signed = (x: number, digits = 1, unit = ''): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
@@ -466,7 +466,7 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
       `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
       `The variant's metrics are scraped once a second during the load, as Prometheus would: the agent's /metrics for rtprof, the service's /metrics for ` +
       `prom-client and OTel (its \`PrometheusExporter\` as the MeterProvider's reader, served by the app), so collection is paid for. ` +
-      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, HTTP diagnostics_channel hooks) and with \`--no-http\`; prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
+      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, no HTTP hooks) and with \`--http\` (the HTTP diagnostics_channel hooks); prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
       `With the two services of a pair sharing one saturated CPU, req/s follows CPU per request: a probe that costs x % more CPU per request serves ≈ x % fewer requests.`,
     '',
     ...sections,

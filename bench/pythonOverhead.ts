@@ -6,7 +6,7 @@
 //   no probe  — `rtprof agent --pid N --no-attach` (watched from /proc only, 50 Hz thread sampler)
 //   attached  — `rtprof agent --pid N` (probe injected through gdb into the running service)
 //   preloaded — `rtprof run -- python3 app.py` (probe loaded at start by sitecustomize)
-//   no-http   — `rtprof agent --pid N --no-http` (attached, the HTTP server hooks left out)
+//   http      — `rtprof agent --pid N --http` (attached, with the HTTP server hooks)
 // Every pair is two fresh processes (rounds rotate the variant order), so a process's own luck is
 // noise, not bias. Service CPU per request from /proc/PID/task/*/schedstat. Every agent variant is
 // scraped (GET /metrics) once a second during its load, as Prometheus would. The load generator
@@ -28,16 +28,16 @@ const SERVICE_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type VariantName = 'control' | 'proc' | 'attached' | 'preloaded' | 'no-http';
-const VARIANTS: VariantName[] = ['control', 'proc', 'attached', 'preloaded', 'no-http'];
+type VariantName = 'control' | 'proc' | 'attached' | 'preloaded' | 'http';
+const VARIANTS: VariantName[] = ['control', 'proc', 'attached', 'preloaded', 'http'];
 const LABEL: Record<VariantName, string> = {
   control: 'plain (A/A control)',
   proc: 'no probe (agent, `--no-attach`)',
   attached: 'probe attached (agent `--pid`, gdb)',
   preloaded: 'probe preloaded (`rtprof run`)',
-  'no-http': 'probe attached, `--no-http`',
+  http: 'probe attached, `--http` (HTTP hooks on)',
 };
-const PROBED: VariantName[] = ['attached', 'preloaded', 'no-http'];
+const PROBED: VariantName[] = ['attached', 'preloaded', 'http'];
 
 /** Every process group this benchmark started, killed at the end whatever happens. */
 const started = new Set<ChildProcess>();
@@ -157,10 +157,10 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
   }
   const py = await startPython();
   if (variant === 'plain' || variant === 'control') return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child] };
-  const flags = variant === 'proc' ? ['--no-attach'] : variant === 'no-http' ? ['--no-http'] : [];
+  const flags = variant === 'proc' ? ['--no-attach'] : variant === 'http' ? ['--http'] : [];
   const agent = await startAgent(py.pid, flags);
   const service: Service = { variant, pid: py.pid, url: py.url, agentUrl: agent.url, groups: [py.child, agent.child] };
-  if (variant === 'attached' || variant === 'no-http') {
+  if (variant === 'attached' || variant === 'http') {
     // A freshly started service is parked in epoll: the probe loads with its next request.
     const poke = setInterval(() => void fetch(`${py.url}/healthz`).then((r) => r.arrayBuffer()).catch(() => undefined), 50);
     try {
@@ -450,12 +450,12 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
         `The two services of a control pair used ${(baseCpu * 100).toFixed(0)} % of CPU ${SERVICE_CPU} together (saturated: 100 %).`,
       '',
     );
-    for (const v of ['attached', 'preloaded', 'no-http'] as const) {
+    for (const v of ['attached', 'preloaded', 'http'] as const) {
       const loss = 1 - median(rpsRatio(v));
       const cpuUp = median(cpuRatio(v)) - 1;
       numbers[`${key}_${v}_loss`] = loss;
       const ok = loss <= 0.02;
-      if (v !== 'no-http') overheadOk &&= ok;
+      if (v !== 'http') overheadOk &&= ok;
       goalRows.push(
         `- \`${plan.path}\`, ${LABEL[v]}: throughput ${signedPct(-loss)} vs its plain twin (CPU per request ${signedPct(cpuUp)}; noise ±${(rpsNoise * 100).toFixed(1)} %) → ≤ 2 % **${ok ? 'met' : 'NOT met'}**${!ok && loss <= rpsNoise ? ' (within the noise)' : ''}.`,
       );
@@ -474,14 +474,14 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
       `Two fresh processes per pair and per round (${rounds} rounds, variant order rotated); per endpoint 1 s of load discarded, then the slice measured. ` +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the benchmark process), the agents, gdb and the benchmark run on CPU ${LOAD_CPU}, everything at nice −10 so unrelated work on the machine yields` +
       `${autogroup !== 'on' ? '; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`\'s service shares a session with its agent)' : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
-      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling); the probe thread wakes every 50 ms (this loop has a Python selector). ` +
+      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling, no HTTP hooks), and with \`--http\`; the probe thread wakes every 50 ms (this loop has a Python selector). ` +
       `With the two services sharing one saturated CPU, req/s follows CPU per request. "probe thread CPU" is the part of the service's CPU spent in the probe's own thread; the rest of the probe's cost is in hooks on the service's thread.`,
     '',
     ...sections,
     `Attach time (\`rtprof agent --pid N\` on a fresh service under light traffic, /json at 20 req/s; command to the first snapshot in \`GET /api/targets\`, polled every 20 ms; it includes the agent's own start): median ${busyMedian.toFixed(0)} ms, max ${busyMax.toFixed(0)} ms over ${attach.busyMs.length} attaches (${attach.busyMs.map((x) => x.toFixed(0)).join(', ')} ms).`,
     `Idle service (main thread parked in \`epoll_wait\`): the agent reports the probe \`pending\` after ${attach.idlePendingMs.toFixed(0)} ms; it loads with the next request, and the first snapshot came ${attach.idleRequestToSnapshotMs.toFixed(0)} ms after the first request (sent 0.5 s after \`pending\`).`,
     '',
-    'Goal: ≤ 2 % throughput loss with the probe (attached and preloaded; `--no-http` shown beside):',
+    'Goal: ≤ 2 % throughput loss with the probe at its defaults (attached and preloaded; `--http` shown beside):',
     '',
     ...goalRows,
     '',
