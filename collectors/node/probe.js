@@ -538,9 +538,8 @@ function start(config) {
     // A later copy of this file (another install path) reaches this one's closures through the state.
     s.switchTo = (next) => {
       const intervalChanged = next.intervalMs !== s.config.intervalMs;
-      // The HTTP hooks follow the newest agent (a profile needs them where a sidecar agent did not
-      // ask for them, and the sidecar's next attach takes them away again); the delay resolution
-      // stays as the first start set it.
+      // The HTTP hooks follow the newest attach (a profile needs them where a sidecar agent did not
+      // ask for them); the delay resolution stays as the first start set it.
       if (next.http && !s.work) s.work = createWorkTracker();
       else if (!next.http && s.work) {
         s.work.stop();

@@ -1052,6 +1052,7 @@ class _Probe:
                 self.channel.backoff = BACKOFF_MIN_S
                 self.channel.next_attempt = 0.0
                 last_alive = now
+                next_hooks = now  # a new config may switch the HTTP hooks: apply it now
             ch = self.channel
             if ch.sock is None and ch.connect(cfg["socket"], now):
                 ch.push(self._hello(cfg), first=True)

@@ -23,8 +23,8 @@ for (const py of found) {
     const rec = new Recorder();
     before(() => rec.listen());
     after(() => rec.close());
-    const attach = (pid: number, timeoutMs = 8000) =>
-      attachPython({ pid, socketPath: rec.socketPath, token: rec.server.issueToken(pid), intervalMs: 500, timeoutMs });
+    const attach = (pid: number, timeoutMs = 8000, http?: boolean) =>
+      attachPython({ pid, socketPath: rec.socketPath, token: rec.server.issueToken(pid), intervalMs: 500, timeoutMs, ...(http === undefined ? {} : { http }) });
 
     it('asyncio server: attach, loop found, 100 ms block reads ≈ 100 ms, output unchanged, a second attach does not stack', async () => {
       const p = start(py.path, [fixture('asyncio_server.py'), '--block']);
@@ -66,6 +66,25 @@ for (const py of found) {
       const work = rec.snapshotsOf(p.pid).at(-1)!.work;
       assert.equal(work?.completed, 3);
       assert.ok(work!.busyS >= 0.19, `busyS ${work!.busyS}`);
+      p.kill();
+    });
+
+    it('HTTP hooks follow the newest attach: off (the agent\'s default), then on (a profile)', async () => {
+      const p = start(py.path, [fixture('http_server.py')]);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      const requestsThenWork = async (http: boolean, hellos: number) => {
+        const res = await attach(p.pid, 8000, http);
+        assert.equal(res.ok, true, JSON.stringify(res));
+        await rec.until('hello', () => rec.hellosOf(p.pid).length >= hellos);
+        await sleep(300);
+        await Promise.all([1, 2].map(() => fetch(`http://127.0.0.1:${port}/sleep?ms=100`).then((r) => r.text())));
+        const since = Date.now();
+        await rec.until('a snapshot after the requests', () => rec.snapshotsOf(p.pid).find((s) => s.t > since + 100));
+        return rec.snapshotsOf(p.pid).at(-1)!.work;
+      };
+      assert.equal(await requestsThenWork(false, 1), undefined, 'hooks off: no work in the snapshots');
+      const on = await requestsThenWork(true, 2);
+      assert.equal(on?.completed, 2, 'switched on by the second attach: both requests counted');
       p.kill();
     });
 
