@@ -2,7 +2,8 @@
 // route with some work in it) under autocannon, measured in pairs: each variant runs beside a fresh
 // no-probe copy of the same service, both on CPU 0 and both loaded at the same time, so whatever
 // else the machine does in that slice hits the two alike; each variant is then the ratio to its
-// own pair. Variants: rtprof attached (`rtprof agent --pid`), rtprof preloaded (`rtprof run`),
+// own pair. Variants: the rtprof agent without a probe (`--no-attach`: its /proc sampling alone),
+// rtprof attached (`rtprof agent --pid`), rtprof preloaded (`rtprof run`), attached with `--http`,
 // prom-client collectDefaultMetrics, OpenTelemetry instrumentation-runtime-node, and an A/A control
 // (no probe against no probe: the noise). Every pair is two fresh processes, so a process's own
 // luck (JIT, heap layout) is noise that averages out over rounds, not a bias. Service CPU per
@@ -22,10 +23,11 @@ const APP_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const VARIANTS = ['control', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'prom-client', 'otel-runtime-node'] as const;
+const VARIANTS = ['control', 'rtprof-proc', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'prom-client', 'otel-runtime-node'] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   control: 'no probe (A/A control)',
+  'rtprof-proc': 'rtprof agent, no probe (`--no-attach`: /proc only)',
   'rtprof-attached': 'rtprof, attached (`agent --pid`)',
   'rtprof-preloaded': 'rtprof, preloaded (`rtprof run`)',
   'rtprof-http': 'rtprof, attached, `--http` (HTTP hooks on)',
@@ -187,6 +189,10 @@ async function start(variant: Variant | 'none'): Promise<Running> {
     const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/))[1]!;
     drain(fixture);
     const origin = `http://127.0.0.1:${port}`;
+    if (variant === 'rtprof-proc') {
+      const agent = await startAgent(fixture.pid!, groups, ['--no-attach']);
+      return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
+    }
     if (variant === 'rtprof-attached' || variant === 'rtprof-http') {
       const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : []);
       await waitForSnapshot(agent.url, fixture.pid!, 50);

@@ -26,10 +26,11 @@ MAX_GC_EVENTS = 1000
 # CPU per request: +3.1 % at 50 wakes/s, +1.8 % at 5/s, +1.25 % with a thread that never wakes).
 # A loop blocked 100 ms is first poked up to one tick into the block, so a poke alone reads it as
 # 100 ms minus up to a tick; where the loop has a Python selector the longest stretch between two
-# selects (timed_select) gives the maximum exactly, and the pokes only sample the distribution:
-# 50 ms then. A loop without one (uvloop) keeps the thread at 20 ms (its max reads 80-100 ms).
-# One poke in flight per loop at a time.
-TICK_S = 0.050
+# selects (timed_select) gives the maximum exactly, and the pokes only sample the distribution
+# (and the interpreter delay): 100 ms then, the fewest wakes whose 10 samples a second still give
+# the loop's and the interpreter's typical delay. A loop without one (uvloop) keeps the thread at 20 ms (its max reads
+# 80-100 ms). One poke in flight per loop at a time.
+TICK_S = 0.100
 TICK_FAST_S = 0.020
 FIRST_SNAPSHOT_S = 0.2
 BACKOFF_MIN_S = 0.5
