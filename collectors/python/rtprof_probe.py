@@ -635,9 +635,17 @@ class _WorkHooks:
 
     def _begin_http(self):
         local = self.local
-        if not getattr(local, "open", False):
+        # Only inside a hooked handle_one_request / finish_request (scopes > 0): a keep-alive
+        # connection whose thread sat in the original handle_one_request when the hooks went in
+        # would never reach our end, and its request would stay in flight for good. Such a request
+        # is not counted; the connection's next one is.
+        if not getattr(local, "open", False) and getattr(local, "scopes", 0) > 0:
             local.open = True
             self.work.begin()
+
+    def _scope(self, delta):
+        local = self.local
+        local.scopes = getattr(local, "scopes", 0) + delta
 
     def _end_http(self):
         local = self.local
@@ -661,17 +669,21 @@ class _WorkHooks:
             def finish_request(self, request, client_address):
                 if not active():
                     return orig(self, request, client_address)
+                http = False
                 try:
                     http = is_http(self)
-                    if not http:
+                    if http:
+                        hooks._scope(1)
+                    else:
                         hooks.work.begin()
                 except Exception:
-                    http = True
+                    pass
                 try:
                     return orig(self, request, client_address)
                 finally:
                     try:
                         if http:
+                            hooks._scope(-1)
                             hooks._end_http()  # a request the handler left open (wsgiref)
                         else:
                             hooks.work.end()
@@ -700,9 +712,14 @@ class _WorkHooks:
         def make_one(orig):
             def handle_one_request(self):
                 try:
+                    hooks._scope(1)
+                except Exception:
+                    pass
+                try:
                     return orig(self)
                 finally:
                     try:
+                        hooks._scope(-1)
                         hooks._end_http()
                     except Exception:
                         pass

@@ -3,6 +3,7 @@
 // attaching twice, and the one-line refusals.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import * as http from 'node:http';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { attachPython } from '../../collectors/python/attach';
@@ -72,20 +73,40 @@ for (const py of found) {
     it('HTTP hooks follow the newest attach: off (the agent\'s default), then on (a profile)', async () => {
       const p = start(py.path, [fixture('http_server.py')]);
       const port = Number((await p.waitFor(/ready (\d+)/))[1]);
-      const requestsThenWork = async (http: boolean, hellos: number) => {
-        const res = await attach(p.pid, 8000, http);
-        assert.equal(res.ok, true, JSON.stringify(res));
-        await rec.until('hello', () => rec.hellosOf(p.pid).length >= hellos);
-        await sleep(300);
-        await Promise.all([1, 2].map(() => fetch(`http://127.0.0.1:${port}/sleep?ms=100`).then((r) => r.text())));
+      // One keep-alive connection opened while the hooks are off: its thread waits for the next
+      // request inside the unhooked handle_one_request when the hooks go in.
+      const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (agent: http.Agent | false): Promise<void> =>
+        new Promise((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: '/sleep?ms=100', agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve());
+          }).on('error', reject);
+        });
+      const lastWork = async () => {
         const since = Date.now();
         await rec.until('a snapshot after the requests', () => rec.snapshotsOf(p.pid).find((s) => s.t > since + 100));
         return rec.snapshotsOf(p.pid).at(-1)!.work;
       };
-      assert.equal(await requestsThenWork(false, 1), undefined, 'hooks off: no work in the snapshots');
-      const on = await requestsThenWork(true, 2);
-      assert.equal(on?.completed, 2, 'switched on by the second attach: both requests counted');
-      p.kill();
+      try {
+        assert.equal((await attach(p.pid, 8000, false)).ok, true);
+        await rec.until('hello', () => rec.hellosOf(p.pid).length >= 1);
+        await Promise.all([get(keepAlive), get(false)]);
+        assert.equal(await lastWork(), undefined, 'hooks off: no work in the snapshots');
+
+        assert.equal((await attach(p.pid, 8000, true)).ok, true);
+        await rec.until('re-hello', () => rec.hellosOf(p.pid).length >= 2);
+        await sleep(300);
+        await Promise.all([get(false), get(false), get(keepAlive)]);
+        const on = await lastWork();
+        // the two on new connections; the one on the old connection is not counted, and not left in flight
+        assert.deepEqual({ inFlight: on?.inFlight, completed: on?.completed }, { inFlight: 0, completed: 2 });
+        await get(keepAlive);
+        assert.equal((await lastWork())?.completed, 3, 'the old connection\'s next request is counted');
+      } finally {
+        keepAlive.destroy();
+        p.kill();
+      }
     });
 
     it('idle asyncio loop with no timers: pending, then the probe arrives with the first request', async () => {
