@@ -20,7 +20,8 @@ test('promtool accepts the Prometheus config and rules', () => {
 test('every metric the Grafana dashboard and the rules query is one the agent serves', async () => {
   const node = start(process.execPath, ['-e', 'setInterval(()=>Array.from({length:1e5},()=>({})),100);require("http").createServer((q,r)=>r.end()).listen(0,"127.0.0.1",()=>console.log("ready"))']);
   await node.waitFor(/ready/);
-  const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms']);
+  // --http: the dashboard's Requests panel needs the HTTP hooks (off by default)
+  const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms', '--http']);
   let served = new Set<string>();
   for (let i = 0; i < 40 && !(served.has('nodejs_eventloop_delay_p99_seconds') && served.has('v8js_gc_duration_seconds_sum')); i++) {
     await new Promise((r) => setTimeout(r, 250));
