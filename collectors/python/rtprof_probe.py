@@ -28,8 +28,8 @@ MAX_GC_EVENTS = 1000
 # 100 ms minus up to a tick; where the loop has a Python selector the longest stretch between two
 # selects (timed_select) gives the maximum exactly, and the pokes only sample the distribution
 # (and the interpreter delay): 100 ms then, the fewest wakes whose 10 samples a second still give
-# the loop's and the interpreter's typical delay. A loop without one (uvloop) keeps the thread at 20 ms (its max reads
-# 80-100 ms). One poke in flight per loop at a time.
+# the loop's and the interpreter's typical delay. A loop without one (uvloop) keeps the thread at
+# 20 ms (its max reads 80-100 ms). One poke in flight per loop at a time.
 TICK_S = 0.100
 TICK_FAST_S = 0.020
 FIRST_SNAPSHOT_S = 0.2
@@ -669,21 +669,23 @@ class _WorkHooks:
             def finish_request(self, request, client_address):
                 if not active():
                     return orig(self, request, client_address)
-                http = False
+                scoped = False
                 try:
                     http = is_http(self)
                     if http:
                         hooks._scope(1)
+                        scoped = True
                     else:
                         hooks.work.begin()
                 except Exception:
-                    pass
+                    http = True  # unsure: only our thread's own open request may be ended
                 try:
                     return orig(self, request, client_address)
                 finally:
                     try:
-                        if http:
+                        if scoped:
                             hooks._scope(-1)
+                        if http:
                             hooks._end_http()  # a request the handler left open (wsgiref)
                         else:
                             hooks.work.end()
@@ -711,15 +713,18 @@ class _WorkHooks:
 
         def make_one(orig):
             def handle_one_request(self):
+                scoped = False
                 try:
                     hooks._scope(1)
+                    scoped = True
                 except Exception:
                     pass
                 try:
                     return orig(self)
                 finally:
                     try:
-                        hooks._scope(-1)
+                        if scoped:
+                            hooks._scope(-1)
                         hooks._end_http()
                     except Exception:
                         pass
