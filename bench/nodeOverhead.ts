@@ -13,7 +13,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { join } from 'node:path';
-import { autogroupOff, autogroupRestore, cpuNs, median, quantile } from './pairs';
+import { autogroupOff, autogroupRestore, cpuNs, drain, median, quantile, waitFor } from './pairs';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
@@ -22,6 +22,7 @@ const RTPROF = join(ROOT, 'bin', 'rtprof.js');
 const APP_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const START_TIMEOUT_MS = 15_000;
 
 const VARIANTS = ['control', 'rtprof-proc', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'prom-client', 'otel-runtime-node'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -92,31 +93,6 @@ function killGroups(children: ChildProcess[]): void {
   }
 }
 
-/** Resolves with the first match of `re` in the stream; rejects if the process exits first. */
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} on ${stream}: ${text}`)), timeoutMs);
-    child[stream]!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = re.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`process exited (${code}) before ${re}: ${text}`));
-    });
-  });
-}
-
-function drain(child: ChildProcess): void {
-  child.stdout?.resume();
-  child.stderr?.resume();
-}
-
 function startFixture(variant: string): ChildProcess {
   return spawn('taskset', ['-c', APP_CPU, process.execPath, FIXTURE], {
     env: { ...process.env, BENCH_VARIANT: variant, NODE_OPTIONS: '' },
@@ -158,7 +134,7 @@ async function startAgent(pid: number, groups: ChildProcess[], flags: string[] =
     detached: true,
   });
   groups.push(child);
-  const m = await waitFor(child, 'stderr', /serving (http:\/\/\S+)\/metrics/);
+  const m = await waitFor(child, 'stderr', /serving (http:\/\/\S+)\/metrics/, 'rtprof agent', START_TIMEOUT_MS);
   drain(child);
   return { child, url: m[1]! };
 }
@@ -176,8 +152,8 @@ async function start(variant: Variant | 'none'): Promise<Running> {
       );
       groups.push(child);
       const [port, agent] = await Promise.all([
-        waitFor(child, 'stdout', /"port":(\d+)/),
-        waitFor(child, 'stderr', /(http:\/\/127\.0\.0\.1:\d+)\/metrics/),
+        waitFor(child, 'stdout', /"port":(\d+)/, 'rtprof run', START_TIMEOUT_MS),
+        waitFor(child, 'stderr', /(http:\/\/127\.0\.0\.1:\d+)\/metrics/, 'rtprof run', START_TIMEOUT_MS),
       ]);
       drain(child);
       const agentUrl = agent[1]!;
@@ -186,7 +162,7 @@ async function start(variant: Variant | 'none'): Promise<Running> {
     }
     const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none');
     groups.push(fixture);
-    const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/))[1]!;
+    const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/, 'fixture', START_TIMEOUT_MS))[1]!;
     drain(fixture);
     const origin = `http://127.0.0.1:${port}`;
     if (variant === 'rtprof-proc') {
@@ -305,7 +281,7 @@ async function attachTime(): Promise<number> {
   const fixture = startFixture('none');
   const groups = [fixture];
   try {
-    await waitFor(fixture, 'stdout', /"port":(\d+)/);
+    await waitFor(fixture, 'stdout', /"port":(\d+)/, 'fixture', START_TIMEOUT_MS);
     drain(fixture);
     await sleep(500);
     const t0 = performance.now();

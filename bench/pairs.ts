@@ -1,5 +1,7 @@
 // Shared by the paired overhead benchmarks (nodeOverhead, pythonOverhead): CPU time from
-// schedstat, the kernel autogroup switch, and the statistics over rounds.
+// schedstat, the kernel autogroup switch, the statistics over rounds, and reading the processes
+// they start.
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** CPU time of pid's threads so far, ns, from /proc/PID/task/TID/schedstat (threads that already exited are not counted). */
@@ -51,4 +53,39 @@ export function quantile(xs: number[], q: number): number {
   const i = (s.length - 1) * q;
   const lo = Math.floor(i);
   return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
+}
+
+/** Resolves with the first match of re in the child's stream (stdout or stderr); rejects, with what
+ * both streams said, on a timeout or if the process exits first. */
+export function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let other = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no ${re} within ${timeoutMs} ms: ${text}${other}`)), timeoutMs);
+    const otherStream = stream === 'stdout' ? child.stderr! : child.stdout!;
+    const onOther = (d: Buffer): void => {
+      other += d.toString();
+    };
+    otherStream.on('data', onOther);
+    const onData = (d: Buffer): void => {
+      text += d.toString();
+      const m = re.exec(text);
+      if (!m) return;
+      clearTimeout(timer);
+      child[stream]!.off('data', onData);
+      otherStream.off('data', onOther);
+      resolve(m);
+    };
+    child[stream]!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}): ${text}${other}`));
+    });
+  });
+}
+
+/** Keeps draining a child's pipes so it never blocks on a full pipe. */
+export function drain(child: ChildProcess): void {
+  child.stdout?.resume();
+  child.stderr?.resume();
 }

@@ -17,7 +17,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import runAutocannon from 'autocannon';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
-import { autogroupOff, autogroupRestore, cpuNs, median, quantile } from './pairs';
+import { autogroupOff, autogroupRestore, cpuNs, drain, median, quantile, waitFor } from './pairs';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
@@ -62,40 +62,6 @@ function killGroup(child: ChildProcess): void {
 
 function pin(pid: number, cpu: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
-}
-
-/** Resolves with the first match of re in the child's stream (stdout or stderr). */
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    let other = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: no ${re} within ${timeoutMs} ms: ${text}${other}`)), timeoutMs);
-    const otherStream = stream === 'stdout' ? child.stderr! : child.stdout!;
-    const onOther = (d: Buffer): void => {
-      other += d.toString();
-    };
-    otherStream.on('data', onOther);
-    const onData = (d: Buffer): void => {
-      text += d.toString();
-      const m = re.exec(text);
-      if (!m) return;
-      clearTimeout(timer);
-      child[stream]!.off('data', onData);
-      otherStream.off('data', onOther);
-      resolve(m);
-    };
-    child[stream]!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${code}): ${text}${other}`));
-    });
-  });
-}
-
-/** Keeps draining a child's pipes so it never blocks on a full pipe. */
-function drain(child: ChildProcess): void {
-  child.stdout?.resume();
-  child.stderr?.resume();
 }
 
 const READY = /READY pid=(\d+) port=(\d+)/;
