@@ -62,18 +62,19 @@ export function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: Re
     let text = '';
     let other = '';
     const timer = setTimeout(() => reject(new Error(`${what}: no ${re} within ${timeoutMs} ms: ${text}${other}`)), timeoutMs);
-    const otherStream = stream === 'stdout' ? child.stderr! : child.stdout!;
+    // The other stream may not be piped (an agent started with its stdout ignored).
+    const otherStream = stream === 'stdout' ? child.stderr : child.stdout;
     const onOther = (d: Buffer): void => {
       other += d.toString();
     };
-    otherStream.on('data', onOther);
+    otherStream?.on('data', onOther);
     const onData = (d: Buffer): void => {
       text += d.toString();
       const m = re.exec(text);
       if (!m) return;
       clearTimeout(timer);
       child[stream]!.off('data', onData);
-      otherStream.off('data', onOther);
+      otherStream?.off('data', onOther);
       resolve(m);
     };
     child[stream]!.on('data', onData);
