@@ -48,9 +48,10 @@ _probe = None  # the one running _Probe of this process (module-level singleton)
 def start(config=None):
     """Starts the probe, or re-points a running one at a new socket/token (no second copy).
 
-    config: None reads RTPROF_SOCKET, RTPROF_TOKEN, RTPROF_INTERVAL_MS, RTPROF_ATTACH from the
-    environment; a dict may hold the keys socket, token, intervalMs, attach (and attachMarker: a
-    file named rtprof-* the probe deletes once it has connected, so an attacher can tell).
+    config: None reads RTPROF_SOCKET, RTPROF_TOKEN, RTPROF_INTERVAL_MS, RTPROF_ATTACH, RTPROF_HTTP
+    from the environment; a dict may hold the keys socket, token, intervalMs, attach, http (and
+    attachMarker: a file named rtprof-* the probe deletes once it has connected, so an attacher can
+    tell). A running probe takes the new config whole, its HTTP setting too.
     Returns True when a probe thread runs after the call. Never raises.
     """
     global _probe
@@ -110,7 +111,8 @@ def _read_config(config):
         "attach": attach,
         "attachMarker": config.get("attachMarker"),
         "giveUpS": float(config.get("giveUpS") or GIVE_UP_S),
-        # False, 0 or "0": no HTTP server hooks (`--no-http`): no request counts or busy time.
+        # False, 0 or "0": no HTTP server hooks (the agent's default unless `--http`): no request counts
+        # or busy time. Absent: hooks on (a preload by hand, a profile).
         "http": config.get("http") not in (False, 0, "0"),
     }
 
