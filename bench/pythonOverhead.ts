@@ -440,7 +440,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
       `Two fresh processes per pair and per round (${rounds} rounds, variant order rotated); per endpoint 1 s of load discarded, then the slice measured. ` +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the benchmark process), the agents, gdb and the benchmark run on CPU ${LOAD_CPU}, everything at nice −10 so unrelated work on the machine yields` +
       `${autogroup !== 'on' ? '; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`\'s service shares a session with its agent)' : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
-      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling, no HTTP hooks), and with \`--http\`; the probe thread wakes every 50 ms (this loop has a Python selector). ` +
+      `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling, no HTTP hooks), and with \`--http\`; the probe thread wakes every 100 ms (this loop has a Python selector, whose select the probe times). ` +
       `With the two services sharing one saturated CPU, req/s follows CPU per request. "probe thread CPU" is the part of the service's CPU spent in the probe's own thread; the rest of the probe's cost is in hooks on the service's thread.`,
     '',
     ...sections,

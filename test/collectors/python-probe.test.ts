@@ -147,15 +147,19 @@ for (const py of found) {
       assert.equal(probed, plain);
     });
 
-    it('bye: the probe thread ends and does not reconnect', async () => {
+    it('bye: the probe thread ends, does not reconnect, and gives the loop its own selector class back', async () => {
       const p = launch(rec, py.path, 'idle_loop.py', [], 200);
-      await p.waitFor(/ready/);
-      await rec.until('snapshot', () => rec.snapshotsOf(p.pid).length >= 1);
+      const port = Number((await p.waitFor(/ready (\d+)/))[1]);
+      await rec.until('snapshot with utilization', () => rec.snapshotsOf(p.pid).some((s) => s.eventLoop?.utilization !== undefined));
+      // While the probe times select the selector is of a subclass with the same name.
+      assert.equal(await lineRequest(port, 'selector'), 'selector EpollSelector original=False');
       const tasks = taskCount(p.pid);
       rec.server.sendBye(p.pid);
       await rec.until('thread gone', () => taskCount(p.pid) === tasks - 1, 3000);
+      assert.equal(await lineRequest(port, 'selector'), 'selector EpollSelector original=True');
       await sleep(1200);
       assert.equal(rec.hellosOf(p.pid).length, 1);
+      assert.equal(await lineRequest(port, 'x'), 'ok x');
       p.kill();
     });
   });
