@@ -104,8 +104,10 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
     });
     if (!outcome.ok) {
       removeQuietly(marker);
-      // A target shutting down refuses the pending call (CPython is finalizing): say what happened.
-      if (outcome.code !== 'forbidden' && (await exitsWithin(req.pid, 500))) return { ok: false, reason: `process ${req.pid} exited during attach` };
+      // A target shutting down refuses the pending call (CPython is finalizing), and a task already
+      // exiting refuses ptrace itself (EPERM, read as "not permitted"): say what happened. A real
+      // refusal costs 300 ms more to tell apart.
+      if (await exitsWithin(req.pid, outcome.code === 'forbidden' ? 300 : 500)) return { ok: false, reason: `process ${req.pid} exited during attach` };
       return { ok: false, reason: outcome.reason };
     }
     // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;
