@@ -5,7 +5,7 @@ import { chownSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RTPROF, parsePrometheus, startAgent, valuesOf } from './helpers/agent';
+import { RTPROF, parsePrometheus, rtprof as rtprofCli, startAgent, valuesOf } from './helpers/agent';
 import { PYTHON, sleep, start } from './helpers/processes';
 import { requireTool } from './helpers/tools';
 
@@ -134,4 +134,37 @@ test('an unprivileged agent watching a root process: forbidden /proc files are r
   agent.kill('SIGTERM');
   await agent.exited;
   target.kill();
+});
+
+test('a profile of a process the agent watches borrows its probe and gives it back when it ends', async () => {
+  const node = start(process.execPath, ['-e', 'setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100); console.log("ready")']);
+  await node.waitFor(/ready/);
+  const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms']);
+  type Info = { pid: number; probe: { state: string; snapshots: number } };
+  const probeOf = async (): Promise<Info['probe']> => ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === node.pid)!.probe;
+  const until = async (what: string, cond: (p: Info['probe']) => boolean, ms = 20_000): Promise<Info['probe']> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const p = await probeOf();
+      if (cond(p)) return p;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(p)}`);
+      await sleep(100);
+    }
+  };
+  try {
+    await until('the agent’s probe', (p) => p.state === 'connected' && p.snapshots > 0);
+    const profile = rtprofCli(['profile', '--pid', String(node.pid), '--duration', '2s', '--json']);
+    // The profile attaches to the same probe: the agent sees it leave...
+    await until('the probe taken over by the profile', (p) => p.state !== 'connected', 15_000);
+    const { code } = await profile.exited;
+    assert.equal(code, 0, profile.stderr());
+    const doc = JSON.parse(profile.stdout()) as { eventLoop: { delayS: { max: number } } | null };
+    assert.ok(doc.eventLoop, 'the profile had the probe');
+    // ...and come back once the profile is done, with snapshots flowing again.
+    const back = await until('the probe back at the agent', (p) => p.state === 'connected', 15_000);
+    await until('snapshots again', (p) => p.snapshots >= back.snapshots + 2, 10_000);
+  } finally {
+    await agent.stop();
+    node.kill();
+  }
 });

@@ -20,6 +20,8 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 const GIVE_UP_MS = 10 * 60 * 1000;
 const FIRST_SNAPSHOT_MS = 200;
+// Agents a probe remembers to go back to when the one that took it over leaves.
+const MAX_EARLIER_AGENTS = 4;
 // A connection the agent closes right after our hello (wrong token) is not "having the agent".
 const CONNECTION_COUNTS_AFTER_MS = 5000;
 // Delay sampling resolution. Measured (idle process, Node 20, native monitor): 10 ms costs ~3.5 ms
@@ -339,13 +341,13 @@ function createLink(s) {
     } catch (e) {
       return;
     }
-    if (msg && msg.v === 1 && msg.type === 'bye') stopProbe();
+    if (msg && msg.v === 1 && msg.type === 'bye') leaveAgent(s);
   }
 
   function scheduleReconnect() {
     if (!s.running || reconnectTimer) return;
     if (Date.now() - lastGoodAt > GIVE_UP_MS) {
-      stopProbe();
+      leaveAgent(s);
       return;
     }
     const delay = backoffMs;
@@ -503,6 +505,16 @@ function normalize(config) {
   };
 }
 
+/**
+ * The current agent said bye, or has been gone for GIVE_UP_MS: go back to the agent this one took
+ * over from (a `rtprof profile` run on a process a sidecar agent watches), else stop for good.
+ */
+function leaveAgent(s) {
+  const back = s.earlier && s.earlier.pop();
+  if (back && s.apply) s.apply(back);
+  else stopProbe();
+}
+
 function stopProbe() {
   const s = state();
   if (!s.running) return;
@@ -514,6 +526,7 @@ function stopProbe() {
   if (s.work) s.work.stop();
   s.link = s.sampler = s.work = null;
   s.config = null;
+  s.earlier = [];
 }
 
 /**
@@ -535,10 +548,12 @@ function start(config) {
     s.work = cfg.http ? createWorkTracker() : null;
     s.link = createLink(s);
     s.running = true;
-    // A later copy of this file (another install path) reaches this one's closures through the state.
-    s.switchTo = (next) => {
+    // The agents this probe was taken over from (newest last, one per socket): a bye from the
+    // current one returns the probe to the one before (see leaveAgent).
+    s.earlier = [];
+    s.apply = (next) => {
       const intervalChanged = next.intervalMs !== s.config.intervalMs;
-      // The HTTP hooks follow the newest attach (a profile needs them where a sidecar agent did not
+      // The HTTP hooks follow the current agent (a profile needs them where a sidecar agent did not
       // ask for them); the delay resolution stays as the first start set it.
       if (next.http && !s.work) s.work = createWorkTracker();
       else if (!next.http && s.work) {
@@ -548,6 +563,15 @@ function start(config) {
       s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs });
       s.link.restart();
       if (intervalChanged) startTimer(s);
+    };
+    // A later copy of this file (another install path) reaches this one's closures through the state.
+    s.switchTo = (next) => {
+      const current = s.config;
+      // An agent restarted at the same socket supersedes its earlier self (its old token is dead).
+      s.earlier = s.earlier.filter((c) => c.socket !== next.socket && c.socket !== current.socket);
+      if (current.socket !== next.socket) s.earlier.push(current);
+      if (s.earlier.length > MAX_EARLIER_AGENTS) s.earlier.shift();
+      s.apply(next);
       return { ok: true, state: 'switched', pid: process.pid, probeVersion: s.version };
     };
     s.stop = stopProbe;

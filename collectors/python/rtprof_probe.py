@@ -36,6 +36,7 @@ FIRST_SNAPSHOT_S = 0.2
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 GIVE_UP_S = 600.0
+MAX_EARLIER_AGENTS = 4  # agents a probe goes back to when the one that took it over leaves
 LOOP_RESCAN_S = 5.0
 HOOK_RESCAN_S = 1.0
 
@@ -987,6 +988,10 @@ class _Probe:
     def __init__(self, cfg):
         self.cfg = cfg
         self.cfg_version = 0
+        # The agents this probe was taken over from (newest last, one per socket): a bye from the
+        # current one returns the probe to the one before (a `rtprof profile` run on a process a
+        # sidecar agent watches gives it back when it ends).
+        self.earlier = []
         self.stopping = False
         self.active_flag = True
         self.thread = threading.Thread(target=self._run, name="rtprof-probe", daemon=True)
@@ -1001,9 +1006,26 @@ class _Probe:
         """Called with _lock held: True when this running probe took the new config."""
         if self.stopping or not self.thread.is_alive():
             return False
+        current = self.cfg
+        # An agent restarted at the same socket supersedes its earlier self (its old token is dead).
+        self.earlier = [c for c in self.earlier if c["socket"] not in (cfg["socket"], current["socket"])]
+        if current["socket"] != cfg["socket"]:
+            self.earlier.append(current)
+        del self.earlier[:-MAX_EARLIER_AGENTS]
         self.cfg = cfg
         self.cfg_version += 1
         return True
+
+    def _leave_agent(self):
+        """The current agent said bye, or has been gone for giveUpS: back to the one before, if
+        any (True), else stop for good (False)."""
+        with _lock:
+            if not self.earlier:
+                self.stopping = True
+                return False
+            self.cfg = self.earlier.pop()
+            self.cfg_version += 1
+            return True
 
     def request_stop(self):
         self.stopping = True
@@ -1103,8 +1125,8 @@ class _Probe:
                 ch.push(self._hello(cfg), first=True)
             if ch.sock is not None:
                 last_alive = now
-            elif now - last_alive > cfg["giveUpS"]:
-                return  # no agent for 10 minutes: stop for good
+            elif now - last_alive > cfg["giveUpS"] and not self._leave_agent():
+                return  # no agent for 10 minutes and none to go back to: stop for good
             timeout = max(0.0, next_tick - _clock())
             rl = [ch.sock] if ch.sock is not None else []
             wl = [ch.sock] if ch.wants_write() else []
@@ -1158,7 +1180,7 @@ class _Probe:
             except Exception:
                 continue
             if isinstance(msg, dict) and msg.get("type") == "bye":
-                self.stopping = True  # the agent detaches for good
+                self._leave_agent()  # the agent detaches: back to the one before, or stop for good
                 return
 
     def _clear_marker(self, cfg):

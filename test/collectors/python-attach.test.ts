@@ -109,6 +109,32 @@ for (const py of found) {
       }
     });
 
+    it('a second agent takes the probe over (a profile on a watched process); its bye gives the probe back to the first', async () => {
+      const p = start(py.path, [fixture('asyncio_server.py'), '--block']);
+      await p.waitFor(/ready (\d+)/);
+      const second = new Recorder();
+      await second.listen();
+      try {
+        assert.equal((await attach(p.pid)).ok, true);
+        await rec.until('hello', () => rec.hellosOf(p.pid).length >= 1);
+        const took = await attachPython({ pid: p.pid, socketPath: second.socketPath, token: second.server.issueToken(p.pid), intervalMs: 300, timeoutMs: 8000 });
+        assert.equal(took.ok, true, JSON.stringify(took));
+        await second.until('hello at the second agent', () => second.hellosOf(p.pid).length >= 1);
+        const greeted = rec.hellosOf(p.pid).length;
+        second.server.sendBye(p.pid);
+        await rec.until('the probe greets the first agent again', () => rec.hellosOf(p.pid).length > greeted, 8000);
+        const since = Date.now();
+        await rec.until('snapshots at the first agent again', () => rec.snapshotsOf(p.pid).filter((s) => s.t >= since).length >= 2, 8000);
+        assert.equal(rec.snapshotsOf(p.pid).at(-1)!.intervalMs, 500, "the first agent's settings again");
+        const atSecond = second.snapshotsOf(p.pid).length;
+        await sleep(1000);
+        assert.equal(second.snapshotsOf(p.pid).length, atSecond, 'nothing more to the agent that left');
+      } finally {
+        await second.close();
+        p.kill();
+      }
+    });
+
     it('idle asyncio loop with no timers: pending, then the probe arrives with the first request', async () => {
       const p = start(py.path, [fixture('idle_loop.py')]);
       const port = Number((await p.waitFor(/ready (\d+)/))[1]);

@@ -94,6 +94,34 @@ for (const major of TEST_NODE_MAJORS) {
       }
     });
 
+    it('a second agent takes the probe over (a profile on a watched process); its bye gives the probe back to the first', async (t) => {
+      const exe = bin(t);
+      if (!exe) return;
+      const target = start(exe, [nodeFixture('app.cjs')], { env: { ...process.env, TICKS: '60', BLOCK_MS: '5' } });
+      await target.waitFor(/^ready/m);
+      const second = await startHarness();
+      const hellosAtFirst = (): number => h.hellos.filter((x) => x.pid === target.pid).length;
+      try {
+        assert.equal((await attach(target.pid)).ok, true);
+        await h.waitForSnapshots(target.pid, 1);
+        const took = await attachNode({ pid: target.pid, socketPath: second.socketPath, token: second.server.issueToken(target.pid), intervalMs: 500, timeoutMs: ATTACH_TIMEOUT_MS });
+        assert.equal(took.ok, true, JSON.stringify(took));
+        await second.waitForSnapshots(target.pid, 1);
+        const greeted = hellosAtFirst();
+        second.server.sendBye(target.pid);
+        await h.waitFor('the probe greets the first agent again', () => hellosAtFirst() > greeted, 10_000);
+        await h.waitForSnapshots(target.pid, 2, 10_000, Date.now());
+        assert.equal(h.snapshotsOf(target.pid).at(-1)!.intervalMs, 1000, "the first agent's settings again");
+        const atSecond = second.snapshotsOf(target.pid).length;
+        await sleep(1200);
+        assert.equal(second.snapshotsOf(target.pid).length, atSecond, 'nothing more to the agent that left');
+      } finally {
+        await second.close();
+        target.kill('SIGTERM');
+        await target.exited;
+      }
+    });
+
     it('GC counts over a window match --trace-gc after attach', async (t) => {
       const exe = bin(t);
       if (!exe) return;
