@@ -18,11 +18,12 @@ Safety rules (after memray's attach, and pyrasite's hang reports):
   state status") and leaves the interrupted system call un-restartable (errno 514 in the
   target). The functions we call take integer arguments and do not use vector registers.
 - Every register we change is put back, whatever happens, before gdb detaches.
-- Known cost: the software breakpoints write int3 into the interpreter's text, so those pages stay
-  private copies in the target after we detach (copy-on-write) and are no longer shared with other
-  processes running the same interpreter. Measured with a bare `break PyObject_Malloc` / continue /
-  delete on the asyncio sample app beside a plain twin on one CPU: +1.6 % CPU per request.
-  Hardware breakpoints (hbreak) would leave the text alone but never fired in our VM.
+- Known cost, not understood yet: a bare `break PyObject_Malloc` / continue / delete / detach (no
+  injection) leaves the asyncio sample app ~1.5 points more CPU per request than a plain twin on
+  the same CPU (two paired runs, 12 rounds each; a gdb attach/detach without a breakpoint costs
+  nothing). The int3 write makes that text page a private copy (copy-on-write), but calling
+  madvise(MADV_DONTNEED) on it afterwards did not bring the cost back down. Hardware breakpoints
+  (hbreak) would leave the text alone but never fired in our VM.
 
 Parameters come as JSON in the file named by $RTPROF_GDB_PARAMS: codePath, codeBytes.
 Markers on stdout (RTPROF-...) tell attach.ts what happened.
