@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { RTPROF, parsePrometheus, rtprof as rtprofCli, startAgent, valuesOf } from './helpers/agent';
-import { PYTHON, sleep, start } from './helpers/processes';
+import { PYTHON, sleep, start, until } from './helpers/processes';
 import { requireTool } from './helpers/tools';
 
 const REQUIRED = [
@@ -142,27 +142,29 @@ test('a profile of a process the agent watches borrows its probe and gives it ba
   const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms']);
   type Info = { pid: number; probe: { state: string; snapshots: number } };
   const probeOf = async (): Promise<Info['probe']> => ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === node.pid)!.probe;
-  const until = async (what: string, cond: (p: Info['probe']) => boolean, ms = 20_000): Promise<Info['probe']> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const p = await probeOf();
-      if (cond(p)) return p;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(p)}`);
-      await sleep(100);
-    }
-  };
+  /** The target's probe once cond holds, polled every 100 ms (state changes last ~2 s here). */
+  const probeWhen = (what: string, cond: (p: Info['probe']) => boolean, ms = 20_000): Promise<Info['probe']> =>
+    until(
+      what,
+      async () => {
+        const p = await probeOf();
+        return cond(p) ? p : undefined;
+      },
+      ms,
+      100,
+    );
   try {
-    await until('the agent’s probe', (p) => p.state === 'connected' && p.snapshots > 0);
+    await probeWhen('the agent’s probe', (p) => p.state === 'connected' && p.snapshots > 0);
     const profile = rtprofCli(['profile', '--pid', String(node.pid), '--duration', '2s', '--json']);
     // The profile attaches to the same probe: the agent sees it leave...
-    await until('the probe taken over by the profile', (p) => p.state !== 'connected', 15_000);
+    await probeWhen('the probe taken over by the profile', (p) => p.state !== 'connected', 15_000);
     const { code } = await profile.exited;
     assert.equal(code, 0, profile.stderr());
     const doc = JSON.parse(profile.stdout()) as { eventLoop: { delayS: { max: number } } | null };
     assert.ok(doc.eventLoop, 'the profile had the probe');
     // ...and come back once the profile is done, with snapshots flowing again.
-    const back = await until('the probe back at the agent', (p) => p.state === 'connected', 15_000);
-    await until('snapshots again', (p) => p.snapshots >= back.snapshots + 2, 10_000);
+    const back = await probeWhen('the probe back at the agent', (p) => p.state === 'connected', 15_000);
+    await probeWhen('snapshots again', (p) => p.snapshots >= back.snapshots + 2, 10_000);
   } finally {
     await agent.stop();
     node.kill();

@@ -8,18 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent } from './helpers/agent';
-import { PYTHON, sleep, start } from './helpers/processes';
+import { PYTHON, sleep, start, until } from './helpers/processes';
 import { requireTool } from './helpers/tools';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(500);
-  }
-}
 
 test('a real Prometheus server scrapes the agent', async () => {
   const target = start(PYTHON, ['-c', 'import time\nwhile True: time.sleep(1)']);
