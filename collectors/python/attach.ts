@@ -1,5 +1,5 @@
 // Attaching the Python probe to a running CPython: 3.14+ through sys.remote_exec, 3.8-3.13 through
-// gdb (a pending call queued at a safe point). Either way the target then imports
+// gdb (a pending call queued from a thread in a system call, or at a safe point). Either way the target then imports
 // collectors/python/rtprof_probe.py and calls start(); that import happens in the target's main
 // thread when it next runs Python code, so a parked target gets it with its next request.
 import * as fs from 'node:fs';
@@ -111,7 +111,8 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
       return { ok: false, reason: outcome.reason };
     }
     // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;
-    // if it does not connect within a couple of seconds, the main thread is parked.
+    // if it does not connect within a couple of seconds, the main thread is parked. Queued on a
+    // thread in a system call, the target may be busy (a recv) or parked (epoll_wait): the same.
     const waitMs = outcome.via === 'idle' ? PARKED_GRACE_MS : Math.min(SAFE_POINT_CONNECT_MS, Math.max(PARKED_GRACE_MS, deadline - Date.now()));
     return await awaitProbe(req.pid, 'gdb', marker, waitMs, `queued at ${outcome.via === 'idle' ? 'a parked ' + outcome.detail : outcome.detail}`);
   } finally {

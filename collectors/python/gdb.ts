@@ -10,7 +10,7 @@ import { ptraceRefused } from './target';
 export const GDB_MISSING = 'gdb is not installed: apt-get install gdb (needed to attach to CPython 3.8-3.13)';
 
 export type GdbOutcome =
-  | { ok: true; via: 'safepoint' | 'idle'; detail: string }
+  | { ok: true; via: 'syscall' | 'safepoint' | 'idle'; detail: string }
   | { ok: false; reason: string; code: 'forbidden' | 'gone' | 'no_symbols' | 'busy' | 'failed' };
 
 export interface GdbRun {
@@ -54,6 +54,8 @@ export function readGdbOutput(output: string, pid: number): GdbOutcome {
   const queued = marker('QUEUED');
   if (queued !== null) {
     if (queued !== '0') return { ok: false, code: 'failed', reason: `CPython refused the pending call (Py_AddPendingCall returned ${queued}: the interpreter is shutting down, or its queue of pending calls is full); try again` };
+    const syscall = marker('SYSCALL');
+    if (syscall !== null) return { ok: true, via: 'syscall', detail: `thread ${syscall.split(' ')[0]} in a system call` };
     const idle = marker('IDLE');
     return idle !== null ? { ok: true, via: 'idle', detail: `thread ${idle}` } : { ok: true, via: 'safepoint', detail: marker('SAFEPOINT') ?? '' };
   }
@@ -100,7 +102,7 @@ export function runGdb(run: GdbRun): Promise<GdbOutcome> {
         // No thread reached a safe point in time: the target is parked. SIGURG (ignored by default,
         // and stopped and swallowed by gdb here) wakes gdb into the parked-thread path.
         waitTimer = setTimeout(() => {
-          if (!/^RTPROF-(SAFEPOINT|IDLE)/m.test(output)) {
+          if (!/^RTPROF-(SAFEPOINT|IDLE|SYSCALL)/m.test(output)) {
             try {
               process.kill(run.pid, 'SIGURG');
             } catch {

@@ -3,6 +3,7 @@
 // attaching twice, and the one-line refusals.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,19 @@ try {
   execFileSync('gdb', ['--version']);
 } catch {
   gdbPresent = false;
+}
+
+/** kB of the interpreter's and libc's executable mappings that are private copies (written to,
+ * e.g. by a software breakpoint): 0 while the text is the file's own pages. */
+function writtenTextKb(pid: number): number {
+  let kb = 0;
+  let counted = false;
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s+(.*)$/.exec(line);
+    if (head) counted = head[1] === 'r-xp' && /\/(python[\d.]*|libpython[^/]*|libc\.so[^/]*)$/.test(head[2]!);
+    else if (counted && line.startsWith('Anonymous:')) kb += Number(/(\d+)/.exec(line)![1]);
+  }
+  return kb;
 }
 
 for (const py of found) {
@@ -34,6 +48,10 @@ for (const py of found) {
       const t0 = Date.now();
       const res = await attach(p.pid);
       assert.deepEqual({ ok: res.ok, pending: res.ok && res.pending }, { ok: true, pending: undefined }, JSON.stringify(res));
+      // Queued from the main thread parked in epoll_wait: no breakpoint, nothing written into the
+      // interpreter's or libc's code (a breakpoint leaves its page a private copy).
+      assert.match(res.ok ? (res.note ?? '') : '', /in a system call/);
+      assert.equal(writtenTextKb(p.pid), 0, 'no private copy of interpreter or libc text');
       const hello = await rec.until('hello', () => rec.hellosOf(p.pid)[0]);
       assert.equal(hello.attach, 'gdb');
       await rec.nextSnapshot(p.pid);
@@ -163,6 +181,23 @@ for (const py of found) {
       await sleep(300);
       const res = await attach(p.pid);
       assert.equal(res.ok, true, JSON.stringify(res));
+      await rec.until('hello', () => rec.hellosOf(p.pid)[0], 5000);
+      const done = await p.exited;
+      assert.equal(done.code, 0, p.stderr());
+      assert.equal(p.stderr(), '');
+      assert.equal(p.stdout(), (await plain).stdout);
+    });
+
+    it('one thread busy in pure Python (no system calls): queued at a safe point, result unchanged', async () => {
+      const code = 'import sys\nprint("ready", flush=True)\nt = 0\nfor i in range(int(sys.argv[1])):\n    t = (t + i * 7) % 1000003\nprint("result", t, flush=True)\n';
+      const iterations = '30000000';
+      const plain = promisify(execFile)(py.path, ['-c', code, iterations], { encoding: 'utf8' });
+      const p = start(py.path, ['-c', code, iterations]);
+      await p.waitFor(/ready/);
+      await sleep(200);
+      const res = await attach(p.pid);
+      assert.equal(res.ok, true, JSON.stringify(res));
+      assert.match(res.ok ? (res.note ?? '') : '', /queued at (PyObject_Malloc|PyEval_SaveThread|PyEval_RestoreThread)/);
       await rec.until('hello', () => rec.hellosOf(p.pid)[0], 5000);
       const done = await p.exited;
       assert.equal(done.code, 0, p.stderr());

@@ -44,6 +44,11 @@ describe('python attach, pure parts', () => {
       detail: 'PyEval_RestoreThread',
     });
     assert.equal(readGdbOutput('RTPROF-WAITING \nRTPROF-IDLE 77\nRTPROF-QUEUED 0\n', 1).ok, true);
+    assert.deepEqual(readGdbOutput('RTPROF-ATTACHED \nRTPROF-SYSCALL 4242 232 3\nRTPROF-QUEUED 0\n', 1), {
+      ok: true,
+      via: 'syscall',
+      detail: 'thread 4242 in a system call',
+    });
     const refused = readGdbOutput('Could not attach to process.  If your uid matches...\nptrace: Operation not permitted.\n', 9);
     assert.match(!refused.ok ? refused.reason : '', /in Kubernetes add SYS_PTRACE/);
     const gone = readGdbOutput('ptrace: No such process.\n', 9);
