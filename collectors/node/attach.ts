@@ -219,7 +219,14 @@ function requireExpression(): string {
 }
 
 function startExpression(req: AttachRequest): string {
-  const config = { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: 'inspector', ...(req.http === false ? { http: false } : {}) };
+  const config = {
+    socket: req.socketPath,
+    token: req.token,
+    intervalMs: req.intervalMs,
+    attach: 'inspector',
+    ...(req.http === false ? { http: false } : {}),
+    ...(req.giveUpMs !== undefined ? { giveUpMs: req.giveUpMs } : {}),
+  };
   return `(function () {
     try {
       var req = ${requireExpression()};

@@ -346,7 +346,7 @@ function createLink(s) {
 
   function scheduleReconnect() {
     if (!s.running || reconnectTimer) return;
-    if (Date.now() - lastGoodAt > GIVE_UP_MS) {
+    if (Date.now() - lastGoodAt > s.config.giveUpMs) {
       leaveAgent(s);
       return;
     }
@@ -500,13 +500,16 @@ function normalize(config) {
     intervalMs: Math.max(positiveNumber(c.intervalMs, 1000), 50),
     attach: typeof c.attach === 'string' ? c.attach : 'preload',
     resolutionMs: Math.max(Math.round(positiveNumber(c.resolutionMs, DEFAULT_RESOLUTION_MS)), 1),
+    // How long this agent may be unreachable before the probe leaves it (back to an earlier agent,
+    // or stops): 10 minutes unless the attacher says otherwise (tests do, to see it happen).
+    giveUpMs: Math.max(positiveNumber(c.giveUpMs, GIVE_UP_MS), 1000),
     // false, 0 or '0': no HTTP hooks (the agent's default unless `--http`): no request counts or busy time.
     http: !(c.http === false || c.http === 0 || c.http === '0'),
   };
 }
 
 /**
- * The current agent said bye, or has been gone for GIVE_UP_MS: go back to the agent this one took
+ * The current agent said bye, or has been gone for its giveUpMs (10 min): go back to the agent this one took
  * over from (a `rtprof profile` run on a process a sidecar agent watches), else stop for good.
  */
 function leaveAgent(s) {
@@ -531,7 +534,7 @@ function stopProbe() {
 
 /**
  * Starts the probe, or, if one already runs in this process, points it at the new socket/token.
- * config: { socket, token, intervalMs?, attach?, resolutionMs?, http? }.
+ * config: { socket, token, intervalMs?, attach?, resolutionMs?, http?, giveUpMs? }.
  * Returns { ok: true, state: 'started' | 'switched', pid, probeVersion } or { ok: false, error }.
  */
 function start(config) {

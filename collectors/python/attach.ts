@@ -63,7 +63,15 @@ async function exitsWithin(pid: number, ms: number): Promise<boolean> {
 }
 
 function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', marker: string): InjectionConfig {
-  return { socket: req.socketPath, token: req.token, intervalMs: req.intervalMs, attach: method, attachMarker: marker, ...(req.http === false ? { http: false } : {}) };
+  return {
+    socket: req.socketPath,
+    token: req.token,
+    intervalMs: req.intervalMs,
+    attach: method,
+    attachMarker: marker,
+    ...(req.http === false ? { http: false } : {}),
+    ...(req.giveUpMs !== undefined ? { giveUpS: req.giveUpMs / 1000 } : {}),
+  };
 }
 
 /** After the load was queued: connected (marker deleted), pending, or a clear failure. */

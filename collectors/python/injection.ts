@@ -14,6 +14,8 @@ export interface InjectionConfig {
   attach: AttachMethod;
   /** false: no HTTP server hooks (the agent's default unless `--http`) */
   http?: boolean;
+  /** Seconds the probe keeps trying to reach this agent before it leaves it (default 600). */
+  giveUpS?: number;
   /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
   attachMarker: string;
 }

@@ -127,11 +127,12 @@ for (const py of found) {
       }
     });
 
-    it('a second agent takes the probe over (a profile on a watched process); its bye gives the probe back to the first', async () => {
+    it('a second agent takes the probe over (a profile on a watched process); its bye, or its being gone for giveUpMs, gives the probe back to the first', async () => {
       const p = start(py.path, [fixture('asyncio_server.py'), '--block']);
       await p.waitFor(/ready (\d+)/);
       const second = new Recorder();
       await second.listen();
+      const third = new Recorder();
       try {
         assert.equal((await attach(p.pid)).ok, true);
         await rec.until('hello', () => rec.hellosOf(p.pid).length >= 1);
@@ -147,8 +148,21 @@ for (const py of found) {
         const atSecond = second.snapshotsOf(p.pid).length;
         await sleep(1000);
         assert.equal(second.snapshotsOf(p.pid).length, atSecond, 'nothing more to the agent that left');
+        // A third agent takes over and goes away without a bye: after its giveUpMs the probe goes
+        // back to the first agent too.
+        await third.listen();
+        const tookAgain = await attachPython({ pid: p.pid, socketPath: third.socketPath, token: third.server.issueToken(p.pid), intervalMs: 300, giveUpMs: 1500, timeoutMs: 8000 });
+        assert.equal(tookAgain.ok, true, JSON.stringify(tookAgain));
+        await third.until('hello at the third agent', () => third.hellosOf(p.pid).length >= 1);
+        const greetedAgain = rec.hellosOf(p.pid).length;
+        const gone = Date.now();
+        await third.close();
+        await rec.until('the probe greets the first agent after giving up on the third', () => rec.hellosOf(p.pid).length > greetedAgain, 15_000);
+        const after = Date.now() - gone;
+        assert.ok(after >= 1500, `left the third agent ${after} ms after it went away, before its giveUpMs`);
       } finally {
         await second.close();
+        await third.close();
         p.kill();
       }
     });

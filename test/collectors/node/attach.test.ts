@@ -94,12 +94,13 @@ for (const major of TEST_NODE_MAJORS) {
       }
     });
 
-    it('a second agent takes the probe over (a profile on a watched process); its bye gives the probe back to the first', async (t) => {
+    it('a second agent takes the probe over (a profile on a watched process); its bye, or its being gone for giveUpMs, gives the probe back to the first', async (t) => {
       const exe = bin(t);
       if (!exe) return;
-      const target = start(exe, [nodeFixture('app.cjs')], { env: { ...process.env, TICKS: '60', BLOCK_MS: '5' } });
+      const target = start(exe, [nodeFixture('app.cjs')], { env: { ...process.env, TICKS: '90', BLOCK_MS: '5' } });
       await target.waitFor(/^ready/m);
       const second = await startHarness();
+      let third: Awaited<ReturnType<typeof startHarness>> | undefined;
       const hellosAtFirst = (): number => h.hellos.filter((x) => x.pid === target.pid).length;
       try {
         assert.equal((await attach(target.pid)).ok, true);
@@ -115,8 +116,22 @@ for (const major of TEST_NODE_MAJORS) {
         const atSecond = second.snapshotsOf(target.pid).length;
         await sleep(1200);
         assert.equal(second.snapshotsOf(target.pid).length, atSecond, 'nothing more to the agent that left');
+        // A third agent takes over and goes away without a bye (killed): after its giveUpMs of
+        // failed reconnects the probe goes back to the first agent too.
+        third = await startHarness();
+        const tookAgain = await attachNode({ pid: target.pid, socketPath: third.socketPath, token: third.server.issueToken(target.pid), intervalMs: 500, giveUpMs: 1500, timeoutMs: ATTACH_TIMEOUT_MS });
+        assert.equal(tookAgain.ok, true, JSON.stringify(tookAgain));
+        await third.waitForSnapshots(target.pid, 1);
+        const greetedAgain = hellosAtFirst();
+        const gone = Date.now();
+        await third.close();
+        await h.waitFor('the probe greets the first agent after giving up on the third', () => hellosAtFirst() > greetedAgain, 15_000);
+        const after = Date.now() - gone;
+        assert.ok(after >= 1500, `left the third agent ${after} ms after it went away, before its giveUpMs`);
+        await h.waitForSnapshots(target.pid, 2, 10_000, Date.now());
       } finally {
         await second.close();
+        await third?.close();
         target.kill('SIGTERM');
         await target.exited;
       }
