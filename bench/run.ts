@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { footprint } from './footprint';
+import { instructions } from './instructions';
 import { nodeOverhead } from './nodeOverhead';
 import { pythonOverhead } from './pythonOverhead';
 import type { BenchResult } from './types';
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   footprint: () => footprint(),
   pythonOverhead: () => pythonOverhead(),
   nodeOverhead: () => nodeOverhead(),
+  instructions: () => instructions(),
 };
 
 const DOC = join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
