@@ -346,7 +346,8 @@ function createLink(s) {
 
   function scheduleReconnect() {
     if (!s.running || reconnectTimer) return;
-    if (Date.now() - lastGoodAt > s.config.giveUpMs) {
+    // An older copy of this file (another install path) may have normalized this config: no giveUpMs.
+    if (Date.now() - lastGoodAt > (s.config.giveUpMs || GIVE_UP_MS)) {
       leaveAgent(s);
       return;
     }
