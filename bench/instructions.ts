@@ -11,7 +11,7 @@
 // unit of time (timers, snapshots) is ~50x larger per request here than in reality: it is measured
 // apart, over 5 s with no requests, and taken out; it is reported per second, as it costs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +56,7 @@ function hasValgrind(): boolean {
   }
 }
 
-async function requests(port: number, path: string, n: number, connections = 4): Promise<void> {
+async function requests(port: number, path: string, n: number, connections: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   let left = n;
   const one = (): Promise<void> =>
@@ -105,6 +105,7 @@ async function count(service: Service, channel: ChannelServer, warm: number, n: 
   };
   channel.on('snapshot', onSnapshot);
   try {
+    let listenTimer: NodeJS.Timeout | undefined;
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
@@ -113,8 +114,8 @@ async function count(service: Service, channel: ChannelServer, warm: number, n: 
         if (m) resolve(Number(m[1] ?? m[2]));
       });
       child.once('exit', (code) => reject(new Error(`${service.label} exited (${code}) before listening`)));
-      setTimeout(() => reject(new Error(`${service.label}: not listening after 120 s under valgrind`)), 120_000);
-    });
+      listenTimer = setTimeout(() => reject(new Error(`${service.label}: not listening after 120 s under valgrind`)), 120_000);
+    }).finally(() => clearTimeout(listenTimer));
     await requests(port, service.path, warm, connections);
     await sleep(1000);
     execFileSync('callgrind_control', ['--zero', String(pid)], { stdio: 'ignore' });
@@ -177,7 +178,6 @@ export async function instructions(opts: { rounds?: number } = {}): Promise<Benc
   // plain service 115k Ir/request, the same with the probe 102k), at 4 they repeat within 0.3 %.
   const plan = { python: { warm: 3000, n: 3000, connections: 16 }, node: { warm: 15000, n: 5000, connections: 4 } };
   const dir = mkdtempSync(join(tmpdir(), 'rtprof-bench-ch-'));
-  mkdirSync(dir, { recursive: true });
   const channel = new ChannelServer({ socketPath: join(dir, 'agent.sock') });
   await channel.listen();
   const results = new Map<string, Counted[]>();
