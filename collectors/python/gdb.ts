@@ -102,7 +102,7 @@ export function runGdb(run: GdbRun): Promise<GdbOutcome> {
         // No thread reached a safe point in time: the target is parked. SIGURG (ignored by default,
         // and stopped and swallowed by gdb here) wakes gdb into the parked-thread path.
         waitTimer = setTimeout(() => {
-          if (!/^RTPROF-(SAFEPOINT|IDLE|SYSCALL)/m.test(output)) {
+          if (!/^RTPROF-(SAFEPOINT|IDLE)/m.test(output)) {
             try {
               process.kill(run.pid, 'SIGURG');
             } catch {
