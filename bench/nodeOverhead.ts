@@ -47,9 +47,32 @@ export interface NodeOverheadOptions {
   /** per service: the two services of a pair are loaded at once */
   connections: number;
   attaches: number;
+  /**
+   * Young-generation semi-space size (MB) given to every service of the bench, the no-probe twins
+   * as well, or undefined for V8's own sizing. V8 starts a process's young generation small,
+   * doubles it as bytes survive scavenges up to its maximum (16 MB per semi-space for this heap)
+   * and shrinks it again later; every GC observer (rtprof's, prom-client's, OTel's) adds a few
+   * surviving objects per scavenge, so an observed process reaches each size before its twin, and
+   * two processes a few seconds old are compared at different sizes (+5 % CPU per request for a
+   * bare `PerformanceObserver` on the hello-world; at one fixed size the same observer is within
+   * the noise). Fixed, the pairs measure the probe's own cost. BENCH_YOUNG_GEN_MB=default runs
+   * with V8's sizing.
+   */
+  youngGenMb: number | undefined;
 }
 
-const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1.5, durationS: 3, connections: 25, attaches: 5 };
+function youngGenFromEnv(): number | undefined {
+  const v = process.env.BENCH_YOUNG_GEN_MB;
+  if (v === 'default') return undefined;
+  return v ? Number(v) : 16;
+}
+
+const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1.5, durationS: 3, connections: 25, attaches: 5, youngGenMb: youngGenFromEnv() };
+
+/** The node flags every service of the bench gets (twins and variants alike). */
+function nodeFlags(opts: NodeOverheadOptions): string[] {
+  return opts.youngGenMb === undefined ? [] : [`--min-semi-space-size=${opts.youngGenMb}`, `--max-semi-space-size=${opts.youngGenMb}`];
+}
 
 interface Running {
   /** the service's pid */
@@ -93,8 +116,8 @@ function killGroups(children: ChildProcess[]): void {
   }
 }
 
-function startFixture(variant: string): ChildProcess {
-  return spawn('taskset', ['-c', APP_CPU, process.execPath, FIXTURE], {
+function startFixture(variant: string, flags: string[]): ChildProcess {
+  return spawn('taskset', ['-c', APP_CPU, process.execPath, ...flags, FIXTURE], {
     env: { ...process.env, BENCH_VARIANT: variant, NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -139,7 +162,7 @@ async function startAgent(pid: number, groups: ChildProcess[], flags: string[] =
   return { child, url: m[1]! };
 }
 
-async function start(variant: Variant | 'none'): Promise<Running> {
+async function start(variant: Variant | 'none', flags: string[]): Promise<Running> {
   const groups: ChildProcess[] = [];
   try {
     if (variant === 'rtprof-preloaded') {
@@ -147,7 +170,7 @@ async function start(variant: Variant | 'none'): Promise<Running> {
         'taskset',
         // Not `-- taskset … node`: the agent may read the child's identity before taskset execs node
         // and then refuse the probe's hello; pair() moves the service to its CPU once it is up.
-        ['-c', LOAD_CPU, RTPROF, 'run', '--port', '0', '--', process.execPath, FIXTURE],
+        ['-c', LOAD_CPU, RTPROF, 'run', '--port', '0', '--', process.execPath, ...flags, FIXTURE],
         { env: { ...process.env, BENCH_VARIANT: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
       );
       groups.push(child);
@@ -160,7 +183,7 @@ async function start(variant: Variant | 'none'): Promise<Running> {
       const pid = await waitForSnapshot(agentUrl, undefined, 50);
       return { pid, origin: `http://127.0.0.1:${port[1]}`, metricsUrl: `${agentUrl}/metrics`, agentPid: child.pid!, groups };
     }
-    const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none');
+    const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none', flags);
     groups.push(fixture);
     const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/, 'fixture', START_TIMEOUT_MS))[1]!;
     drain(fixture);
@@ -243,9 +266,9 @@ function side(res: LoadResult, ns: number, wallS: number): Side {
 async function pair(variant: Variant, opts: NodeOverheadOptions): Promise<Slice[]> {
   const started: Running[] = [];
   try {
-    const base = await start('none');
+    const base = await start('none', nodeFlags(opts));
     started.push(base);
-    const probe = await start(variant);
+    const probe = await start(variant, nodeFlags(opts));
     started.push(probe);
     for (const r of started) execFileSync('taskset', ['-a', '-pc', APP_CPU, String(r.pid)], { stdio: 'ignore' });
     const slices: Slice[] = [];
@@ -278,7 +301,7 @@ async function pair(variant: Variant, opts: NodeOverheadOptions): Promise<Slice[
 
 /** `rtprof agent --pid` started → first snapshot of that pid in /api/targets (polled every 10 ms). */
 async function attachTime(): Promise<number> {
-  const fixture = startFixture('none');
+  const fixture = startFixture('none', []);
   const groups = [fixture];
   try {
     await waitFor(fixture, 'stdout', /"port":(\d+)/, 'fixture', START_TIMEOUT_MS);
@@ -443,6 +466,13 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
       `both pinned to CPU ${APP_CPU} and loaded at the same time (${opts.connections} connections each, as fast as they go), so the two share that CPU and ` +
       `whatever else the machine does in those seconds; each variant is reported as its ratio to its twin. Two fresh processes per pair and per round ` +
       `(${opts.rounds} rounds, variant order rotated): a process's own luck (JIT, heap layout) is noise, not bias. Per route, ${opts.warmupS} s of load discarded, then ${opts.durationS} s measured. ` +
+      (opts.youngGenMb !== undefined
+        ? `Every service, twins included, runs with its young generation fixed at ${opts.youngGenMb} MB per semi-space (\`--min-semi-space-size\`/\`--max-semi-space-size\`; 16 MB is V8's maximum here). ` +
+          `Left to itself, V8 doubles the young generation as bytes survive scavenges, up to that maximum, and shrinks it again later (under this load: 4 → 8 → 16 MB within the first ~1.5 min, down again ~100 s later, and so on); ` +
+          `every GC observer (rtprof's, prom-client's, OTel's: all use V8's GC callbacks) adds a few survivors per scavenge, so an observed service runs through those sizes sooner, ` +
+          `and two services a few seconds old are compared at different sizes (a bare \`PerformanceObserver\` for \`gc\`: +5 % CPU per request at V8's sizing, within the noise at a fixed size). ` +
+          `With the size fixed, the pairs measure what the probe itself costs; \`BENCH_YOUNG_GEN_MB=default npm run bench -- nodeOverhead\` runs with V8's sizing. `
+        : `**Every service runs with V8's own young-generation sizing** (\`BENCH_YOUNG_GEN_MB=default\`): services a few seconds old, where an observed one may be a size ahead of its twin. `) +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the bench process), the rtprof agent and the scraper run on CPU ${LOAD_CPU}` +
       `${niced ? ', all at nice −10 so other work on the machine yields to them' : ''}. ` +
       `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
