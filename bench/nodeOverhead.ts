@@ -18,13 +18,24 @@ import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'bench', 'fixtures', 'fastify-hello.js');
+const GC_OBSERVER = join(ROOT, 'bench', 'fixtures', 'gc-observer.js');
 const RTPROF = join(ROOT, 'bin', 'rtprof.js');
 const APP_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const START_TIMEOUT_MS = 15_000;
 
-const VARIANTS = ['control', 'rtprof-proc', 'rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'prom-client', 'otel-runtime-node'] as const;
+const VARIANTS = [
+  'control',
+  'rtprof-proc',
+  'rtprof-attached',
+  'rtprof-preloaded',
+  'rtprof-http',
+  'gc-observer',
+  'rtprof-attached-fixed',
+  'prom-client',
+  'otel-runtime-node',
+] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   control: 'no probe (A/A control)',
@@ -32,6 +43,8 @@ const LABEL: Record<Variant, string> = {
   'rtprof-attached': 'rtprof, attached (`agent --pid`)',
   'rtprof-preloaded': 'rtprof, preloaded (`rtprof run`)',
   'rtprof-http': 'rtprof, attached, `--http` (HTTP hooks on)',
+  'gc-observer': 'no rtprof: a bare `PerformanceObserver` for `gc` (what seeing every GC pause costs)',
+  'rtprof-attached-fixed': 'rtprof, attached, both services with the young generation fixed at 16 MB (the probe\'s own work)',
   'prom-client': 'prom-client `collectDefaultMetrics`',
   'otel-runtime-node': 'OTel `instrumentation-runtime-node`',
 };
@@ -49,29 +62,29 @@ export interface NodeOverheadOptions {
   attaches: number;
   /**
    * Young-generation semi-space size (MB) given to every service of the bench, the no-probe twins
-   * as well, or undefined for V8's own sizing. V8 starts a process's young generation small,
-   * doubles it as bytes survive scavenges up to its maximum (16 MB per semi-space for this heap)
-   * and shrinks it again later; every GC observer (rtprof's, prom-client's, OTel's) adds a few
-   * surviving objects per scavenge, so an observed process reaches each size before its twin, and
-   * two processes a few seconds old are compared at different sizes (+5 % CPU per request for a
-   * bare `PerformanceObserver` on the hello-world; at one fixed size the same observer is within
-   * the noise). Fixed, the pairs measure the probe's own cost. BENCH_YOUNG_GEN_MB=default runs
-   * with V8's sizing.
+   * as well; undefined (the default) leaves V8 to size it, as in a user's process. With V8's
+   * sizing, a process with a GC callback (any GC observer: rtprof's, prom-client's, OTel's, or
+   * v8.GCProfiler) grows its young generation sooner and costs more CPU per request on this
+   * hello-world; with the size fixed in both, the same observer is within the noise. The
+   * 'rtprof-attached-fixed' variant always fixes it, to show the probe's own work.
    */
   youngGenMb: number | undefined;
 }
 
+/** The young-generation size of the 'rtprof-attached-fixed' pairs: V8's maximum for this heap. */
+const FIXED_YOUNG_GEN_MB = 16;
+
 function youngGenFromEnv(): number | undefined {
   const v = process.env.BENCH_YOUNG_GEN_MB;
-  if (v === 'default') return undefined;
-  return v ? Number(v) : 16;
+  return v && v !== 'default' ? Number(v) : undefined;
 }
 
 const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1.5, durationS: 3, connections: 25, attaches: 5, youngGenMb: youngGenFromEnv() };
 
 /** The node flags every service of the bench gets (twins and variants alike). */
-function nodeFlags(opts: NodeOverheadOptions): string[] {
-  return opts.youngGenMb === undefined ? [] : [`--min-semi-space-size=${opts.youngGenMb}`, `--max-semi-space-size=${opts.youngGenMb}`];
+function nodeFlags(variant: Variant, opts: NodeOverheadOptions): string[] {
+  const mb = variant === 'rtprof-attached-fixed' ? FIXED_YOUNG_GEN_MB : opts.youngGenMb;
+  return mb === undefined ? [] : [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
 }
 
 interface Running {
@@ -116,9 +129,9 @@ function killGroups(children: ChildProcess[]): void {
   }
 }
 
-function startFixture(variant: string, flags: string[]): ChildProcess {
+function startFixture(variant: string, flags: string[], nodeOptions = ''): ChildProcess {
   return spawn('taskset', ['-c', APP_CPU, process.execPath, ...flags, FIXTURE], {
-    env: { ...process.env, BENCH_VARIANT: variant, NODE_OPTIONS: '' },
+    env: { ...process.env, BENCH_VARIANT: variant, NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -183,7 +196,11 @@ async function start(variant: Variant | 'none', flags: string[]): Promise<Runnin
       const pid = await waitForSnapshot(agentUrl, undefined, 50);
       return { pid, origin: `http://127.0.0.1:${port[1]}`, metricsUrl: `${agentUrl}/metrics`, agentPid: child.pid!, groups };
     }
-    const fixture = startFixture(variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none', flags);
+    const fixture = startFixture(
+      variant === 'prom-client' ? 'prom' : variant === 'otel-runtime-node' ? 'otel' : 'none',
+      flags,
+      variant === 'gc-observer' ? `--require ${GC_OBSERVER}` : '',
+    );
     groups.push(fixture);
     const port = (await waitFor(fixture, 'stdout', /"port":(\d+)/, 'fixture', START_TIMEOUT_MS))[1]!;
     drain(fixture);
@@ -192,7 +209,7 @@ async function start(variant: Variant | 'none', flags: string[]): Promise<Runnin
       const agent = await startAgent(fixture.pid!, groups, ['--no-attach']);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
-    if (variant === 'rtprof-attached' || variant === 'rtprof-http') {
+    if (variant === 'rtprof-attached' || variant === 'rtprof-http' || variant === 'rtprof-attached-fixed') {
       const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : []);
       await waitForSnapshot(agent.url, fixture.pid!, 50);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
@@ -200,7 +217,7 @@ async function start(variant: Variant | 'none', flags: string[]): Promise<Runnin
     return {
       pid: fixture.pid!,
       origin,
-      metricsUrl: variant === 'none' || variant === 'control' ? undefined : `${origin}/metrics`,
+      metricsUrl: variant === 'prom-client' || variant === 'otel-runtime-node' ? `${origin}/metrics` : undefined,
       agentPid: undefined,
       groups,
     };
@@ -266,9 +283,9 @@ function side(res: LoadResult, ns: number, wallS: number): Side {
 async function pair(variant: Variant, opts: NodeOverheadOptions): Promise<Slice[]> {
   const started: Running[] = [];
   try {
-    const base = await start('none', nodeFlags(opts));
+    const base = await start('none', nodeFlags(variant, opts));
     started.push(base);
-    const probe = await start(variant, nodeFlags(opts));
+    const probe = await start(variant, nodeFlags(variant, opts));
     started.push(probe);
     for (const r of started) execFileSync('taskset', ['-a', '-pc', APP_CPU, String(r.pid)], { stdio: 'ignore' });
     const slices: Slice[] = [];
@@ -378,7 +395,7 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   return report(slices, attaches, opts, niced, autogroup !== 'on');
 }
 
-const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-http'] as const;
+const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'rtprof-attached-fixed'] as const;
 const PEERS = ['prom-client', 'otel-runtime-node'] as const;
 
 const signed = (x: number, digits = 1, unit = ''): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
@@ -466,13 +483,13 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
       `both pinned to CPU ${APP_CPU} and loaded at the same time (${opts.connections} connections each, as fast as they go), so the two share that CPU and ` +
       `whatever else the machine does in those seconds; each variant is reported as its ratio to its twin. Two fresh processes per pair and per round ` +
       `(${opts.rounds} rounds, variant order rotated): a process's own luck (JIT, heap layout) is noise, not bias. Per route, ${opts.warmupS} s of load discarded, then ${opts.durationS} s measured. ` +
-      (opts.youngGenMb !== undefined
-        ? `Every service, twins included, runs with its young generation fixed at ${opts.youngGenMb} MB per semi-space (\`--min-semi-space-size\`/\`--max-semi-space-size\`; 16 MB is V8's maximum here). ` +
-          `Left to itself, V8 doubles the young generation as bytes survive scavenges, up to that maximum, and shrinks it again later (under this load: 4 → 8 → 16 MB within the first ~1.5 min, down again ~100 s later, and so on); ` +
-          `every GC observer (rtprof's, prom-client's, OTel's: all use V8's GC callbacks) adds a few survivors per scavenge, so an observed service runs through those sizes sooner, ` +
-          `and two services a few seconds old are compared at different sizes (a bare \`PerformanceObserver\` for \`gc\`: +5 % CPU per request at V8's sizing, within the noise at a fixed size). ` +
-          `With the size fixed, the pairs measure what the probe itself costs; \`BENCH_YOUNG_GEN_MB=default npm run bench -- nodeOverhead\` runs with V8's sizing. `
-        : `**Every service runs with V8's own young-generation sizing** (\`BENCH_YOUNG_GEN_MB=default\`): services a few seconds old, where an observed one may be a size ahead of its twin. `) +
+      (opts.youngGenMb === undefined
+        ? `V8 sizes each service's young generation itself, as in a user's process: it doubles it as bytes survive scavenges, up to 16 MB per semi-space here, ` +
+          `and shrinks it again later. A process with a GC callback (every way to see each GC pause uses one: a \`PerformanceObserver\` for \`gc\`, \`v8.GCProfiler\`; ` +
+          `rtprof, prom-client and OTel all register the observer) grows it sooner (side by side under this load, a bare observer's service reached 16 MB ~40 s before its twin) ` +
+          `and costs more CPU per request: the bare-observer row. The row "young generation fixed" fixes it at ${FIXED_YOUNG_GEN_MB} MB in both services of the pair ` +
+          `(\`--min-semi-space-size\`/\`--max-semi-space-size\`), which takes V8's sizing out and leaves the probe's own work. `
+        : `**Every service, twins included, runs with its young generation fixed at ${opts.youngGenMb} MB per semi-space** (\`BENCH_YOUNG_GEN_MB\`), not V8's own sizing. `) +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the bench process), the rtprof agent and the scraper run on CPU ${LOAD_CPU}` +
       `${niced ? ', all at nice −10 so other work on the machine yields to them' : ''}. ` +
       `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
