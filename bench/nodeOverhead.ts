@@ -31,6 +31,7 @@ const VARIANTS = [
   'rtprof-attached',
   'rtprof-preloaded',
   'rtprof-http',
+  'rtprof-nogc',
   'gc-observer',
   'rtprof-attached-fixed',
   'prom-client',
@@ -43,6 +44,7 @@ const LABEL: Record<Variant, string> = {
   'rtprof-attached': 'rtprof, attached (`agent --pid`)',
   'rtprof-preloaded': 'rtprof, preloaded (`rtprof run`)',
   'rtprof-http': 'rtprof, attached, `--http` (HTTP hooks on)',
+  'rtprof-nogc': 'rtprof, attached, `--no-gc-pauses` (no GC observer)',
   'gc-observer': 'no rtprof: a bare `PerformanceObserver` for `gc` (what seeing every GC pause costs)',
   'rtprof-attached-fixed': 'rtprof, attached, both services with the young generation fixed at 16 MB (the probe\'s own work)',
   'prom-client': 'prom-client `collectDefaultMetrics`',
@@ -209,8 +211,8 @@ async function start(variant: Variant | 'none', flags: string[]): Promise<Runnin
       const agent = await startAgent(fixture.pid!, groups, ['--no-attach']);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
-    if (variant === 'rtprof-attached' || variant === 'rtprof-http' || variant === 'rtprof-attached-fixed') {
-      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : []);
+    if (variant === 'rtprof-attached' || variant === 'rtprof-http' || variant === 'rtprof-nogc' || variant === 'rtprof-attached-fixed') {
+      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : variant === 'rtprof-nogc' ? ['--no-gc-pauses'] : []);
       await waitForSnapshot(agent.url, fixture.pid!, 50);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
@@ -395,7 +397,7 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
   return report(slices, attaches, opts, niced, autogroup !== 'on');
 }
 
-const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'rtprof-attached-fixed'] as const;
+const PROBES = ['rtprof-attached', 'rtprof-preloaded', 'rtprof-http', 'rtprof-nogc', 'rtprof-attached-fixed'] as const;
 const PEERS = ['prom-client', 'otel-runtime-node'] as const;
 
 const signed = (x: number, digits = 1, unit = ''): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
@@ -495,7 +497,7 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
       `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
       `The variant's metrics are scraped once a second during the load, as Prometheus would: the agent's /metrics for rtprof, the service's /metrics for ` +
       `prom-client and OTel (its \`PrometheusExporter\` as the MeterProvider's reader, served by the app), so collection is paid for. ` +
-      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, no HTTP hooks) and with \`--http\` (the HTTP diagnostics_channel hooks); prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
+      `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, no HTTP hooks, GC pauses watched), with \`--http\` (the HTTP diagnostics_channel hooks) and with \`--no-gc-pauses\` (no GC observer, no GC series); prom-client and OTel at theirs (10 ms loop-delay resolution). ` +
       `With the two services of a pair sharing one saturated CPU, req/s follows CPU per request: a probe that costs x % more CPU per request serves ≈ x % fewer requests.`,
     '',
     ...sections,

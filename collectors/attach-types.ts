@@ -12,6 +12,8 @@ export interface AttachRequest {
   intervalMs: number;
   /** false: the probe does not hook the target's HTTP servers (the agent's default unless `--http`); absent: true. */
   http?: boolean;
+  /** false: the probe does not watch GC pauses (`--no-gc-pauses`: no GC callback in the target); absent: true. */
+  gc?: boolean;
   /** How long the probe keeps trying to reach this agent before it leaves it (back to the agent it
    * was taken over from, or stops for good); the probe's default is 10 minutes. */
   giveUpMs?: number;

@@ -9,6 +9,8 @@ export interface PreloadConfig {
   intervalMs: number;
   /** false: the probes do not hook HTTP servers (the agent's default; `--http` turns them on) */
   http?: boolean;
+  /** false: the probes do not watch GC pauses (`--no-gc-pauses`) */
+  gc?: boolean;
 }
 
 /**
@@ -25,6 +27,7 @@ export function preloadEnv(base: NodeJS.ProcessEnv, cfg: PreloadConfig): NodeJS.
     RTPROF_INTERVAL_MS: String(cfg.intervalMs),
     RTPROF_ATTACH: 'preload',
     ...(cfg.http === false ? { RTPROF_HTTP: '0' } : {}),
+    ...(cfg.gc === false ? { RTPROF_GC: '0' } : {}),
     NODE_OPTIONS: base.NODE_OPTIONS ? `${require} ${base.NODE_OPTIONS}` : require,
     PYTHONPATH: base.PYTHONPATH ? `${pythonPreload}${delimiter}${base.PYTHONPATH}` : pythonPreload,
   };

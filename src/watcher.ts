@@ -22,6 +22,9 @@ export interface WatcherOptions {
   /** false: probes do not hook the targets' HTTP servers. Default true (profile, demo: the verdict
    * needs requests in flight); `agent` and `run` pass false unless `--http`. */
   httpHooks?: boolean;
+  /** false (`--no-gc-pauses`): probes do not watch GC pauses (no GC callback in the target; no
+   * GC series). Default true. */
+  gcPauses?: boolean;
   log: (line: string) => void;
 }
 
@@ -197,6 +200,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       token,
       intervalMs: this.options.intervalMs,
       http: this.options.httpHooks !== false,
+      gc: this.options.gcPauses !== false,
     });
     if (target.probe.state === 'connected') return; // the hello beat the attach's own return
     if (result.ok) {

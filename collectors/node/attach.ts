@@ -225,6 +225,7 @@ function startExpression(req: AttachRequest): string {
     intervalMs: req.intervalMs,
     attach: 'inspector',
     ...(req.http === false ? { http: false } : {}),
+    ...(req.gc === false ? { gc: false } : {}),
     ...(req.giveUpMs !== undefined ? { giveUpMs: req.giveUpMs } : {}),
   };
   return `(function () {

@@ -28,7 +28,7 @@ const CONNECTION_COUNTS_AFTER_MS = 5000;
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
 const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP'];
+const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP', 'RTPROF_GC'];
 // Loop turns timed after a reset of the delay monitor, at most (see createSampler).
 const MAX_WATCHED_TURNS = 1000;
 const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
@@ -68,7 +68,7 @@ function state() {
 
 // ---- sampling --------------------------------------------------------------------------------
 
-function createSampler(resolutionMs) {
+function createSampler(resolutionMs, gcOn) {
   const perfHooks = require('perf_hooks');
   const v8 = require('v8');
   const performance = perfHooks.performance;
@@ -110,20 +110,35 @@ function createSampler(resolutionMs) {
   let gcEvents = [];
   let gcDropped = 0;
 
-  const observer = new perfHooks.PerformanceObserver(
-    guard((list) => {
-      const entries = list.getEntries();
-      for (let i = 0; i < entries.length; i++) {
-        const kind = gcKindName(entries[i]);
-        gcTotals.count++;
-        const byKind = gcTotals.byKind[kind] || (gcTotals.byKind[kind] = { count: 0 });
-        byKind.count++;
-        if (gcEvents.length < MAX_GC_EVENTS) gcEvents.push({ kind: kind, durationS: entries[i].duration / 1000 });
-        else gcDropped++;
-      }
-    }),
-  );
-  observer.observe({ entryTypes: ['gc'] });
+  // GC pauses: a PerformanceObserver for 'gc' (V8 GC callbacks). Seeing each pause is most of what
+  // the probe costs on a loaded hello-world (docs/BENCHMARKS.md), so an agent may turn it off
+  // (`--no-gc-pauses`): no observer then, and no gc/gcTotals in the snapshots.
+  let observer = null;
+  function watchGc(on) {
+    if (on && !observer) {
+      observer = new perfHooks.PerformanceObserver(
+        guard((list) => {
+          const entries = list.getEntries();
+          for (let i = 0; i < entries.length; i++) {
+            const kind = gcKindName(entries[i]);
+            gcTotals.count++;
+            const byKind = gcTotals.byKind[kind] || (gcTotals.byKind[kind] = { count: 0 });
+            byKind.count++;
+            if (gcEvents.length < MAX_GC_EVENTS) gcEvents.push({ kind: kind, durationS: entries[i].duration / 1000 });
+            else gcDropped++;
+          }
+        }),
+      );
+      observer.observe({ entryTypes: ['gc'] });
+    } else if (!on && observer) {
+      try {
+        observer.disconnect();
+      } catch (e) {}
+      observer = null;
+      gcEvents = [];
+    }
+  }
+  watchGc(gcOn !== false);
 
   function excess(ns) {
     return ns > resolutionNs ? Math.round(ns - resolutionNs) : 0;
@@ -196,17 +211,16 @@ function createSampler(resolutionMs) {
       gcEvents = [];
       return {
         eventLoop: eventLoop,
-        gc: events,
-        gcTotals: { count: gcTotals.count, byKind: JSON.parse(JSON.stringify(gcTotals.byKind)) },
+        gc: observer ? events : undefined,
+        gcTotals: observer ? { count: gcTotals.count, byKind: JSON.parse(JSON.stringify(gcTotals.byKind)) } : undefined,
         heap: heap(),
         resources: resources(),
         gcDropped: gcDropped,
       };
     },
+    setGc: watchGc,
     stop() {
-      try {
-        observer.disconnect();
-      } catch (e) {}
+      watchGc(false);
       chain++;
       monitor.disable();
     },
@@ -506,6 +520,8 @@ function normalize(config) {
     giveUpMs: Math.max(positiveNumber(c.giveUpMs, GIVE_UP_MS), 1000),
     // false, 0 or '0': no HTTP hooks (the agent's default unless `--http`): no request counts or busy time.
     http: !(c.http === false || c.http === 0 || c.http === '0'),
+    // false, 0 or '0': no GC pause watching (`--no-gc-pauses`): no GC callback in this process.
+    gc: !(c.gc === false || c.gc === 0 || c.gc === '0'),
   };
 }
 
@@ -535,7 +551,7 @@ function stopProbe() {
 
 /**
  * Starts the probe, or, if one already runs in this process, points it at the new socket/token.
- * config: { socket, token, intervalMs?, attach?, resolutionMs?, http?, giveUpMs? }.
+ * config: { socket, token, intervalMs?, attach?, resolutionMs?, http?, gc?, giveUpMs? }.
  * Returns { ok: true, state: 'started' | 'switched', pid, probeVersion } or { ok: false, error }.
  */
 function start(config) {
@@ -548,7 +564,7 @@ function start(config) {
     s.seq = 0;
     s.dropped = 0;
     s.startedAt = Date.now();
-    s.sampler = createSampler(cfg.resolutionMs);
+    s.sampler = createSampler(cfg.resolutionMs, cfg.gc);
     s.work = cfg.http ? createWorkTracker() : null;
     s.link = createLink(s);
     s.running = true;
@@ -564,6 +580,8 @@ function start(config) {
         s.work.stop();
         s.work = null;
       }
+      // GC pause watching follows the current agent too (a config from an older copy has no gc: on).
+      if (s.sampler && s.sampler.setGc) s.sampler.setGc(next.gc !== false);
       s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs });
       s.link.restart();
       if (intervalChanged) startTimer(s);
@@ -617,6 +635,7 @@ function startFromEnv() {
     attach: env.RTPROF_ATTACH || 'preload',
     resolutionMs: env.RTPROF_RESOLUTION_MS,
     http: env.RTPROF_HTTP,
+    gc: env.RTPROF_GC,
   };
   for (let i = 0; i < ENV_KEYS.length; i++) delete env[ENV_KEYS[i]];
   start(config);

@@ -70,6 +70,7 @@ function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', mark
     attach: method,
     attachMarker: marker,
     ...(req.http === false ? { http: false } : {}),
+    ...(req.gc === false ? { gc: false } : {}),
     ...(req.giveUpMs !== undefined ? { giveUpS: req.giveUpMs / 1000 } : {}),
   };
 }

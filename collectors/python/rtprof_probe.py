@@ -93,6 +93,7 @@ def _read_config(config):
             "intervalMs": env.pop("RTPROF_INTERVAL_MS", None),
             "attach": env.pop("RTPROF_ATTACH", None) or "preload",
             "http": env.pop("RTPROF_HTTP", None),
+            "gc": env.pop("RTPROF_GC", None),
         }
     sock = config.get("socket")
     token = config.get("token")
@@ -115,6 +116,8 @@ def _read_config(config):
         # False, 0 or "0": no HTTP server hooks (the agent's default unless `--http`): no request counts
         # or busy time. Absent: hooks on (a preload by hand, a profile).
         "http": config.get("http") not in (False, 0, "0"),
+        # False, 0 or "0": no GC pause watching (`--no-gc-pauses`): no gc.callbacks entry, no GC series.
+        "gc": config.get("gc") not in (False, 0, "0"),
     }
 
 
@@ -1068,7 +1071,8 @@ class _Probe:
         self.hooks = _WorkHooks(self.work, self.active, weakref)
         self.interp_samples = []
         self.seq = 0
-        self.gc.install()
+        if self.cfg.get("gc", True):
+            self.gc.install()
         try:
             os.register_at_fork(after_in_child=self._after_fork)
         except Exception:
@@ -1097,6 +1101,12 @@ class _Probe:
             self.hooks.unhook()
         self.loops.hook(self.active)
         self.loops.refresh(now, self.own_tid)
+        # GC pause watching follows the current agent's config (a new attach may switch it).
+        if self.cfg.get("gc", True):
+            self.gc.install()
+        elif self.gc.callback in gc.callbacks:
+            self.gc.uninstall()
+            self.gc.take()  # forget what was counted: no GC series while off
 
     def _loop(self):
         select = self.select.select
@@ -1231,9 +1241,10 @@ class _Probe:
         if loop is not None:
             snap["eventLoop"] = loop
         gc_list, totals, overflow = self.gc.take()
-        if gc_list:
-            snap["gc"] = gc_list
-        snap["gcTotals"] = totals
+        if cfg.get("gc", True):
+            if gc_list:
+                snap["gc"] = gc_list
+            snap["gcTotals"] = totals
         samples, self.interp_samples = self.interp_samples, []
         stats = _delay_stats(samples)
         if stats is not None:

@@ -24,6 +24,9 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     // Off unless asked for: any per-request hook costs ~3 % CPU per request on a hello-world
     // (docs/BENCHMARKS.md). `rtprof profile` turns them on: its verdict needs the requests in flight.
     httpHooks: values.http === true,
+    // On unless turned off: seeing each GC pause is what the Node probe costs on a loaded
+    // hello-world (docs/BENCHMARKS.md); --no-gc-pauses trades the GC series for that.
+    gcPauses: values['no-gc-pauses'] !== true,
     withCommandLine: values['with-command-line'] ?? false,
     log: logLine,
   };

@@ -16,6 +16,7 @@ export const AGENT_FLAGS = {
   'no-attach': { type: 'boolean' },
   http: { type: 'boolean' },
   'no-http': { type: 'boolean' },
+  'no-gc-pauses': { type: 'boolean' },
   'with-command-line': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];

@@ -17,9 +17,10 @@ export function launchWithProbe(
   intervalMs: number,
   stdio: 'inherit' | 'pipe' = 'inherit',
   http = true,
+  gc = true,
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs, http }) });
+    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs, http, gc }) });
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => reject(errors.launchFailed(command.join(' '), err.message)));
   });
@@ -45,7 +46,7 @@ export async function runLaunch(argv: string[]): Promise<number> {
   const token = randomBytes(16).toString('hex');
   let child: ChildProcess;
   try {
-    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs, 'inherit', options.httpHooks !== false);
+    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs, 'inherit', options.httpHooks !== false, options.gcPauses !== false);
   } catch (err) {
     await agent.stop();
     throw err;

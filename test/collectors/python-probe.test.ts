@@ -113,6 +113,28 @@ for (const py of found) {
       p.kill();
     });
 
+    it('RTPROF_GC=0 (`--no-gc-pauses`): collections happen, the snapshots carry no gc or gcTotals', async () => {
+      const token = newToken();
+      const p = start(py.path, [fixture('gc_target.py')], {
+        env: { ...preloadEnvFor(rec, null, token, 200), RTPROF_GC: '0' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      rec.server.issueToken(p.pid, token);
+      await p.waitFor(/ready/);
+      await rec.until('snapshots', () => rec.snapshotsOf(p.pid).length >= 2);
+      p.child.stdin!.write('burst 30\n');
+      await p.waitFor(/burst done/);
+      p.child.stdin!.write('stats\n');
+      const stats = (await p.waitFor(/^stats (\d+) (\d+) (\d+)\n/m)).slice(1).map(Number);
+      assert.ok(stats[2]! >= 10, `the burst caused gen2 collections (target counted ${stats.join(' ')})`);
+      const seen = rec.snapshotsOf(p.pid).length;
+      await rec.until('a snapshot after the burst', () => rec.snapshotsOf(p.pid).length > seen);
+      const snaps = rec.snapshotsOf(p.pid);
+      assert.ok(snaps.every((s) => s.gc === undefined && s.gcTotals === undefined), 'no GC data from a probe told not to watch GC pauses');
+      assert.ok(snaps.at(-1)!.threads !== undefined, 'the rest of the snapshot as usual');
+      p.kill();
+    });
+
     it('http.server (threaded): concurrent requests are in flight together and counted once each', async () => {
       const p = launch(rec, py.path, 'http_server.py', [], 250);
       const port = Number((await p.waitFor(/ready (\d+)/))[1]);

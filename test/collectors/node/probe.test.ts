@@ -76,6 +76,32 @@ for (const major of TEST_NODE_MAJORS) {
       assert.equal((await target.exited).code, 0);
     });
 
+    it('RTPROF_GC=0 (`--no-gc-pauses`): GCs happen, the snapshots carry no gc or gcTotals, the rest as usual', async (t) => {
+      const exe = bin(t);
+      if (!exe) return;
+      const token = newToken();
+      const target = start(exe, ['--trace-gc', '--require', probePath(), nodeFixture('gc-burst.cjs')], {
+        env: preloadEnv(h, token, { RTPROF_INTERVAL_MS: '300', RTPROF_GC: '0' }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      h.server.issueToken(target.pid, token);
+      await h.waitForSnapshots(target.pid, 1, 20_000);
+      target.child.stdin!.write('burst\n');
+      await target.waitFor(/burst-done \d+/);
+      const snaps = await h.waitForSnapshots(target.pid, 2, 10_000, Date.now());
+      const scavenges = (target.stdout().match(/: Scavenge\b/g) ?? []).length;
+      assert.ok(scavenges > 5, `the burst caused GCs (--trace-gc printed ${scavenges} scavenges)`);
+      const all = h.snapshotsOf(target.pid);
+      assert.ok(
+        all.every((s) => s.gc === undefined && s.gcTotals === undefined),
+        'no GC data from a probe told not to watch GC pauses',
+      );
+      const last = snaps.at(-1)!;
+      assert.ok(last.heap!.usedBytes! > 0 && last.eventLoop!.delayNs !== undefined, 'heap and loop delay still reported');
+      target.child.stdin!.write('exit\n');
+      assert.equal((await target.exited).code, 0);
+    });
+
     it('counts HTTP requests in flight, completed and busy time', async (t) => {
       const exe = bin(t);
       if (!exe) return;
