@@ -44,6 +44,8 @@ const LABEL: Record<VariantName, string> = {
   thread: 'no rtprof: a bare thread waking every 100 ms',
 };
 const PROBED: VariantName[] = ['attached', 'preloaded', 'http', 'nogc'];
+/** The agent's flags for the variants that start one (on a plain service). */
+const AGENT_FLAGS: Partial<Record<VariantName, string[]>> = { proc: ['--no-attach'], attached: [], http: ['--http'], nogc: ['--no-gc-pauses'] };
 const THREAD_FIXTURE = join(ROOT, 'bench', 'fixtures', 'python-thread');
 
 /** Every process group this benchmark started, killed at the end whatever happens. */
@@ -137,11 +139,10 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
   }
   const py = await startPython();
   if (variant === 'plain' || variant === 'control') return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child] };
-  const flags = variant === 'proc' ? ['--no-attach'] : variant === 'http' ? ['--http'] : variant === 'nogc' ? ['--no-gc-pauses'] : [];
-  const agent = await startAgent(py.pid, flags);
+  const agent = await startAgent(py.pid, AGENT_FLAGS[variant] ?? []);
   const service: Service = { variant, pid: py.pid, url: py.url, agentUrl: agent.url, groups: [py.child, agent.child] };
-  if (variant === 'attached' || variant === 'http' || variant === 'nogc') {
-    // A freshly started service is parked in epoll: the probe loads with its next request.
+  if (PROBED.includes(variant)) {
+    // Attached (preloaded returned above). A freshly started service is parked in epoll: the probe loads with its next request.
     const poke = setInterval(() => void fetch(`${py.url}/healthz`).then((r) => r.arrayBuffer()).catch(() => undefined), 50);
     try {
       await untilSnapshot(agent.url, py.pid, performance.now(), 15_000);
@@ -338,9 +339,7 @@ function affinityMask(pid: number): string {
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-const signedPct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
-/** Two decimals where a goal is judged, so a loss of 2.04 % does not read as −2.0 % beside "NOT met". */
-const signedPct2 = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)} %`;
+const signedPct = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(digits)} %`;
 
 export async function pythonOverhead(opts: { rounds?: number; durationS?: number; attaches?: number } = {}): Promise<BenchResult> {
   const rounds = opts.rounds ?? 8;
@@ -439,7 +438,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
       const ok = loss <= 0.02;
       if (v === 'attached' || v === 'preloaded') overheadOk &&= ok;
       goalRows.push(
-        `- \`${plan.path}\`, ${LABEL[v]}: throughput ${signedPct2(-loss)} vs its plain twin (CPU per request ${signedPct(cpuUp)}; noise ±${(rpsNoise * 100).toFixed(1)} %) → ≤ 2 % **${ok ? 'met' : 'NOT met'}**${!ok && loss <= rpsNoise ? ' (within the noise)' : ''}.`,
+        `- \`${plan.path}\`, ${LABEL[v]}: throughput ${signedPct(-loss, 2)} vs its plain twin (CPU per request ${signedPct(cpuUp)}; noise ±${(rpsNoise * 100).toFixed(1)} %) → ≤ 2 % **${ok ? 'met' : 'NOT met'}**${!ok && loss <= rpsNoise ? ' (within the noise)' : ''}.`,
       );
     }
   });
