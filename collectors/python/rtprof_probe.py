@@ -1071,8 +1071,7 @@ class _Probe:
         self.hooks = _WorkHooks(self.work, self.active, weakref)
         self.interp_samples = []
         self.seq = 0
-        if self.cfg.get("gc", True):
-            self.gc.install()
+        self._follow_gc_config()
         try:
             os.register_at_fork(after_in_child=self._after_fork)
         except Exception:
@@ -1101,6 +1100,9 @@ class _Probe:
             self.hooks.unhook()
         self.loops.hook(self.active)
         self.loops.refresh(now, self.own_tid)
+        self._follow_gc_config()
+
+    def _follow_gc_config(self):
         # GC pause watching follows the current agent's config (a new attach may switch it).
         if self.cfg.get("gc", True):
             self.gc.install()
