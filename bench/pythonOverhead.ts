@@ -10,6 +10,9 @@
 //   nogc      — `rtprof agent --pid N --no-gc-pauses` (attached, no gc.callbacks entry)
 //   thread    — no rtprof: a daemon thread that wakes every 100 ms and does nothing else
 //               (bench/fixtures/python-thread), what a second thread on the probe's tick costs alone
+//   minimal   — no rtprof: the least stdlib code doing what the probe is asked to measure (GC pauses by
+//               gc.callbacks, loop delay by call_soon_threadsafe every 100 ms, a timed selector,
+//               interpreter delay, a JSON line a second) in a daemon thread (bench/fixtures/python-minimal)
 // Every pair is two fresh processes (rounds rotate the variant order), so a process's own luck is
 // noise, not bias. Service CPU per request from /proc/PID/task/*/schedstat. Every agent variant is
 // scraped (GET /metrics) once a second during its load, as Prometheus would. The load generator
@@ -18,9 +21,9 @@
 // probe snapshot in GET /api/targets (polled every 20 ms), under light traffic and once idle.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import runAutocannon from 'autocannon';
-import { getPriority, setPriority } from 'node:os';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { getPriority, setPriority, tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { autogroupOff, autogroupRestore, cpuNs, drain, median, quantile, waitFor } from './pairs';
 import type { BenchResult } from './types';
 
@@ -32,8 +35,8 @@ const SERVICE_CPU = '0';
 const LOAD_CPU = '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type VariantName = 'control' | 'proc' | 'attached' | 'preloaded' | 'http' | 'nogc' | 'thread';
-const VARIANTS: VariantName[] = ['control', 'proc', 'attached', 'preloaded', 'http', 'nogc', 'thread'];
+type VariantName = 'control' | 'proc' | 'attached' | 'preloaded' | 'http' | 'nogc' | 'thread' | 'minimal';
+const VARIANTS: VariantName[] = ['control', 'proc', 'attached', 'preloaded', 'http', 'nogc', 'thread', 'minimal'];
 const LABEL: Record<VariantName, string> = {
   control: 'plain (A/A control)',
   proc: 'no probe (agent, `--no-attach`)',
@@ -42,11 +45,13 @@ const LABEL: Record<VariantName, string> = {
   http: 'probe attached, `--http` (HTTP hooks on)',
   nogc: 'probe attached, `--no-gc-pauses`',
   thread: 'no rtprof: a bare thread waking every 100 ms',
+  minimal: 'no rtprof: the least code measuring what the probe measures',
 };
 const PROBED: VariantName[] = ['attached', 'preloaded', 'http', 'nogc'];
 /** The agent's flags for the variants that start one (on a plain service). */
 const AGENT_FLAGS: Partial<Record<VariantName, string[]>> = { proc: ['--no-attach'], attached: [], http: ['--http'], nogc: ['--no-gc-pauses'] };
 const THREAD_FIXTURE = join(ROOT, 'bench', 'fixtures', 'python-thread');
+const MINIMAL_FIXTURE = join(ROOT, 'bench', 'fixtures', 'python-minimal');
 
 /** Every process group this benchmark started, killed at the end whatever happens. */
 const started = new Set<ChildProcess>();
@@ -82,6 +87,8 @@ interface Service {
   url: string;
   agentUrl: string | null;
   groups: ChildProcess[];
+  /** minimal variant: the file its thread writes a JSON line to each second */
+  minimalOut?: string;
 }
 
 async function startPython(env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; pid: number; url: string }> {
@@ -136,6 +143,11 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
     const threads = readdirSync(`/proc/${py.pid}/task`).length;
     if (threads !== 2) throw new Error(`thread variant: the service has ${threads} threads, expected 2 (usercustomize not loaded? user site disabled?)`);
     return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child] };
+  }
+  if (variant === 'minimal') {
+    const minimalOut = join(mkdtempSync(join(tmpdir(), 'rtprof-bench-minimal-')), 'snapshots.jsonl');
+    const py = await startPython({ PYTHONPATH: MINIMAL_FIXTURE, RTPROF_BENCH_MINIMAL_OUT: minimalOut });
+    return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child], minimalOut };
   }
   const py = await startPython();
   if (variant === 'plain' || variant === 'control') return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child] };
@@ -263,10 +275,26 @@ async function pair(variant: VariantName, plans: EndpointPlan[], log: (s: string
       const p = await probeOf(probe.agentUrl!, probe.pid);
       if (p?.state !== 'connected') throw new Error(`${variant}: probe ${p?.state} at the end of the load, expected connected`);
     }
+    if (probe.minimalOut) checkMinimal(probe.minimalOut);
     return slices;
   } finally {
     for (const s of services) for (const g of s.groups) killGroup(g);
+    for (const s of services) if (s.minimalOut) rmSync(dirname(s.minimalOut), { recursive: true, force: true });
     await sleep(100);
+  }
+}
+
+/** The minimal variant's thread must have found the loop, timed its selector and seen its pokes run under the load. */
+function checkMinimal(file: string): void {
+  let lines: Array<{ timed: boolean; delayCount: number; idleS: number; threads: number }> = [];
+  try {
+    lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch (e) {
+    throw new Error(`minimal variant: no snapshots in ${file} (${(e as Error).message})`);
+  }
+  const loaded = lines.slice(-3);
+  if (lines.length < 5 || !loaded.every((l) => l.timed && l.delayCount > 0 && l.idleS > 0 && l.threads === 1)) {
+    throw new Error(`minimal variant: its thread did not measure the loop (${lines.length} snapshots, last ${JSON.stringify(loaded)})`);
   }
 }
 
@@ -416,7 +444,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
         `| ${LABEL[v]} | ${numbers[`${key}_${v}_rps`]!.toFixed(0)} | ${signedPct(median(r) - 1)} (${iqr(r)}) | ` +
           `${numbers[`${key}_${v}_cpu_us_per_req`]!.toFixed(1)} µs | ${signedPct(median(c) - 1)} (${iqr(c)}) | ` +
           `${numbers[`${key}_${v}_p99_ms`]!.toFixed(0)} ms vs ${median(rs.map((x) => x.base.p99Ms)).toFixed(0)} ms | ` +
-          `${PROBED.includes(v) || v === 'thread' ? pct(numbers[`${key}_${v}_probe_thread_cpu`]!) : '—'} | ${v === 'control' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
+          `${PROBED.includes(v) || v === 'thread' || v === 'minimal' ? pct(numbers[`${key}_${v}_probe_thread_cpu`]!) : '—'} | ${v === 'control' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
       );
     }
     const baseCpu = median(of('control').map((x) => x.base.cpu + x.probe.cpu));
@@ -431,7 +459,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
         `The two services of a control pair used ${(baseCpu * 100).toFixed(0)} % of CPU ${SERVICE_CPU} together (saturated: 100 %).`,
       '',
     );
-    for (const v of ['attached', 'preloaded', 'http', 'nogc'] as const) {
+    for (const v of ['attached', 'preloaded', 'http', 'nogc', 'minimal'] as const) {
       const loss = 1 - median(rpsRatio(v));
       const cpuUp = median(cpuRatio(v)) - 1;
       numbers[`${key}_${v}_loss`] = loss;
@@ -457,13 +485,16 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
       `${autogroup !== 'on' ? '; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`\'s service shares a session with its agent)' : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
       `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling, no HTTP hooks), with \`--http\`, and with \`--no-gc-pauses\`; the probe thread wakes every 100 ms (this loop has a Python selector, whose select the probe times). ` +
       `With the two services sharing one saturated CPU, req/s follows CPU per request. "probe thread CPU" is the part of the service's CPU spent in the probe's own thread; the rest of the probe's cost is in hooks on the service's thread. ` +
-      `The last row has no rtprof at all: the service with a daemon thread that wakes every 100 ms, as the probe thread does, and does nothing else (\`bench/fixtures/python-thread\`; its column "probe thread CPU" is that thread's): the cost of a second Python thread on the probe's schedule by itself.`,
+      `The last row has no rtprof at all: the service with a daemon thread that wakes every 100 ms, as the probe thread does, and does nothing else (\`bench/fixtures/python-thread\`; its column "probe thread CPU" is that thread's): the cost of a second Python thread on the probe's schedule by itself. ` +
+      `The row "the least code measuring what the probe measures" has no rtprof either: a daemon thread of ~100 lines of stdlib Python (\`bench/fixtures/python-minimal\`) that measures what the probe is asked to, the way it is asked to, ` +
+      `and nothing more: GC pauses by a \`gc.callbacks\` entry, the loop delay by a \`call_soon_threadsafe\` callback every 100 ms, the loop's utilization by timing its selector's select (a subclass swapped in), how late the thread wakes, and one JSON line a second (written to a file the benchmark checks: the loop was found, its select timed, its callbacks ran). ` +
+      `It is the floor for those measurements made from a Python thread, to set rtprof's probe beside.`,
     '',
     ...sections,
     `Attach time (\`rtprof agent --pid N\` on a fresh service under light traffic, /json at 20 req/s; command to the first snapshot in \`GET /api/targets\`, polled every 20 ms; it includes the agent's own start): median ${busyMedian.toFixed(0)} ms, max ${busyMax.toFixed(0)} ms over ${attach.busyMs.length} attaches (${attach.busyMs.map((x) => x.toFixed(0)).join(', ')} ms).`,
     `Idle service (main thread parked in \`epoll_wait\`): the agent reports the probe \`pending\` after ${attach.idlePendingMs.toFixed(0)} ms; it loads with the next request, and the first snapshot came ${attach.idleRequestToSnapshotMs.toFixed(0)} ms after the first request (sent 0.5 s after \`pending\`).`,
     '',
-    'Goal: ≤ 2 % throughput loss with the probe at its defaults (attached and preloaded; `--http` and `--no-gc-pauses` shown beside):',
+    'Goal: ≤ 2 % throughput loss with the probe at its defaults (attached and preloaded; `--http`, `--no-gc-pauses` and the minimal thread without rtprof shown beside):',
     '',
     ...goalRows,
     '',
