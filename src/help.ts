@@ -10,8 +10,10 @@ const COMMON = `  --host H            address to serve on (default 127.0.0.1)
                       Off by default: ~3 % more CPU per request on a hello-world
                       (docs/BENCHMARKS.md). 'profile' always hooks them (its verdict needs them);
                       --no-http, the default, is still accepted
-  --no-gc-pauses      probes do not watch GC pauses (no GC series). On Node, seeing each pause
-                      is most of the probe's cost on a loaded hello-world (docs/BENCHMARKS.md)
+  --no-gc-pauses      probes do not watch GC pauses: no pause histogram (Node: no GC series at
+                      all; Python keeps its collection counts, read from gc.get_stats()). On Node,
+                      seeing each pause is most of the probe's cost on a loaded hello-world
+                      (docs/BENCHMARKS.md)
   --with-command-line add process.command_line to OTLP resources (command lines may hold secrets)
 `;
 

@@ -23,7 +23,7 @@ export interface WatcherOptions {
    * needs requests in flight); `agent` and `run` pass false unless `--http`. */
   httpHooks?: boolean;
   /** false (`--no-gc-pauses`): probes do not watch GC pauses (no GC callback in the target; no
-   * GC series). Default true. */
+   * pause histogram; the Python probe still sends the interpreter's collection counts). Default true. */
   gcPauses?: boolean;
   log: (line: string) => void;
 }

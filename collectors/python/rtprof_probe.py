@@ -151,11 +151,14 @@ def _delay_stats(samples_s):
 
 
 class _GcMonitor:
+    """Each pause from gc.callbacks (only while GC pause watching is on); the counts from
+    gc.get_stats(), which the interpreter keeps since it started whether or not we watch (what the
+    semantic conventions' cpython.gc.* counters report)."""
+
     def __init__(self):
         self.started = None
         self.events = []
         self.overflow = 0
-        self.totals = {}  # generation -> [count, collected, uncollectable]
 
     def callback(self, phase, info):
         try:
@@ -166,17 +169,9 @@ class _GcMonitor:
             if t0 is None:
                 return
             self.started = None
-            gen = info.get("generation", 0)
-            collected = info.get("collected", 0)
-            uncollectable = info.get("uncollectable", 0)
-            tot = self.totals.get(gen)
-            if tot is None:
-                tot = self.totals[gen] = [0, 0, 0]
-            tot[0] += 1
-            tot[1] += collected
-            tot[2] += uncollectable
             if len(self.events) < MAX_GC_EVENTS:
-                self.events.append((gen, _clock() - t0, collected, uncollectable))
+                gen = info.get("generation", 0)
+                self.events.append((gen, _clock() - t0, info.get("collected", 0), info.get("uncollectable", 0)))
             else:
                 self.overflow += 1
         except Exception:
@@ -200,15 +195,23 @@ class _GcMonitor:
             {"kind": "gen%d" % g, "durationS": round(d, 7), "collected": c, "uncollectable": u}
             for (g, d, c, u) in events
         ]
+        return gc_list, overflow
+
+    @staticmethod
+    def totals():
         by_kind = {}
         count = collected = uncollectable = 0
-        for gen, tot in sorted(self.totals.items()):
-            by_kind["gen%d" % gen] = {"count": tot[0], "collected": tot[1], "uncollectable": tot[2]}
-            count += tot[0]
-            collected += tot[1]
-            uncollectable += tot[2]
-        totals = {"count": count, "collected": collected, "uncollectable": uncollectable, "byKind": by_kind}
-        return gc_list, totals, overflow
+        try:
+            stats = gc.get_stats()
+        except Exception:
+            return None
+        for gen, st in enumerate(stats):
+            c, k, u = st.get("collections", 0), st.get("collected", 0), st.get("uncollectable", 0)
+            by_kind["gen%d" % gen] = {"count": c, "collected": k, "uncollectable": u}
+            count += c
+            collected += k
+            uncollectable += u
+        return {"count": count, "collected": collected, "uncollectable": uncollectable, "byKind": by_kind}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1108,7 +1111,7 @@ class _Probe:
             self.gc.install()
         elif self.gc.callback in gc.callbacks:
             self.gc.uninstall()
-            self.gc.take()  # forget what was counted: no GC series while off
+            self.gc.take()  # forget the pauses seen: none are sent while off
 
     def _loop(self):
         select = self.select.select
@@ -1242,10 +1245,11 @@ class _Probe:
         loop = self.loops.report(now, interval_s, self.main_tid)
         if loop is not None:
             snap["eventLoop"] = loop
-        gc_list, totals, overflow = self.gc.take()
-        if cfg.get("gc", True):
-            if gc_list:
-                snap["gc"] = gc_list
+        gc_list, overflow = self.gc.take()
+        if gc_list and cfg.get("gc", True):
+            snap["gc"] = gc_list
+        totals = self.gc.totals()  # always: the interpreter's counts cost nothing to read
+        if totals is not None:
             snap["gcTotals"] = totals
         samples, self.interp_samples = self.interp_samples, []
         stats = _delay_stats(samples)
