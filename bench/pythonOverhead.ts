@@ -50,8 +50,13 @@ const LABEL: Record<VariantName, string> = {
 const PROBED: VariantName[] = ['attached', 'preloaded', 'http', 'nogc'];
 /** The agent's flags for the variants that start one (on a plain service). */
 const AGENT_FLAGS: Partial<Record<VariantName, string[]>> = { proc: ['--no-attach'], attached: [], http: ['--http'], nogc: ['--no-gc-pauses'] };
-const THREAD_FIXTURE = join(ROOT, 'bench', 'fixtures', 'python-thread');
-const MINIMAL_FIXTURE = join(ROOT, 'bench', 'fixtures', 'python-minimal');
+/** The variants with no rtprof whose service loads a usercustomize fixture that starts one thread. */
+const FIXTURES: Partial<Record<VariantName, string>> = {
+  thread: join(ROOT, 'bench', 'fixtures', 'python-thread'),
+  minimal: join(ROOT, 'bench', 'fixtures', 'python-minimal'),
+};
+/** The variants whose service runs a second Python thread (the probe's or a fixture's). */
+const SECOND_THREAD: VariantName[] = [...PROBED, 'thread', 'minimal'];
 
 /** Every process group this benchmark started, killed at the end whatever happens. */
 const started = new Set<ChildProcess>();
@@ -137,16 +142,13 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
     await untilSnapshot(agentUrl, pid, performance.now(), 10_000);
     return { variant, pid, url: `http://127.0.0.1:${ready[2]}`, agentUrl, groups: [child] };
   }
-  if (variant === 'thread') {
+  const fixture = variant === 'plain' ? undefined : FIXTURES[variant];
+  if (fixture) {
     // usercustomize on PYTHONPATH: site.py runs it after the interpreter's own sitecustomize.
-    const py = await startPython({ PYTHONPATH: THREAD_FIXTURE });
+    const minimalOut = variant === 'minimal' ? join(mkdtempSync(join(tmpdir(), 'rtprof-bench-minimal-')), 'snapshots.jsonl') : undefined;
+    const py = await startPython({ PYTHONPATH: fixture, ...(minimalOut ? { RTPROF_BENCH_MINIMAL_OUT: minimalOut } : {}) });
     const threads = readdirSync(`/proc/${py.pid}/task`).length;
-    if (threads !== 2) throw new Error(`thread variant: the service has ${threads} threads, expected 2 (usercustomize not loaded? user site disabled?)`);
-    return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child] };
-  }
-  if (variant === 'minimal') {
-    const minimalOut = join(mkdtempSync(join(tmpdir(), 'rtprof-bench-minimal-')), 'snapshots.jsonl');
-    const py = await startPython({ PYTHONPATH: MINIMAL_FIXTURE, RTPROF_BENCH_MINIMAL_OUT: minimalOut });
+    if (threads !== 2) throw new Error(`${variant} variant: the service has ${threads} threads, expected 2 (usercustomize not loaded? user site disabled?)`);
     return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child], minimalOut };
   }
   const py = await startPython();
@@ -444,7 +446,7 @@ export async function pythonOverhead(opts: { rounds?: number; durationS?: number
         `| ${LABEL[v]} | ${numbers[`${key}_${v}_rps`]!.toFixed(0)} | ${signedPct(median(r) - 1)} (${iqr(r)}) | ` +
           `${numbers[`${key}_${v}_cpu_us_per_req`]!.toFixed(1)} µs | ${signedPct(median(c) - 1)} (${iqr(c)}) | ` +
           `${numbers[`${key}_${v}_p99_ms`]!.toFixed(0)} ms vs ${median(rs.map((x) => x.base.p99Ms)).toFixed(0)} ms | ` +
-          `${PROBED.includes(v) || v === 'thread' || v === 'minimal' ? pct(numbers[`${key}_${v}_probe_thread_cpu`]!) : '—'} | ${v === 'control' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
+          `${SECOND_THREAD.includes(v) ? pct(numbers[`${key}_${v}_probe_thread_cpu`]!) : '—'} | ${v === 'control' ? '—' : `${scrapes}${failures ? ` (${failures} failed)` : ''}`} |`,
       );
     }
     const baseCpu = median(of('control').map((x) => x.base.cpu + x.probe.cpu));
