@@ -94,23 +94,23 @@ async function requests(port: number, path: string, n: number, connections: numb
   }
 }
 
-/** Each event of the "summary"/"totals" lines of the callgrind dumps in dir whose names pass keep, summed. */
-function dumped(dir: string, keep: (name: string) => boolean): Map<string, number> {
-  const sums = new Map<string, number>();
+/** With --separate-threads=yes each dump has one file per thread, thread 1 (the main thread) ending in -01. */
+const isMainThread = (f: string): boolean => f.endsWith('-01');
+
+/** Each event of the "summary"/"totals" lines of the callgrind dumps in dir whose names pass keep,
+ * summed over all threads (all) and over the main thread's files only (main), in one read. */
+function dumped(dir: string, keep: (name: string) => boolean): { all: Map<string, number>; main: Map<string, number> } {
+  const all = new Map<string, number>();
+  const main = new Map<string, number>();
   for (const f of readdirSync(dir).filter(keep)) {
     const text = readFileSync(join(dir, f), 'utf8');
     const events = /^events:\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/);
     const values = /^(?:summary|totals):\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/);
     if (!events || !values) continue;
-    events.forEach((e, i) => sums.set(e, (sums.get(e) ?? 0) + Number(values[i] ?? 0)));
+    for (const sums of isMainThread(f) ? [all, main] : [all]) events.forEach((e, i) => sums.set(e, (sums.get(e) ?? 0) + Number(values[i] ?? 0)));
   }
-  return sums;
+  return { all, main };
 }
-
-const dumpedIr = (dir: string, keep: (name: string) => boolean): number => dumped(dir, keep).get('Ir') ?? 0;
-
-/** With --separate-threads=yes each dump has one file per thread, thread 1 (the main thread) ending in -01. */
-const isMainThread = (f: string): boolean => f.endsWith('-01');
 
 function mainThreadEvents(e: Map<string, number>): MainThread {
   const get = (k: string): number => e.get(k) ?? 0;
@@ -160,14 +160,16 @@ async function count(service: Service, channel: ChannelServer, warm: number, n: 
     const windowS = (performance.now() - t0) / 1000;
     const before = new Set(readdirSync(dir));
     execFileSync('callgrind_control', ['--dump=load', String(pid)], { stdio: 'ignore' });
-    const loadIr = dumpedIr(dir, (f) => !before.has(f));
-    const loadMain = mainThreadEvents(dumped(dir, (f) => !before.has(f) && isMainThread(f)));
+    const load = dumped(dir, (f) => !before.has(f));
+    const loadIr = load.all.get('Ir') ?? 0;
+    const loadMain = mainThreadEvents(load.main);
     const afterLoad = new Set(readdirSync(dir));
     execFileSync('callgrind_control', ['--zero', String(pid)], { stdio: 'ignore' });
     await sleep(IDLE_S * 1000);
     execFileSync('callgrind_control', ['--dump=idle', String(pid)], { stdio: 'ignore' });
-    const idleIrPerS = dumpedIr(dir, (f) => !afterLoad.has(f)) / IDLE_S;
-    const idleMain = mainThreadEvents(dumped(dir, (f) => !afterLoad.has(f) && isMainThread(f)));
+    const idle = dumped(dir, (f) => !afterLoad.has(f));
+    const idleIrPerS = (idle.all.get('Ir') ?? 0) / IDLE_S;
+    const idleMain = mainThreadEvents(idle.main);
     const perRequest = (loadIr - idleIrPerS * windowS) / n;
     const mainPer = (k: keyof MainThread): number => (loadMain[k] - (idleMain[k] / IDLE_S) * windowS) / n;
     const main = service.mainThread ? { ir: mainPer('ir'), d1Misses: mainPer('d1Misses'), branchMisses: mainPer('branchMisses') } : undefined;

@@ -402,9 +402,9 @@ export async function pythonOverhead(opts: { rounds?: number; goalRounds?: numbe
     for (let round = 0; round < goalRounds; round++) {
       const these = round < rounds ? VARIANTS : GOAL_VARIANTS;
       for (let i = 0; i < these.length; i++) {
-        const vi = VARIANTS.indexOf(these[(i + round) % these.length]!);
-        const got = await pair(VARIANTS[vi]!, plans, log, round);
-        got.forEach((slice, pi) => slices[pi]![vi]!.push(slice));
+        const variant = these[(i + round) % these.length]!;
+        const got = await pair(variant, plans, log, round);
+        got.forEach((slice, pi) => slices[pi]![VARIANTS.indexOf(variant)]!.push(slice));
       }
     }
     attach = await measureAttach(attaches, log);
