@@ -21,7 +21,9 @@ function rssBytes(pid: number): number {
 }
 
 function startTargets(n: number): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn('/usr/bin/python3', ['-c', 'import time\nwhile True: time.sleep(3600)'], { stdio: 'ignore', detached: true }));
+  return Array.from({ length: n }, () =>
+    spawn('/usr/bin/python3', ['-c', 'import time\nwhile True: time.sleep(3600)'], { stdio: 'ignore', detached: true }),
+  );
 }
 
 async function startAgent(pids: number[]): Promise<{ child: ChildProcess; url: string }> {
@@ -78,7 +80,9 @@ export async function footprint(windowS = 20): Promise<BenchResult> {
       numbers[`cpu_${n}`] = cpu;
       numbers[`rss_${n}`] = rss;
       numbers[`scrape_p50_${n}`] = p50;
-      rows.push(`| ${n} | ${(cpu * 100).toFixed(2)} % | ${((cpu * 100) / n).toFixed(3)} % | ${(rss / 1048576).toFixed(1)} MB | ${p50.toFixed(1)} ms | ${max.toFixed(1)} ms |`);
+      rows.push(
+        `| ${n} | ${(cpu * 100).toFixed(2)} % | ${((cpu * 100) / n).toFixed(3)} % | ${(rss / 1048576).toFixed(1)} MB | ${p50.toFixed(1)} ms | ${max.toFixed(1)} ms |`,
+      );
     } finally {
       kill([agent.child, ...targets]);
     }

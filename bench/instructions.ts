@@ -107,7 +107,8 @@ function dumped(dir: string, keep: (name: string) => boolean): { all: Map<string
     const events = /^events:\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/);
     const values = /^(?:summary|totals):\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/);
     if (!events || !values) continue;
-    for (const sums of isMainThread(f) ? [all, main] : [all]) events.forEach((e, i) => sums.set(e, (sums.get(e) ?? 0) + Number(values[i] ?? 0)));
+    for (const sums of isMainThread(f) ? [all, main] : [all])
+      events.forEach((e, i) => sums.set(e, (sums.get(e) ?? 0) + Number(values[i] ?? 0)));
   }
   return { all, main };
 }
@@ -117,10 +118,21 @@ function mainThreadEvents(e: Map<string, number>): MainThread {
   return { ir: get('Ir'), d1Misses: get('D1mr') + get('D1mw'), branchMisses: get('Bcm') + get('Bim') };
 }
 
-async function count(service: Service, channel: ChannelServer, warm: number, n: number, connections: number, log: (s: string) => void): Promise<Counted> {
+async function count(
+  service: Service,
+  channel: ChannelServer,
+  warm: number,
+  n: number,
+  connections: number,
+  log: (s: string) => void,
+): Promise<Counted> {
   const dir = mkdtempSync(join(tmpdir(), 'rtprof-cg-'));
   const token = `bench-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const env = { ...process.env, ...service.env, ...(service.probed ? { RTPROF_SOCKET: channel.socketPath, RTPROF_TOKEN: token, RTPROF_HTTP: '0' } : {}) };
+  const env = {
+    ...process.env,
+    ...service.env,
+    ...(service.probed ? { RTPROF_SOCKET: channel.socketPath, RTPROF_TOKEN: token, RTPROF_HTTP: '0' } : {}),
+  };
   const child: ChildProcess = spawn(
     'valgrind',
     [
@@ -172,9 +184,13 @@ async function count(service: Service, channel: ChannelServer, warm: number, n: 
     const idleMain = mainThreadEvents(idle.main);
     const perRequest = (loadIr - idleIrPerS * windowS) / n;
     const mainPer = (k: keyof MainThread): number => (loadMain[k] - (idleMain[k] / IDLE_S) * windowS) / n;
-    const main = service.mainThread ? { ir: mainPer('ir'), d1Misses: mainPer('d1Misses'), branchMisses: mainPer('branchMisses') } : undefined;
+    const main = service.mainThread
+      ? { ir: mainPer('ir'), d1Misses: mainPer('d1Misses'), branchMisses: mainPer('branchMisses') }
+      : undefined;
     if (main && !(main.ir > 0)) throw new Error(`${service.label}: no main-thread counts in the callgrind dumps`);
-    log(`  ${service.label}: ${(loadIr / n).toFixed(0)} Ir/request over ${windowS.toFixed(1)} s, idle ${(idleIrPerS / 1e3).toFixed(0)}k Ir/s, per request ${perRequest.toFixed(0)}, snapshots ${snapshots}`);
+    log(
+      `  ${service.label}: ${(loadIr / n).toFixed(0)} Ir/request over ${windowS.toFixed(1)} s, idle ${(idleIrPerS / 1e3).toFixed(0)}k Ir/s, per request ${perRequest.toFixed(0)}, snapshots ${snapshots}`,
+    );
     return { service, requests: n, windowS, loadIr, idleIrPerS, perRequest, snapshots, main };
   } finally {
     channel.off('snapshot', onSnapshot);
@@ -205,7 +221,16 @@ export async function instructions(opts: { rounds?: number } = {}): Promise<Benc
   const APP = join(ROOT, 'sample-apps', 'python', 'asyncio_app.py');
   const fastify = join(ROOT, 'bench', 'fixtures', 'fastify-hello.js');
   const services: Service[] = [
-    { runtime: 'python', variant: 'plain', label: 'asyncio /healthz, plain', cmd: [PYTHON, APP], env: { PORT: '0' }, path: '/healthz', probed: false, mainThread: true },
+    {
+      runtime: 'python',
+      variant: 'plain',
+      label: 'asyncio /healthz, plain',
+      cmd: [PYTHON, APP],
+      env: { PORT: '0' },
+      path: '/healthz',
+      probed: false,
+      mainThread: true,
+    },
     {
       runtime: 'python',
       variant: 'probe',
@@ -226,10 +251,42 @@ export async function instructions(opts: { rounds?: number } = {}): Promise<Benc
       probed: false,
       mainThread: true,
     },
-    { runtime: 'node', variant: 'plain', label: 'Fastify /, plain', cmd: [process.execPath, fastify], env: { BENCH_VARIANT: 'none' }, path: '/', probed: false },
-    { runtime: 'node', variant: 'probe', label: 'Fastify /, probe preloaded', cmd: [process.execPath, '--require', probeJs, fastify], env: { BENCH_VARIANT: 'none' }, path: '/', probed: true },
-    { runtime: 'node', variant: 'prom', label: 'Fastify /, prom-client default metrics', cmd: [process.execPath, fastify], env: { BENCH_VARIANT: 'prom' }, path: '/', probed: false },
-    { runtime: 'node', variant: 'otel', label: 'Fastify /, OTel runtime-node', cmd: [process.execPath, fastify], env: { BENCH_VARIANT: 'otel' }, path: '/', probed: false },
+    {
+      runtime: 'node',
+      variant: 'plain',
+      label: 'Fastify /, plain',
+      cmd: [process.execPath, fastify],
+      env: { BENCH_VARIANT: 'none' },
+      path: '/',
+      probed: false,
+    },
+    {
+      runtime: 'node',
+      variant: 'probe',
+      label: 'Fastify /, probe preloaded',
+      cmd: [process.execPath, '--require', probeJs, fastify],
+      env: { BENCH_VARIANT: 'none' },
+      path: '/',
+      probed: true,
+    },
+    {
+      runtime: 'node',
+      variant: 'prom',
+      label: 'Fastify /, prom-client default metrics',
+      cmd: [process.execPath, fastify],
+      env: { BENCH_VARIANT: 'prom' },
+      path: '/',
+      probed: false,
+    },
+    {
+      runtime: 'node',
+      variant: 'otel',
+      label: 'Fastify /, OTel runtime-node',
+      cmd: [process.execPath, fastify],
+      env: { BENCH_VARIANT: 'otel' },
+      path: '/',
+      probed: false,
+    },
   ];
   // Python: 16 connections, as pythonOverhead (how many requests a loop iteration serves, and so how
   // many selects per request the probe times, depends on it). Node: 4; at nodeOverhead's 25 the

@@ -46,7 +46,7 @@ const LABEL: Record<Variant, string> = {
   'rtprof-http': 'rtprof, attached, `--http` (HTTP hooks on)',
   'rtprof-nogc': 'rtprof, attached, `--no-gc-pauses` (no GC observer)',
   'gc-observer': 'no rtprof: a bare `PerformanceObserver` for `gc` (what seeing every GC pause costs)',
-  'rtprof-attached-fixed': 'rtprof, attached, both services with the young generation fixed at 16 MB (the probe\'s own work)',
+  'rtprof-attached-fixed': "rtprof, attached, both services with the young generation fixed at 16 MB (the probe's own work)",
   'prom-client': 'prom-client `collectDefaultMetrics`',
   'otel-runtime-node': 'OTel `instrumentation-runtime-node`',
 };
@@ -81,7 +81,14 @@ function youngGenFromEnv(): number | undefined {
   return v && v !== 'default' ? Number(v) : undefined;
 }
 
-const DEFAULTS: NodeOverheadOptions = { rounds: 10, warmupS: 1.5, durationS: 3, connections: 25, attaches: 5, youngGenMb: youngGenFromEnv() };
+const DEFAULTS: NodeOverheadOptions = {
+  rounds: 10,
+  warmupS: 1.5,
+  durationS: 3,
+  connections: 25,
+  attaches: 5,
+  youngGenMb: youngGenFromEnv(),
+};
 
 /** The node flags every service of the bench gets (twins and variants alike). */
 function nodeFlags(variant: Variant, opts: NodeOverheadOptions): string[] {
@@ -212,7 +219,11 @@ async function start(variant: Variant | 'none', flags: string[]): Promise<Runnin
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
     if (variant === 'rtprof-attached' || variant === 'rtprof-http' || variant === 'rtprof-nogc' || variant === 'rtprof-attached-fixed') {
-      const agent = await startAgent(fixture.pid!, groups, variant === 'rtprof-http' ? ['--http'] : variant === 'rtprof-nogc' ? ['--no-gc-pauses'] : []);
+      const agent = await startAgent(
+        fixture.pid!,
+        groups,
+        variant === 'rtprof-http' ? ['--http'] : variant === 'rtprof-nogc' ? ['--no-gc-pauses'] : [],
+      );
       await waitForSnapshot(agent.url, fixture.pid!, 50);
       return { pid: fixture.pid!, origin, metricsUrl: `${agent.url}/metrics`, agentPid: agent.child.pid!, groups };
     }
@@ -293,7 +304,10 @@ async function pair(variant: Variant, opts: NodeOverheadOptions): Promise<Slice[
     const slices: Slice[] = [];
     for (const route of ROUTES) {
       const stop = scraper(probe.metricsUrl);
-      await Promise.all([load(base.origin + route.path, opts.warmupS, opts.connections), load(probe.origin + route.path, opts.warmupS, opts.connections)]);
+      await Promise.all([
+        load(base.origin + route.path, opts.warmupS, opts.connections),
+        load(probe.origin + route.path, opts.warmupS, opts.connections),
+      ]);
       const b0 = cpuNs(base.pid);
       const p0 = cpuNs(probe.pid);
       const a0 = probe.agentPid !== undefined ? cpuNs(probe.agentPid) : 0;
@@ -393,7 +407,8 @@ export async function nodeOverhead(options: Partial<NodeOverheadOptions> = {}): 
     if (niced) execFileSync('renice', ['-n', '0', '-p', String(process.pid)], { stdio: 'ignore' });
     autogroupRestore(autogroup);
   }
-  if (autogroup === 'on') process.stderr.write('  warning: could not turn the kernel autogroup off (not root?): the pairs with `rtprof run` are skewed\n');
+  if (autogroup === 'on')
+    process.stderr.write('  warning: could not turn the kernel autogroup off (not root?): the pairs with `rtprof run` are skewed\n');
   return report(slices, attaches, opts, niced, autogroup !== 'on');
 }
 
@@ -413,7 +428,8 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
     const rpsRatio = (v: Variant): number[] => of(v).map((s) => s.probe.rps / s.base.rps);
     const cpuRatio = (v: Variant): number[] => of(v).map((s) => s.probe.cpuUsPerReq / s.base.cpuUsPerReq);
     const p99Diff = (v: Variant): number[] => of(v).map((s) => s.probe.p99Ms - s.base.p99Ms);
-    const spread = (xs: number[], center: number): number => Math.max(Math.abs(quantile(xs, 0.25) - center), Math.abs(quantile(xs, 0.75) - center));
+    const spread = (xs: number[], center: number): number =>
+      Math.max(Math.abs(quantile(xs, 0.25) - center), Math.abs(quantile(xs, 0.75) - center));
     const rpsNoise = spread(rpsRatio('control'), 1);
     const cpuNoise = spread(cpuRatio('control'), 1);
     const p99Noise = Math.max(spread(p99Diff('control'), 0), 1);
@@ -459,7 +475,9 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
       const p99Up = numbers[`${key}p99_increase_ms_${v}`]!;
       // Worse than a peer: its median ratio lower by more than the noise, or its p99 increase higher by more than the noise.
       const worseThan = PEERS.filter(
-        (peer) => numbers[`${key}ratio_${v}`]! < numbers[`${key}ratio_${peer}`]! - rpsNoise || p99Up > numbers[`${key}p99_increase_ms_${peer}`]! + p99Noise,
+        (peer) =>
+          numbers[`${key}ratio_${v}`]! < numbers[`${key}ratio_${peer}`]! - rpsNoise ||
+          p99Up > numbers[`${key}p99_increase_ms_${peer}`]! + p99Noise,
       );
       const betterThan = PEERS.filter((peer) => numbers[`${key}ratio_${v}`]! > numbers[`${key}ratio_${peer}`]! + rpsNoise);
       verdicts.push(
@@ -494,7 +512,7 @@ function report(slices: Slice[][][], attaches: number[], opts: NodeOverheadOptio
         : `**Every service, twins included, runs with its young generation fixed at ${opts.youngGenMb} MB per semi-space** (\`BENCH_YOUNG_GEN_MB\`), not V8's own sizing. `) +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the bench process), the rtprof agent and the scraper run on CPU ${LOAD_CPU}` +
       `${niced ? ', all at nice −10 so other work on the machine yields to them' : ''}. ` +
-      `${fairShare ? 'The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`\'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. ' : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
+      `${fairShare ? "The kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions: `rtprof run`'s service shares a session with its agent, and with autogroup on it took ~75 % of the CPU from its twin. " : '**The kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike.** '}` +
       `The variant's metrics are scraped once a second during the load, as Prometheus would: the agent's /metrics for rtprof, the service's /metrics for ` +
       `prom-client and OTel (its \`PrometheusExporter\` as the MeterProvider's reader, served by the app), so collection is paid for. ` +
       `rtprof at its defaults (1 s interval, 5 ms loop-delay resolution, no HTTP hooks, GC pauses watched), with \`--http\` (the HTTP diagnostics_channel hooks) and with \`--no-gc-pauses\` (no GC observer, no GC series); prom-client and OTel at theirs (10 ms loop-delay resolution). ` +

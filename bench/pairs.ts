@@ -78,7 +78,13 @@ export function quantile(xs: number[], q: number): number {
 
 /** Resolves with the first match of re in the child's stream (stdout or stderr); rejects, with what
  * both streams said, on a timeout or if the process exits first. */
-export function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpExecArray> {
+export function waitFor(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  re: RegExp,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let text = '';
     let other = '';

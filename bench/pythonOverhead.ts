@@ -49,7 +49,12 @@ const LABEL: Record<VariantName, string> = {
 };
 const PROBED: VariantName[] = ['attached', 'preloaded', 'http', 'nogc'];
 /** The agent's flags for the variants that start one (on a plain service). */
-const AGENT_FLAGS: Partial<Record<VariantName, string[]>> = { proc: ['--no-attach'], attached: [], http: ['--http'], nogc: ['--no-gc-pauses'] };
+const AGENT_FLAGS: Partial<Record<VariantName, string[]>> = {
+  proc: ['--no-attach'],
+  attached: [],
+  http: ['--http'],
+  nogc: ['--no-gc-pauses'],
+};
 /** The variants the goal is judged on (and its noise and floor), run for more rounds than the rest. */
 const GOAL_VARIANTS: VariantName[] = ['control', 'attached', 'preloaded', 'minimal'];
 /** The variants with no rtprof whose service loads a usercustomize fixture that starts one thread. */
@@ -137,7 +142,10 @@ async function untilSnapshot(agentUrl: string, pid: number, t0: number, timeoutM
 async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
   if (variant === 'preloaded') {
     const child = launch(RTPROF, ['run', '--port', '0', '--', PYTHON, APP], { PORT: '0' });
-    const [ready, serving] = await Promise.all([waitFor(child, 'stdout', READY, 'rtprof run'), waitFor(child, 'stderr', SERVING, 'rtprof run')]);
+    const [ready, serving] = await Promise.all([
+      waitFor(child, 'stdout', READY, 'rtprof run'),
+      waitFor(child, 'stderr', SERVING, 'rtprof run'),
+    ]);
     drain(child);
     const pid = Number(ready[1]);
     const agentUrl = serving[1]!;
@@ -150,7 +158,8 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
     const minimalOut = variant === 'minimal' ? join(mkdtempSync(join(tmpdir(), 'rtprof-bench-minimal-')), 'snapshots.jsonl') : undefined;
     const py = await startPython({ PYTHONPATH: fixture, ...(minimalOut ? { RTPROF_BENCH_MINIMAL_OUT: minimalOut } : {}) });
     const threads = readdirSync(`/proc/${py.pid}/task`).length;
-    if (threads !== 2) throw new Error(`${variant} variant: the service has ${threads} threads, expected 2 (usercustomize not loaded? user site disabled?)`);
+    if (threads !== 2)
+      throw new Error(`${variant} variant: the service has ${threads} threads, expected 2 (usercustomize not loaded? user site disabled?)`);
     return { variant, pid: py.pid, url: py.url, agentUrl: null, groups: [py.child], minimalOut };
   }
   const py = await startPython();
@@ -159,7 +168,13 @@ async function startVariant(variant: VariantName | 'plain'): Promise<Service> {
   const service: Service = { variant, pid: py.pid, url: py.url, agentUrl: agent.url, groups: [py.child, agent.child] };
   if (PROBED.includes(variant)) {
     // Attached (preloaded returned above). A freshly started service is parked in epoll: the probe loads with its next request.
-    const poke = setInterval(() => void fetch(`${py.url}/healthz`).then((r) => r.arrayBuffer()).catch(() => undefined), 50);
+    const poke = setInterval(
+      () =>
+        void fetch(`${py.url}/healthz`)
+          .then((r) => r.arrayBuffer())
+          .catch(() => undefined),
+      50,
+    );
     try {
       await untilSnapshot(agent.url, py.pid, performance.now(), 15_000);
     } finally {
@@ -230,7 +245,10 @@ async function loadPair(base: Service, probe: Service, path: string, connections
   const o0 = cpuNs(probe.pid, true);
   const w0 = performance.now();
   const stop = scraper(probe.agentUrl);
-  const [rb, rp] = await Promise.all([autocannon(`${base.url}${path}`, connections, durationS), autocannon(`${probe.url}${path}`, connections, durationS)]);
+  const [rb, rp] = await Promise.all([
+    autocannon(`${base.url}${path}`, connections, durationS),
+    autocannon(`${probe.url}${path}`, connections, durationS),
+  ]);
   const [scrapes, scrapeFailures] = stop();
   const wallS = (performance.now() - w0) / 1000;
   const result = (r: AutocannonJson, ns: number, other: number): LoadResult => ({
@@ -266,9 +284,13 @@ async function pair(variant: VariantName, plans: EndpointPlan[], log: (s: string
     for (const s of services) pin(s.pid, SERVICE_CPU);
     const slices: Slice[] = [];
     for (const plan of plans) {
-      await Promise.all([autocannon(`${base.url}${plan.path}`, plan.connections, 1), autocannon(`${probe.url}${plan.path}`, plan.connections, 1)]);
+      await Promise.all([
+        autocannon(`${base.url}${plan.path}`, plan.connections, 1),
+        autocannon(`${probe.url}${plan.path}`, plan.connections, 1),
+      ]);
       const slice = await loadPair(base, probe, plan.path, plan.connections, plan.durationS);
-      if (slice.base.errors + slice.probe.errors > 0) throw new Error(`${variant} ${plan.path}: ${slice.base.errors + slice.probe.errors} failed requests`);
+      if (slice.base.errors + slice.probe.errors > 0)
+        throw new Error(`${variant} ${plan.path}: ${slice.base.errors + slice.probe.errors} failed requests`);
       slices.push(slice);
       log(
         `  ${plan.path} round ${round} ${variant}: ${slice.probe.rps.toFixed(0)} vs ${slice.base.rps.toFixed(0)} req/s, ` +
@@ -292,7 +314,11 @@ async function pair(variant: VariantName, plans: EndpointPlan[], log: (s: string
 export function checkMinimal(file: string): void {
   let lines: Array<{ timed: boolean; delayCount: number; idleS: number; threads: number }> = [];
   try {
-    lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch (e) {
     throw new Error(`minimal variant: no snapshots in ${file} (${(e as Error).message})`);
   }
@@ -317,7 +343,13 @@ async function measureAttach(times: number, log: (s: string) => void): Promise<A
   for (let i = 0; i < times; i++) {
     const py = await startPython();
     pin(py.pid, SERVICE_CPU);
-    const traffic = setInterval(() => void fetch(`${py.url}/json`).then((r) => r.arrayBuffer()).catch(() => undefined), 50);
+    const traffic = setInterval(
+      () =>
+        void fetch(`${py.url}/json`)
+          .then((r) => r.arrayBuffer())
+          .catch(() => undefined),
+      50,
+    );
     let agent: ChildProcess | undefined;
     try {
       await sleep(500);
@@ -357,7 +389,9 @@ async function measureAttach(times: number, log: (s: string) => void): Promise<A
     await (await fetch(`${py.url}/healthz`)).arrayBuffer();
     const idleCommandToSnapshotMs = await untilSnapshot(a.url, py.pid, t0, 10_000);
     const idleRequestToSnapshotMs = performance.now() - tReq;
-    log(`  attach idle: pending after ${idlePendingMs.toFixed(0)} ms; first snapshot ${idleRequestToSnapshotMs.toFixed(0)} ms after the first request`);
+    log(
+      `  attach idle: pending after ${idlePendingMs.toFixed(0)} ms; first snapshot ${idleRequestToSnapshotMs.toFixed(0)} ms after the first request`,
+    );
     return { busyMs, idlePendingMs, idleRequestToSnapshotMs, idleCommandToSnapshotMs };
   } finally {
     if (agent) killGroup(agent);
@@ -373,7 +407,9 @@ function affinityMask(pid: number): string {
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 const signedPct = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(digits)} %`;
 
-export async function pythonOverhead(opts: { rounds?: number; goalRounds?: number; durationS?: number; attaches?: number } = {}): Promise<BenchResult> {
+export async function pythonOverhead(
+  opts: { rounds?: number; goalRounds?: number; durationS?: number; attaches?: number } = {},
+): Promise<BenchResult> {
   const rounds = opts.rounds ?? 8;
   // The goal variants' medians move by ~0.5 point between runs of 8 rounds: they get more.
   const goalRounds = Math.max(rounds, opts.goalRounds ?? 16);
@@ -495,7 +531,7 @@ export async function pythonOverhead(opts: { rounds?: number; goalRounds?: numbe
       `both pinned to CPU ${SERVICE_CPU} and loaded at the same time, so the two share that CPU and whatever else the machine does in those seconds; each variant is reported as its ratio to its twin. ` +
       `Two fresh processes per pair and per round (${rounds} rounds of every variant, variant order rotated, then ${goalRounds - rounds} more of the control, the two probe variants the goal is judged on and the minimal floor: their medians moved by ~0.5 point between runs of 8); per endpoint 1 s of load discarded, then the slice measured. ` +
       `Service CPU per request from /proc/PID/task/*/schedstat (ns). autocannon (in the benchmark process), the agents, gdb and the benchmark run on CPU ${LOAD_CPU}, everything at nice −10 so unrelated work on the machine yields` +
-      `${autogroup !== 'on' ? '; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`\'s service shares a session with its agent)' : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
+      `${autogroup !== 'on' ? "; the kernel autogroup is off during the run (restored after), so CPU is shared between processes, not sessions (`rtprof run`'s service shares a session with its agent)" : '; **the kernel autogroup could not be turned off (not root): pairs whose services sit in different sessions are not weighed alike**'}. ` +
       `Every agent variant is scraped (\`GET /metrics\`) once a second during its load. Agent at its defaults (interval 1 s, 50 Hz thread-state sampling, no HTTP hooks), with \`--http\`, and with \`--no-gc-pauses\`; the probe thread wakes every 100 ms (this loop has a Python selector, whose select the probe times). ` +
       `With the two services sharing one saturated CPU, req/s follows CPU per request. "probe thread CPU" is the part of the service's CPU spent in the probe's own thread; the rest of the probe's cost is in hooks on the service's thread. ` +
       `The row "a bare thread waking every 100 ms" has no rtprof at all: the service with a daemon thread that wakes every 100 ms, as the probe thread does, and does nothing else (\`bench/fixtures/python-thread\`; its column "probe thread CPU" is that thread's): the cost of a second Python thread on the probe's schedule by itself. ` +

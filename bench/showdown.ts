@@ -18,7 +18,15 @@ import { percentile } from '../src/report/stats';
 import type { Target } from '../src/target';
 import { Watcher } from '../src/watcher';
 import { renderShowdown, tablesOf } from './showdownReport';
-import { contention, type RuntimeKey, type RuntimeResult, type Scenario, type ScenarioKey, type ScenarioResult, type ShowdownRun } from './showdownTypes';
+import {
+  contention,
+  type RuntimeKey,
+  type RuntimeResult,
+  type Scenario,
+  type ScenarioKey,
+  type ScenarioResult,
+  type ShowdownRun,
+} from './showdownTypes';
 
 const ROOT = join(__dirname, '..', '..');
 const DOC = join(ROOT, 'docs', 'SHOWDOWN.md');
@@ -82,7 +90,12 @@ interface Spawned {
 }
 
 /** Starts a sample app pinned to one CPU (taskset execs, so the pid is the app's) and waits for READY. */
-function spawnPinned(app: SampleApp, cpu: string, env: NodeJS.ProcessEnv, port = 0): { child: ChildProcess; ready: Promise<Spawned & { readyMs: number }> } {
+function spawnPinned(
+  app: SampleApp,
+  cpu: string,
+  env: NodeJS.ProcessEnv,
+  port = 0,
+): { child: ChildProcess; ready: Promise<Spawned & { readyMs: number }> } {
   const t0 = performance.now();
   const child = spawn('taskset', ['-c', cpu, ...appCommand(app)], {
     env: { ...process.env, ...env, PORT: String(port) },
@@ -133,7 +146,9 @@ function getOnce(url: string): Promise<string> {
 
 /** Busy ticks of one CPU (all but idle and iowait) from /proc/stat. */
 function cpuBusyTicks(cpu: string): number {
-  const line = readFileSync('/proc/stat', 'latin1').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  const line = readFileSync('/proc/stat', 'latin1')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `));
   const f = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
   return f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
 }
@@ -182,22 +197,31 @@ interface LoadResult {
  * autocannon with every 2xx response time kept (its own histogram rounds to whole ms, too coarse for
  * sub-ms answers); `around` runs at the start and end so CPU can be read over exactly the load.
  */
-function runLoad(url: string, rate: number | undefined, connections: number, durationS: number, around: () => () => void = () => () => undefined): Promise<LoadResult> {
+function runLoad(
+  url: string,
+  rate: number | undefined,
+  connections: number,
+  durationS: number,
+  around: () => () => void = () => () => undefined,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let finish: () => void = () => undefined;
   return new Promise((resolve, reject) => {
-    const instance = autocannon({ url, connections, duration: durationS, ...(rate !== undefined ? { overallRate: rate } : {}) }, (err, r) => {
-      finish();
-      if (err) return reject(err as Error);
-      const durS = r.duration > 0 ? r.duration : durationS;
-      resolve({
-        requests: r.requests.total,
-        rps: latencies.length / durS,
-        errors: r.errors + r.non2xx,
-        latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: Math.max(0, ...latencies) },
-        durationS: durS,
-      });
-    });
+    const instance = autocannon(
+      { url, connections, duration: durationS, ...(rate !== undefined ? { overallRate: rate } : {}) },
+      (err, r) => {
+        finish();
+        if (err) return reject(err as Error);
+        const durS = r.duration > 0 ? r.duration : durationS;
+        resolve({
+          requests: r.requests.total,
+          rps: latencies.length / durS,
+          errors: r.errors + r.non2xx,
+          latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: Math.max(0, ...latencies) },
+          durationS: durS,
+        });
+      },
+    );
     instance.on('start', () => (finish = around()));
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
@@ -218,7 +242,6 @@ async function waitForProbe(target: Target, url: string, timeoutMs: number): Pro
 const RERUNS_PER_SCENARIO = 2;
 let rerunsLeft = 8;
 
-
 /** Ticks of work on each CPU that is not ours: [CPU 0 minus the service, CPU 1 minus the load side]. */
 function foreignTicks(servicePid: number | undefined, downstreamPid: number): [number, number] {
   const service = servicePid ? cpuTicks(servicePid) : 0;
@@ -236,14 +259,23 @@ async function quietMachine(servicePid: number | undefined, downstreamPid: numbe
   }
 }
 
-async function measureScenario(watcher: Watcher, target: Target, app: Spawned, downstreamPid: number, sc: Scenario, windowS: number): Promise<ScenarioResult> {
+async function measureScenario(
+  watcher: Watcher,
+  target: Target,
+  app: Spawned,
+  downstreamPid: number,
+  sc: Scenario,
+  windowS: number,
+): Promise<ScenarioResult> {
   await quietMachine(app.pid, downstreamPid, 20_000);
   let best = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
   let attempts = 1;
   while (contention(best) > 1 && rerunsLeft > 0 && attempts <= RERUNS_PER_SCENARIO) {
     rerunsLeft--;
     attempts++;
-    process.stderr.write(`showdown: ${sc.title}: others used ${best.foreignCpu0Cores.toFixed(2)} cores of CPU 0 and ${best.foreignCpu1Cores.toFixed(2)} of CPU 1; running the window again\n`);
+    process.stderr.write(
+      `showdown: ${sc.title}: others used ${best.foreignCpu0Cores.toFixed(2)} cores of CPU 0 and ${best.foreignCpu1Cores.toFixed(2)} of CPU 1; running the window again\n`,
+    );
     await quietMachine(app.pid, downstreamPid, 30_000);
     const again = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
     if (contention(again) < contention(best)) best = again;
@@ -251,7 +283,14 @@ async function measureScenario(watcher: Watcher, target: Target, app: Spawned, d
   return { ...best, attempts };
 }
 
-async function measureWindow(watcher: Watcher, target: Target, app: Spawned, downstreamPid: number, sc: Scenario, windowS: number): Promise<ScenarioResult> {
+async function measureWindow(
+  watcher: Watcher,
+  target: Target,
+  app: Spawned,
+  downstreamPid: number,
+  sc: Scenario,
+  windowS: number,
+): Promise<ScenarioResult> {
   const interpreterP99s: number[] = [];
   const onSnapshot = (t: Target, snap: { interpreter?: { delayNs?: { p99: number } } }): void => {
     if (t === target && snap.interpreter?.delayNs) interpreterP99s.push(snap.interpreter.delayNs.p99 / 1e6);
@@ -309,10 +348,24 @@ function runtimeVersion(key: RuntimeKey): string {
   return execFileSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).trim();
 }
 
-async function measureRuntime(rt: (typeof RUNTIMES)[number], env: NodeJS.ProcessEnv, downstreamPid: number, opts: Options, cold: { first: number[]; ready: number[] }): Promise<RuntimeResult> {
+async function measureRuntime(
+  rt: (typeof RUNTIMES)[number],
+  env: NodeJS.ProcessEnv,
+  downstreamPid: number,
+  opts: Options,
+  cold: { first: number[]; ready: number[] },
+): Promise<RuntimeResult> {
   const say = (line: string): void => void process.stderr.write(`showdown: ${rt.label}: ${line}\n`);
   const { child, ready } = spawnPinned(rt.app, SERVICE_CPU, env);
-  const watcher = new Watcher({ intervalMs: 1000, sampleHz: 50, discover: false, match: undefined, attach: true, socketPath: undefined, log: (l) => say(l) });
+  const watcher = new Watcher({
+    intervalMs: 1000,
+    sampleHz: 50,
+    discover: false,
+    match: undefined,
+    attach: true,
+    socketPath: undefined,
+    log: (l) => say(l),
+  });
   try {
     const app = await ready;
     await sleep(2000);
@@ -338,9 +391,22 @@ async function measureRuntime(rt: (typeof RUNTIMES)[number], env: NodeJS.Process
     for (const sc of SCENARIOS) {
       scenarios[sc.key] = await measureScenario(watcher, target, app, downstreamPid, sc, opts.windowS);
       const r = scenarios[sc.key];
-      say(`${sc.title}: ${r.rps.toFixed(0)} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors} errors, ${r.verdict}, load side ${r.loadSideCores.toFixed(2)} cores, others ${r.foreignCpu0Cores.toFixed(2)} / ${r.foreignCpu1Cores.toFixed(2)} cores of CPU 0 / 1`);
+      say(
+        `${sc.title}: ${r.rps.toFixed(0)} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors} errors, ${r.verdict}, load side ${r.loadSideCores.toFixed(2)} cores, others ${r.foreignCpu0Cores.toFixed(2)} / ${r.foreignCpu1Cores.toFixed(2)} cores of CPU 0 / 1`,
+      );
     }
-    return { key: rt.key, label: rt.label, version: runtimeVersion(rt.key), coldStartMs: cold.first, readyMs: cold.ready, baselineRssBytes, warmRssBytes, iterationsPerMs, probe, scenarios };
+    return {
+      key: rt.key,
+      label: rt.label,
+      version: runtimeVersion(rt.key),
+      coldStartMs: cold.first,
+      readyMs: cold.ready,
+      baselineRssBytes,
+      warmRssBytes,
+      iterationsPerMs,
+      probe,
+      scenarios,
+    };
   } finally {
     watcher.detachAll();
     await watcher.stop();
@@ -392,7 +458,9 @@ function parseArgs(argv: string[]): Options {
     windowS: Number(pick('--window') ?? (quick ? 3 : 10)),
     warmupS: quick ? 1 : 3,
     coldStarts: Number(pick('--cold-starts') ?? (quick ? 3 : 7)),
-    runtimes: (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ?? RUNTIMES.map((r) => r.key).filter((k) => k !== 'fastapi' || fastapiInstalled()),
+    runtimes:
+      (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ??
+      RUNTIMES.map((r) => r.key).filter((k) => k !== 'fastapi' || fastapiInstalled()),
     out: pick('--out') ?? (quick ? '/tmp/SHOWDOWN.quick.md' : DOC),
   };
 }

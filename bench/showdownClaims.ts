@@ -74,7 +74,10 @@ export function judge(form: ClaimForm, f: number): { verdict: ClaimVerdict; why:
       const claimedNode = form.lo >= 1;
       if ((claimedNode && clearlyNode) || (!claimedNode && clearlyPython)) {
         const more = Math.abs(Math.log(f)) > Math.max(Math.abs(Math.log(form.lo)), Math.abs(Math.log(form.hi)));
-        return { verdict: 'direction only', why: `${x(f)} vs claimed ${claimed}: ${side} as claimed, by ${more ? 'more' : 'less'} than claimed` };
+        return {
+          verdict: 'direction only',
+          why: `${x(f)} vs claimed ${claimed}: ${side} as claimed, by ${more ? 'more' : 'less'} than claimed`,
+        };
       }
       return { verdict: 'does not hold', why: `${x(f)} vs claimed ${claimed}: ${side}` };
     }
@@ -82,7 +85,8 @@ export function judge(form: ClaimForm, f: number): { verdict: ClaimVerdict; why:
 }
 
 const sat = (r: RuntimeResult) => r.scenarios['json-sat'];
-const peakUnderLoad = (r: RuntimeResult): number => Math.max(r.scenarios['json-sat'].rssPeakBytes, r.scenarios['io-sat'].rssPeakBytes, r.scenarios['cpu-sat'].rssPeakBytes);
+const peakUnderLoad = (r: RuntimeResult): number =>
+  Math.max(r.scenarios['json-sat'].rssPeakBytes, r.scenarios['io-sat'].rssPeakBytes, r.scenarios['cpu-sat'].rssPeakBytes);
 const cold = (r: RuntimeResult): number => median(r.coldStartMs);
 const NONE = (): number => NaN;
 const NOTHING = (): string => '—';
@@ -121,7 +125,8 @@ export const CLAIMS: Claim[] = [
     source: 'techbench',
     form: { kind: 'ratio', lo: 2, hi: 3 },
     factor: (n, p) => p.scenarios['json-rate'].latencyMs.p99 / n.scenarios['json-rate'].latencyMs.p99,
-    measured: (n, p) => `/json at a fixed rate, p99: ${ms(n.scenarios['json-rate'].latencyMs.p99)} vs ${ms(p.scenarios['json-rate'].latencyMs.p99)}`,
+    measured: (n, p) =>
+      `/json at a fixed rate, p99: ${ms(n.scenarios['json-rate'].latencyMs.p99)} vs ${ms(p.scenarios['json-rate'].latencyMs.p99)}`,
   },
   {
     claim: 'P99 under load 240 ms vs 680 ms (65 % lower)',
@@ -199,7 +204,8 @@ export const CLAIMS: Claim[] = [
     source: 'rizawan',
     form: { kind: 'ratio', lo: 1.15, hi: 1.15 },
     factor: (n, p) => p.scenarios['json-rate'].latencyMs.p50 / n.scenarios['json-rate'].latencyMs.p50,
-    measured: (n, p) => `/json at a fixed rate, p50: ${ms(n.scenarios['json-rate'].latencyMs.p50)} vs ${ms(p.scenarios['json-rate'].latencyMs.p50)}`,
+    measured: (n, p) =>
+      `/json at a fixed rate, p50: ${ms(n.scenarios['json-rate'].latencyMs.p50)} vs ${ms(p.scenarios['json-rate'].latencyMs.p50)}`,
   },
   {
     claim: 'Python uses ~20 % less memory under heavy load',
@@ -219,7 +225,10 @@ export const CLAIMS: Claim[] = [
   {
     claim: 'Node.js handled 30 % more simultaneous connections',
     source: 'rizawan',
-    form: { kind: 'not-comparable', why: 'no connection limit was probed; both served 200 concurrent /io connections (errors: see the caveats)' },
+    form: {
+      kind: 'not-comparable',
+      why: 'no connection limit was probed; both served 200 concurrent /io connections (errors: see the caveats)',
+    },
     factor: NONE,
     measured: NOTHING,
   },

@@ -1,13 +1,24 @@
 // docs/SHOWDOWN.md from one showdown run: the measurement tables and the seed claims judged
 // against them. Pure: every number in the document comes from the run passed in.
 import { CLAIMS, judge, MARGIN, median, SOURCES } from './showdownClaims';
-import { CONTENDED_CPU0, CONTENDED_CPU1, contention, type RuntimeResult, type Scenario, type ScenarioKey, type ScenarioResult, type ShowdownRun } from './showdownTypes';
+import {
+  CONTENDED_CPU0,
+  CONTENDED_CPU1,
+  contention,
+  type RuntimeResult,
+  type Scenario,
+  type ScenarioKey,
+  type ScenarioResult,
+  type ShowdownRun,
+} from './showdownTypes';
 
-const ms = (v: number | null): string => (v === null || !Number.isFinite(v) ? '—' : `${v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`);
+const ms = (v: number | null): string =>
+  v === null || !Number.isFinite(v) ? '—' : `${v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
 const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 const pct = (x: number | null): string => (x === null || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(x < 0.01 ? 2 : 1)} %`);
 const num = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : '—');
-const ratio = (a: number | null, b: number | null): string => (a === null || b === null || !Number.isFinite(a / b) || b === 0 ? '—' : `${(a / b).toFixed(2)}`);
+const ratio = (a: number | null, b: number | null): string =>
+  a === null || b === null || !Number.isFinite(a / b) || b === 0 ? '—' : `${(a / b).toFixed(2)}`;
 
 interface Row {
   label: string;
@@ -15,28 +26,48 @@ interface Row {
   cell: (r: RuntimeResult) => [string, number | null];
 }
 
-function scenarioRows(key: ScenarioKey, title: string, pick: Array<'rps' | 'p50' | 'p99' | 'cpu' | 'loop' | 'gil' | 'gc' | 'rss' | 'verdict'>): Row[] {
+function scenarioRows(
+  key: ScenarioKey,
+  title: string,
+  pick: Array<'rps' | 'p50' | 'p99' | 'cpu' | 'loop' | 'gil' | 'gc' | 'rss' | 'verdict'>,
+): Row[] {
   const s = (r: RuntimeResult): ScenarioResult => r.scenarios[key];
   const rows: Record<(typeof pick)[number], Row> = {
-    rps: { label: `${title}: throughput`, cell: (r) => [`${num(s(r).rps)} req/s${s(r).errors ? ` (${s(r).errors} errors)` : ''}`, s(r).rps] },
+    rps: {
+      label: `${title}: throughput`,
+      cell: (r) => [`${num(s(r).rps)} req/s${s(r).errors ? ` (${s(r).errors} errors)` : ''}`, s(r).rps],
+    },
     p50: { label: `${title}: latency p50`, cell: (r) => [ms(s(r).latencyMs.p50), s(r).latencyMs.p50] },
     p99: { label: `${title}: latency p99`, cell: (r) => [ms(s(r).latencyMs.p99), s(r).latencyMs.p99] },
     cpu: { label: `${title}: CPU per request`, cell: (r) => [ms(s(r).cpuPerRequestMs), s(r).cpuPerRequestMs] },
-    loop: { label: `${title}: event-loop delay p99`, cell: (r) => [s(r).loopDelayP99Ms === null ? 'no loop' : ms(s(r).loopDelayP99Ms), s(r).loopDelayP99Ms] },
+    loop: {
+      label: `${title}: event-loop delay p99`,
+      cell: (r) => [s(r).loopDelayP99Ms === null ? 'no loop' : ms(s(r).loopDelayP99Ms), s(r).loopDelayP99Ms],
+    },
     gil: { label: `${title}: interpreter (GIL) delay p99`, cell: (r) => [ms(s(r).interpreterDelayP99Ms), s(r).interpreterDelayP99Ms] },
-    gc: { label: `${title}: GC pause share`, cell: (r) => [`${pct(s(r).gcShare)}${s(r).gcCount !== null ? ` (${s(r).gcCount} GCs)` : ''}`, s(r).gcShare] },
+    gc: {
+      label: `${title}: GC pause share`,
+      cell: (r) => [`${pct(s(r).gcShare)}${s(r).gcCount !== null ? ` (${s(r).gcCount} GCs)` : ''}`, s(r).gcShare],
+    },
     rss: { label: `${title}: peak RSS`, cell: (r) => [mb(s(r).rssPeakBytes), s(r).rssPeakBytes] },
-    verdict: { label: `${title}: rtprof verdict (busy: CPU / I/O / lock)`, cell: (r) => [`${s(r).verdict} (${pct(s(r).busyShares.cpu)} / ${pct(s(r).busyShares.io)} / ${pct(s(r).busyShares.lock)})`, null] },
+    verdict: {
+      label: `${title}: rtprof verdict (busy: CPU / I/O / lock)`,
+      cell: (r) => [`${s(r).verdict} (${pct(s(r).busyShares.cpu)} / ${pct(s(r).busyShares.io)} / ${pct(s(r).busyShares.lock)})`, null],
+    },
   };
   return pick.map((p) => rows[p]);
 }
 
 function headlineRows(run: ShowdownRun, scenarios: Scenario[]): Row[] {
   const title = (k: ScenarioKey): string => scenarios.find((s) => s.key === k)!.title;
-  const peak = (r: RuntimeResult): number => Math.max(...(['json-sat', 'io-sat', 'cpu-sat'] as const).map((k) => r.scenarios[k].rssPeakBytes));
+  const peak = (r: RuntimeResult): number =>
+    Math.max(...(['json-sat', 'io-sat', 'cpu-sat'] as const).map((k) => r.scenarios[k].rssPeakBytes));
   return [
     { label: 'runtime', cell: (r) => [r.version, null] },
-    { label: `cold start: spawn → first /json answer (median of ${run.coldStarts})`, cell: (r) => [ms(median(r.coldStartMs)), median(r.coldStartMs)] },
+    {
+      label: `cold start: spawn → first /json answer (median of ${run.coldStarts})`,
+      cell: (r) => [ms(median(r.coldStartMs)), median(r.coldStartMs)],
+    },
     { label: 'spawn → READY line (median)', cell: (r) => [ms(median(r.readyMs)), median(r.readyMs)] },
     { label: 'baseline RSS: idle 2 s after start, no request yet', cell: (r) => [mb(r.baselineRssBytes), r.baselineRssBytes] },
     { label: 'RSS after the first requests (before the probe)', cell: (r) => [mb(r.warmRssBytes), r.warmRssBytes] },
@@ -54,7 +85,13 @@ function headlineRows(run: ShowdownRun, scenarios: Scenario[]): Row[] {
 function measurementTable(run: ShowdownRun, scenarios: Scenario[]): string[] {
   const [node, ...pythons] = run.runtimes;
   const header = ['measurement', ...run.runtimes.map((r) => r.label), ...pythons.map((p) => `${p.key} ÷ node`)];
-  const lines = [`| ${header.join(' | ')} |`, `| --- | ${header.slice(1).map(() => '---:').join(' | ')} |`];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `| --- | ${header
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
+  ];
   for (const row of headlineRows(run, scenarios)) {
     const cells = run.runtimes.map((r) => row.cell(r));
     const base = node ? row.cell(node)[1] : null;
@@ -97,10 +134,14 @@ export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record
     const main = c.form.kind === 'not-comparable' ? judge(c.form, NaN) : judge(c.form, c.factor(node, asyncio));
     counts[main.verdict] = (counts[main.verdict] ?? 0) + 1;
     (byVerdict[main.verdict] ??= []).push(c.claim);
-    const alt = threaded && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, threaded)) : undefined;
-    const fa = fastapi && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, fastapi)) : undefined;
+    const alt =
+      threaded && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, threaded)) : undefined;
+    const fa =
+      fastapi && c.form.kind !== 'not-comparable' && c.form.kind !== 'at-least' ? judge(c.form, c.factor(node, fastapi)) : undefined;
     const faCell = fastapi ? ` ${fa ? `${fa.verdict}: ${fa.why}` : '—'} |` : '';
-    lines.push(`| ${c.claim} | ${source} | ${c.measured(node, asyncio)} | **${main.verdict}** | ${main.why} | ${alt ? `${alt.verdict}: ${alt.why}` : '—'} |${faCell}`);
+    lines.push(
+      `| ${c.claim} | ${source} | ${c.measured(node, asyncio)} | **${main.verdict}** | ${main.why} | ${alt ? `${alt.verdict}: ${alt.why}` : '—'} |${faCell}`,
+    );
   }
   return { lines, counts, byVerdict };
 }
@@ -109,15 +150,27 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
   const claims = claimsTable(run);
   const m = Math.round((MARGIN - 1) * 100);
   const loadWorst = Math.max(...run.runtimes.flatMap((r) => scenarios.map((s) => r.scenarios[s.key].loadSideCores)));
-  const errors = run.runtimes.flatMap((r) => scenarios.filter((s) => r.scenarios[s.key].errors > 0).map((s) => `${r.label} ${s.title}: ${r.scenarios[s.key].errors}`));
+  const errors = run.runtimes.flatMap((r) =>
+    scenarios.filter((s) => r.scenarios[s.key].errors > 0).map((s) => `${r.label} ${s.title}: ${r.scenarios[s.key].errors}`),
+  );
   const contended = run.runtimes.flatMap((r) =>
-    scenarios.filter((s) => contention(r.scenarios[s.key]) > 1).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].foreignCpu0Cores.toFixed(2)} / ${r.scenarios[s.key].foreignCpu1Cores.toFixed(2)} cores)`),
+    scenarios
+      .filter((s) => contention(r.scenarios[s.key]) > 1)
+      .map(
+        (s) =>
+          `${r.label} ${s.title} (${r.scenarios[s.key].foreignCpu0Cores.toFixed(2)} / ${r.scenarios[s.key].foreignCpu1Cores.toFixed(2)} cores)`,
+      ),
   );
   const offMain = run.runtimes
     .filter((r) => (r.scenarios['cpu-sat'].mainThreadCpuShare ?? 1) < 0.5)
-    .map((r) => `${r.label}: ${pct(r.scenarios['cpu-sat'].mainThreadCpuShare)} of its CPU on the main thread under /cpu saturated, verdict ${r.scenarios['cpu-sat'].verdict}`);
+    .map(
+      (r) =>
+        `${r.label}: ${pct(r.scenarios['cpu-sat'].mainThreadCpuShare)} of its CPU on the main thread under /cpu saturated, verdict ${r.scenarios['cpu-sat'].verdict}`,
+    );
   const unsaturated = run.runtimes.flatMap((r) =>
-    scenarios.filter((s) => s.rate === undefined && r.scenarios[s.key].cores < 0.85).map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].cores.toFixed(2)} cores)`),
+    scenarios
+      .filter((s) => s.rate === undefined && r.scenarios[s.key].cores < 0.85)
+      .map((s) => `${r.label} ${s.title} (${r.scenarios[s.key].cores.toFixed(2)} cores)`),
   );
   const probes = run.runtimes.map((r) => `${r.label}: ${r.probe}`).join('; ');
   return [
@@ -149,9 +202,13 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '',
     ...claims.lines,
     '',
-    `Tally (asyncio): ${Object.entries(claims.counts).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+    `Tally (asyncio): ${Object.entries(claims.counts)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}.`,
     '',
-    ...(['holds', 'direction only', 'does not hold'] as const).map((v) => `- **${v}**: ${(claims.byVerdict[v] ?? []).join('; ') || 'none'}.`),
+    ...(['holds', 'direction only', 'does not hold'] as const).map(
+      (v) => `- **${v}**: ${(claims.byVerdict[v] ?? []).join('; ') || 'none'}.`,
+    ),
     '',
     '## Caveats',
     '',

@@ -85,4 +85,5 @@ export interface ShowdownRun {
  */
 export const CONTENDED_CPU0 = 0.1;
 export const CONTENDED_CPU1 = 0.25;
-export const contention = (r: Pick<ScenarioResult, 'foreignCpu0Cores' | 'foreignCpu1Cores'>): number => Math.max(r.foreignCpu0Cores / CONTENDED_CPU0, r.foreignCpu1Cores / CONTENDED_CPU1);
+export const contention = (r: Pick<ScenarioResult, 'foreignCpu0Cores' | 'foreignCpu1Cores'>): number =>
+  Math.max(r.foreignCpu0Cores / CONTENDED_CPU0, r.foreignCpu1Cores / CONTENDED_CPU1);

@@ -11,7 +11,8 @@ export function otlpMetricsUrl(base: string): string {
 
 export function createOtlpReader(baseUrl: string, intervalMs: number): PeriodicExportingMetricReader {
   // Loaded on first use: an agent without --otlp does not carry the exporter (a few MB of RSS).
-  const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+  const { OTLPMetricExporter } =
+    require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
   return new PeriodicExportingMetricReader({
     exporter: new OTLPMetricExporter({ url: otlpMetricsUrl(baseUrl) }),
     exportIntervalMillis: intervalMs,

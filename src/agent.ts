@@ -35,8 +35,14 @@ export class Agent {
     if (options.otlp) reportOtlpErrorsTo(options.log);
     this.agentProvider = new MeterProvider({ readers: [this.agentReader] });
     const meter = this.agentProvider.getMeter(SCOPE_NAME);
-    const dropped = meter.createObservableCounter(AGENT.channelDropped.name, { unit: AGENT.channelDropped.unit, description: AGENT.channelDropped.description });
-    const targets = meter.createObservableUpDownCounter(AGENT.targets.name, { unit: AGENT.targets.unit, description: AGENT.targets.description });
+    const dropped = meter.createObservableCounter(AGENT.channelDropped.name, {
+      unit: AGENT.channelDropped.unit,
+      description: AGENT.channelDropped.description,
+    });
+    const targets = meter.createObservableUpDownCounter(AGENT.targets.name, {
+      unit: AGENT.targets.unit,
+      description: AGENT.targets.description,
+    });
     dropped.addCallback((result) => {
       for (const [reason, count] of Object.entries(this.watcher.channel.droppedCounts())) result.observe(count, { reason });
     });
@@ -57,7 +63,11 @@ export class Agent {
     this.server = buildServer({
       renderMetrics: () => this.renderMetrics(),
       targets: () => [...this.watcher.targets.values()].map((t) => t.toJSON()),
-      health: () => ({ targets: this.watcher.targets.size, uptimeS: Math.round((Date.now() - this.startedAt) / 1000), socket: this.watcher.channel.socketPath }),
+      health: () => ({
+        targets: this.watcher.targets.size,
+        uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+        socket: this.watcher.channel.socketPath,
+      }),
     });
     try {
       return await this.server.listen({ host: this.options.host, port: this.options.port });
@@ -76,7 +86,10 @@ export class Agent {
       if (!meters || !target.lastProc) continue;
       const resourceMetrics = await meters.collect();
       const id = target.identity;
-      parts.push({ resourceMetrics, labels: { 'process.pid': id.pid, 'service.name': id.serviceName, 'process.runtime.name': id.runtime } });
+      parts.push({
+        resourceMetrics,
+        labels: { 'process.pid': id.pid, 'service.name': id.serviceName, 'process.runtime.name': id.runtime },
+      });
     }
     const { resourceMetrics } = await this.agentReader.collect();
     parts.push({ resourceMetrics, labels: {} });

@@ -2,7 +2,11 @@
 // Usage errors exit 2, runtime failures exit 1 (DESIGN.md: CLI contract).
 
 export class RtprofError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode: 1 | 2) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
     super(message);
     this.name = 'RtprofError';
   }
@@ -22,12 +26,24 @@ export const errors = {
   badRegex: define('RTPROF_ERR_BAD_REGEX', 2, (value, why) => `--match expects a regular expression, '${value}' is not one: ${why}`),
   badUrl: define('RTPROF_ERR_BAD_URL', 2, (flag, value) => `${flag} expects an http(s) URL, got '${value}'`),
   noSuchPid: define('RTPROF_ERR_NO_SUCH_PID', 1, (pid) => `no process with pid ${pid} (check 'rtprof ps')`),
-  noPermission: define('RTPROF_ERR_NO_PERMISSION', 1, (pid) => `no permission to watch pid ${pid}: run as the same user or with CAP_SYS_PTRACE`),
+  noPermission: define(
+    'RTPROF_ERR_NO_PERMISSION',
+    1,
+    (pid) => `no permission to watch pid ${pid}: run as the same user or with CAP_SYS_PTRACE`,
+  ),
   portInUse: define('RTPROF_ERR_PORT_IN_USE', 1, (host, port) => `port ${port} on ${host} is already in use: pick another with --port`),
   listenFailed: define('RTPROF_ERR_LISTEN', 1, (host, port, why) => `cannot listen on ${host}:${port}: ${why}`),
   noTargets: define('RTPROF_ERR_NO_TARGETS', 2, () => `nothing to watch: give --pid N, --discover, or a command after --`),
-  notLinux: define('RTPROF_ERR_NOT_LINUX', 1, () => `rtprof reads /proc (schedstat, syscall, net/tcp) and runs on Linux only; run it in a Linux container or VM next to the service`),
-  socketFailed: define('RTPROF_ERR_SOCKET', 1, (path, why) => `cannot open the probe socket ${path}: ${why}; choose another place with --socket PATH`),
+  notLinux: define(
+    'RTPROF_ERR_NOT_LINUX',
+    1,
+    () => `rtprof reads /proc (schedstat, syscall, net/tcp) and runs on Linux only; run it in a Linux container or VM next to the service`,
+  ),
+  socketFailed: define(
+    'RTPROF_ERR_SOCKET',
+    1,
+    (path, why) => `cannot open the probe socket ${path}: ${why}; choose another place with --socket PATH`,
+  ),
   launchFailed: define('RTPROF_ERR_LAUNCH', 1, (cmd, why) => `cannot start '${cmd}': ${why}`),
 };
 

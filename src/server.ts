@@ -18,7 +18,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok', ...deps.health() }));
   app.get('/api/targets', async () => deps.targets());
   app.get('/', async (_req, reply) =>
-    reply.type('text/plain').send('rtprof agent\n  /metrics      Prometheus text format\n  /healthz      health\n  /api/targets  watched targets (JSON)\n'),
+    reply
+      .type('text/plain')
+      .send('rtprof agent\n  /metrics      Prometheus text format\n  /healthz      health\n  /api/targets  watched targets (JSON)\n'),
   );
   return app;
 }

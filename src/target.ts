@@ -69,7 +69,11 @@ export class Target implements TargetView {
       },
       unavailable: Object.fromEntries(this.proc.unavailable),
       last: this.lastProc
-        ? { t: new Date(this.lastProc.t).toISOString(), rssBytes: this.lastProc.rssBytes, cpuUtilization: this.lastProc.cpuUtilUser + this.lastProc.cpuUtilSystem }
+        ? {
+            t: new Date(this.lastProc.t).toISOString(),
+            rssBytes: this.lastProc.rssBytes,
+            cpuUtilization: this.lastProc.cpuUtilUser + this.lastProc.cpuUtilSystem,
+          }
         : null,
     };
   }

@@ -25,9 +25,13 @@ const REQUIRED = [
 ];
 
 test('agent watches two targets, serves one family per metric, promtool-clean, drops exited targets', async () => {
-  const node = start(process.execPath, ['-e', 'require("http").createServer((q,r)=>r.end("ok")).listen(0,"127.0.0.1",()=>console.log("ready"))'], {
-    env: { ...process.env, OTEL_SERVICE_NAME: 'checkout-api' },
-  });
+  const node = start(
+    process.execPath,
+    ['-e', 'require("http").createServer((q,r)=>r.end("ok")).listen(0,"127.0.0.1",()=>console.log("ready"))'],
+    {
+      env: { ...process.env, OTEL_SERVICE_NAME: 'checkout-api' },
+    },
+  );
   const py = start(PYTHON, ['-c', 'import time\nprint("ready", flush=True)\nwhile True: time.sleep(0.05)']);
   await Promise.all([node.waitFor(/ready/), py.waitFor(/ready/)]);
   const agent = await startAgent(['--pid', String(node.pid), '--pid', String(py.pid), '--interval', '500ms', '--no-attach']);
@@ -56,10 +60,12 @@ test('agent watches two targets, serves one family per metric, promtool-clean, d
   await sleep(2000);
   const second = parsePrometheus(await agent.scrape()).samples;
   const elapsedS = (Date.now() - t0) / 1000;
-  const sum = (all: typeof samples, pid: number): number => valuesOf(all, 'rtprof_thread_time_seconds_total', pid).reduce((s, x) => s + x.value, 0);
+  const sum = (all: typeof samples, pid: number): number =>
+    valuesOf(all, 'rtprof_thread_time_seconds_total', pid).reduce((s, x) => s + x.value, 0);
   const rate = (sum(second, py.pid) - sum(samples, py.pid)) / elapsedS;
   assert.ok(Math.abs(rate - 1) < 0.3, `thread time rate sums to ~1 (got ${rate.toFixed(3)})`);
-  const sleepShare = valuesOf(second, 'rtprof_thread_time_seconds_total', py.pid).find((s) => s.labels.state === 'sleep')!.value / sum(second, py.pid);
+  const sleepShare =
+    valuesOf(second, 'rtprof_thread_time_seconds_total', py.pid).find((s) => s.labels.state === 'sleep')!.value / sum(second, py.pid);
   assert.ok(sleepShare > 0.8, `the python sleeper is mostly asleep (${sleepShare.toFixed(2)})`);
 
   const targets = (await (await agent.get('/api/targets')).json()) as Array<{ pid: number; runtime: string }>;
@@ -105,14 +111,20 @@ test('bad input: one clear line and the right exit code', async () => {
   assert.match(r.stderr, /no process with pid 999999999/);
   oneLine(r.stderr);
 
-  const busy = start(process.execPath, ['-e', 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>console.log("port="+s.address().port))']);
+  const busy = start(process.execPath, [
+    '-e',
+    'const s=require("net").createServer().listen(0,"127.0.0.1",()=>console.log("port="+s.address().port))',
+  ]);
   const [, port] = await busy.waitFor(/port=(\d+)/);
   r = run(['agent', '--pid', String(busy.pid), '--port', port!, '--no-attach']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
   oneLine(r.stderr);
   busy.kill();
-  assert.match(execFileSync(process.execPath, ['bin/rtprof.js', 'agent', '--help'], { encoding: 'utf8', cwd: `${__dirname}/../..` }), /--discover/);
+  assert.match(
+    execFileSync(process.execPath, ['bin/rtprof.js', 'agent', '--help'], { encoding: 'utf8', cwd: `${__dirname}/../..` }),
+    /--discover/,
+  );
 });
 
 test('an unprivileged agent watching a root process: forbidden /proc files are reported unavailable, the rest collected', async (t) => {
@@ -120,7 +132,19 @@ test('an unprivileged agent watching a root process: forbidden /proc files are r
   const dir = mkdtempSync(join(tmpdir(), 'rtprof-nobody-'));
   chownSync(dir, 65534, 65534);
   const target = start('sleep', ['60']);
-  const agent = start('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', RTPROF, 'agent', '--pid', String(target.pid), '--port', '0', '--socket', join(dir, 'agent.sock')]);
+  const agent = start('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    RTPROF,
+    'agent',
+    '--pid',
+    String(target.pid),
+    '--port',
+    '0',
+    '--socket',
+    join(dir, 'agent.sock'),
+  ]);
   const [, url] = await agent.waitFor(/serving (http:\/\/[^ ]+)\/metrics/, 20_000);
   await sleep(1500);
   const [info] = (await (await fetch(`${url}/api/targets`)).json()) as Array<{ serviceName: string; unavailable: Record<string, string> }>;
@@ -137,11 +161,15 @@ test('an unprivileged agent watching a root process: forbidden /proc files are r
 });
 
 test('a profile of a process the agent watches borrows its probe and gives it back when it ends', async () => {
-  const node = start(process.execPath, ['-e', 'setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100); console.log("ready")']);
+  const node = start(process.execPath, [
+    '-e',
+    'setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100); console.log("ready")',
+  ]);
   await node.waitFor(/ready/);
   const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms']);
   type Info = { pid: number; probe: { state: string; snapshots: number } };
-  const probeOf = async (): Promise<Info['probe']> => ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === node.pid)!.probe;
+  const probeOf = async (): Promise<Info['probe']> =>
+    ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === node.pid)!.probe;
   /** The target's probe once cond holds, polled every 100 ms (state changes last ~2 s here). */
   const probeWhen = (what: string, cond: (p: Info['probe']) => boolean, ms = 20_000): Promise<Info['probe']> =>
     until(

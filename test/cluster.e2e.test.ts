@@ -8,7 +8,10 @@ import { ROOT, startAgent } from './helpers/agent';
 import { sleep, start } from './helpers/processes';
 
 /** Ports a process itself listens on (its own sockets, not the whole network namespace's). */
-const portsOf = (pid: number): number[] => targetListeners(pid).map((l) => l.port).sort();
+const portsOf = (pid: number): number[] =>
+  targetListeners(pid)
+    .map((l) => l.port)
+    .sort();
 
 test('each cluster worker gets its own probe; no inspector port stays open', async () => {
   const primary = start(process.execPath, [join(ROOT, 'test/fixtures/node/cluster.cjs')]);
@@ -25,10 +28,17 @@ test('each cluster worker gets its own probe; no inspector port stays open', asy
     if (targets.length === 2 && targets.every((t) => t.probe.state === 'connected' && t.probe.snapshots > 0)) break;
     await sleep(250);
   }
-  assert.deepEqual(targets.map((t) => [t.pid, t.probe.state, t.probe.method]).sort(), workers.map((p) => [p, 'connected', 'inspector']).sort());
+  assert.deepEqual(
+    targets.map((t) => [t.pid, t.probe.state, t.probe.method]).sort(),
+    workers.map((p) => [p, 'connected', 'inspector']).sort(),
+  );
   const text = await agent.scrape();
   for (const pid of workers) assert.match(text, new RegExp(`nodejs_eventloop_delay_p99_seconds\\{process_pid="${pid}"`));
-  assert.deepEqual([primary.pid, ...workers].map(portsOf), before, 'every process listens on exactly what it did before: no inspector port left open');
+  assert.deepEqual(
+    [primary.pid, ...workers].map(portsOf),
+    before,
+    'every process listens on exactly what it did before: no inspector port left open',
+  );
   assert.equal(before[0]!.length, 1, 'the primary holds the HTTP port');
   await agent.stop();
   primary.kill('SIGTERM');

@@ -18,7 +18,10 @@ test('promtool accepts the Prometheus config and rules', () => {
 });
 
 test('every metric the Grafana dashboard and the rules query is one the agent serves', async () => {
-  const node = start(process.execPath, ['-e', 'setInterval(()=>Array.from({length:1e5},()=>({})),100);require("http").createServer((q,r)=>r.end()).listen(0,"127.0.0.1",()=>console.log("ready"))']);
+  const node = start(process.execPath, [
+    '-e',
+    'setInterval(()=>Array.from({length:1e5},()=>({})),100);require("http").createServer((q,r)=>r.end()).listen(0,"127.0.0.1",()=>console.log("ready"))',
+  ]);
   await node.waitFor(/ready/);
   // --http: the dashboard's Requests panel needs the HTTP hooks (off by default)
   const agent = await startAgent(['--pid', String(node.pid), '--interval', '500ms', '--http']);
@@ -30,7 +33,11 @@ test('every metric the Grafana dashboard and the rules query is one the agent se
   const dashboard = readFileSync(join(ROOT, 'deploy/grafana/rtprof-dashboard.json'), 'utf8');
   const rules = readFileSync(join(ROOT, 'deploy/prometheus/rtprof-rules.yml'), 'utf8');
   const labels = new Set(['process_pid', 'process_runtime_name', 'v8js_gc_type']);
-  const queried = new Set([...`${dashboard}\n${rules}`.matchAll(/\b((?:process|nodejs|v8js|rtprof|cpython)_[a-z0-9_]+)\b/g)].map((m) => m[1]!).filter((n) => !labels.has(n)));
+  const queried = new Set(
+    [...`${dashboard}\n${rules}`.matchAll(/\b((?:process|nodejs|v8js|rtprof|cpython)_[a-z0-9_]+)\b/g)]
+      .map((m) => m[1]!)
+      .filter((n) => !labels.has(n)),
+  );
   const pythonOnly = /^(cpython_|rtprof_python_)/;
   for (const name of queried) {
     if (pythonOnly.test(name)) continue; // a Node target does not serve them; names checked by the model test

@@ -32,7 +32,8 @@ test('agent --discover --match picks up new matching processes and drops dead on
   const agent = await startAgent(['--discover', '--match', 'disco-worker', '--interval', '500ms', '--no-attach']);
   const other = start(PYTHON, ['-c', 'import time\nwhile True: time.sleep(1)', 'unrelated']);
   const worker = start(PYTHON, ['-c', 'import time\nwhile True: time.sleep(1)', 'disco-worker']);
-  const targets = async (): Promise<number[]> => ((await (await agent.get('/api/targets')).json()) as Array<{ pid: number }>).map((t) => t.pid);
+  const targets = async (): Promise<number[]> =>
+    ((await (await agent.get('/api/targets')).json()) as Array<{ pid: number }>).map((t) => t.pid);
   await sleep(1500);
   let pids = await targets();
   assert.ok(pids.includes(worker.pid), 'the new matching process is watched');

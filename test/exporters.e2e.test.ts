@@ -21,20 +21,30 @@ test('a real Prometheus server scrapes the agent', async () => {
     `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: rtprof\n    static_configs:\n      - targets: ['${hostPort}']\n`,
   );
   requireTool('prometheus', 'prometheus');
-  const prom = start('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, '--web.listen-address=127.0.0.1:0'], { cwd: dir });
+  const prom = start(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, '--web.listen-address=127.0.0.1:0'],
+    { cwd: dir },
+  );
   const [, promAddr] = await prom.waitFor(/Listening on.*address=(127\.0\.0\.1:\d+)/, 30_000);
   const query = async (q: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }> | undefined> => {
     const res = await fetch(`http://${promAddr}/api/v1/query?query=${encodeURIComponent(q)}`);
     const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
     return body.data.result.length > 0 ? body.data.result : undefined;
   };
-  const cpu = await until('prometheus has process_cpu_time_seconds_total', () => query(`process_cpu_time_seconds_total{process_pid="${target.pid}"}`));
+  const cpu = await until('prometheus has process_cpu_time_seconds_total', () =>
+    query(`process_cpu_time_seconds_total{process_pid="${target.pid}"}`),
+  );
   assert.ok(cpu.some((r) => r.metric.cpu_mode === 'user'));
   const up = await until('up == 1', () => query('up{job="rtprof"} == 1'));
   assert.equal(up.length, 1);
   // rate() divides by the whole range: wait until the series is older than the range.
   await sleep(7000);
-  const rate = await until('rate over thread time', () => query(`sum(rate(rtprof_thread_time_seconds_total{process_pid="${target.pid}"}[5s]))`), 40_000);
+  const rate = await until(
+    'rate over thread time',
+    () => query(`sum(rate(rtprof_thread_time_seconds_total{process_pid="${target.pid}"}[5s]))`),
+    40_000,
+  );
   const value = Number(rate[0]!.value[1]);
   assert.ok(value > 0.7 && value < 1.3, `sum of rate(rtprof_thread_time_seconds_total) ≈ 1, got ${value}`);
   prom.kill('SIGTERM');
@@ -61,7 +71,17 @@ test('--otlp pushes one Resource per target with process and service attributes'
   const port = (collector.address() as AddressInfo).port;
   const a = start(PYTHON, ['-c', 'import time\nwhile True: time.sleep(1)']);
   const b = start(process.execPath, ['-e', 'setInterval(()=>{}, 1000)']);
-  const agent = await startAgent(['--pid', String(a.pid), '--pid', String(b.pid), '--interval', '500ms', '--no-attach', '--otlp', `http://127.0.0.1:${port}`]);
+  const agent = await startAgent([
+    '--pid',
+    String(a.pid),
+    '--pid',
+    String(b.pid),
+    '--interval',
+    '500ms',
+    '--no-attach',
+    '--otlp',
+    `http://127.0.0.1:${port}`,
+  ]);
   await until('two resources pushed', async () => {
     const pids = new Set(bodies.flat().map((rm) => pidOf(rm)));
     return pids.has(a.pid) && pids.has(b.pid) ? true : undefined;

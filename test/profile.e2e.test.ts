@@ -21,7 +21,9 @@ before(async () => {
 after(() => downstream.kill());
 
 async function nodeApp(): Promise<{ app: Started; base: string }> {
-  const app = start(process.execPath, [join(ROOT, 'sample-apps/node/server.js')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const app = start(process.execPath, [join(ROOT, 'sample-apps/node/server.js')], {
+    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl },
+  });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   return { app, base: `http://127.0.0.1:${port}` };
 }
@@ -58,7 +60,16 @@ function assertIoMatches(doc: ProfileDocument, truth: GroundTruth, tolerance = 0
 test('node: 20 ms spin then 60 ms downstream wait at concurrency 1 → io-bound, io share of busy time ≈ 0.75 (as the kernel measures it without rtprof, ± 0.05)', async () => {
   const { app, base } = await nodeApp();
   const truth = await truthFor(app.pid, `${base}${SPIN_20_WAIT_60}`);
-  const doc = await profileJson(['--pid', String(app.pid), '--duration', '8s', '--load', `${base}${SPIN_20_WAIT_60}`, '--connections', '1']);
+  const doc = await profileJson([
+    '--pid',
+    String(app.pid),
+    '--duration',
+    '8s',
+    '--load',
+    `${base}${SPIN_20_WAIT_60}`,
+    '--connections',
+    '1',
+  ]);
   assert.equal(doc.target.attach, 'inspector');
   assert.equal(doc.target.runtime, 'nodejs');
   assert.equal(doc.verdict, 'io-bound', show(doc));
@@ -73,7 +84,16 @@ test('node: 20 ms spin then 60 ms downstream wait at concurrency 1 → io-bound,
 
 test('node: 60 ms spin then 20 ms wait → cpu-bound; no traffic → idle', async () => {
   const { app, base } = await nodeApp();
-  const cpu = await profileJson(['--pid', String(app.pid), '--duration', '6s', '--load', `${base}/mixed?cpu_ms=60&io_ms=20`, '--connections', '1']);
+  const cpu = await profileJson([
+    '--pid',
+    String(app.pid),
+    '--duration',
+    '6s',
+    '--load',
+    `${base}/mixed?cpu_ms=60&io_ms=20`,
+    '--connections',
+    '1',
+  ]);
   assert.equal(cpu.verdict, 'cpu-bound', show(cpu));
   assert.ok(cpu.busy.shares.cpu >= 0.6, show(cpu));
   const idle = await profileJson(['--pid', String(app.pid), '--duration', '4s']);
@@ -82,7 +102,9 @@ test('node: 60 ms spin then 20 ms wait → cpu-bound; no traffic → idle', asyn
 });
 
 test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/20 → cpu-bound, no traffic → idle', async () => {
-  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], {
+    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl },
+  });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const base = `http://127.0.0.1:${port}`;
   const truth = await truthFor(app.pid, `${base}${SPIN_20_WAIT_60}`);
@@ -93,7 +115,16 @@ test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/
   assert.equal(io.verdict, 'io-bound', show(io));
   assertIoMatches(io, truth);
   assert.ok(io.eventLoop !== null && io.gc !== null, 'asyncio loop delay and GC from the probe');
-  const cpu = await profileJson(['--pid', String(app.pid), '--duration', '6s', '--load', `${base}/mixed?cpu_ms=60&io_ms=20`, '--connections', '1']);
+  const cpu = await profileJson([
+    '--pid',
+    String(app.pid),
+    '--duration',
+    '6s',
+    '--load',
+    `${base}/mixed?cpu_ms=60&io_ms=20`,
+    '--connections',
+    '1',
+  ]);
   assert.equal(cpu.verdict, 'cpu-bound', show(cpu));
   const idle = await profileJson(['--pid', String(app.pid), '--duration', '4s']);
   assert.equal(idle.verdict, 'idle', show(idle));
@@ -101,26 +132,43 @@ test('python asyncio (probe attached with gdb): 20/60 → io-bound ≈ 0.75, 60/
 });
 
 test('python threaded server: the work runs on handler threads; /cpu → cpu-bound from the process CPU, /io → io-bound', async () => {
-  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/threaded_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/threaded_app.py')], {
+    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl },
+  });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const base = `http://127.0.0.1:${port}`;
   const cpu = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--load', `${base}/cpu?ms=20`, '--connections', '1']);
   assert.equal(cpu.threads.workOffMainThread, true, JSON.stringify(cpu.threads));
   assert.equal(cpu.verdict, 'cpu-bound', `${show(cpu)} threads=${JSON.stringify(cpu.threads)}`);
-  assert.ok(cpu.warnings.some((w) => /other threads did \d+ % of the process's CPU/.test(w)), cpu.warnings.join('\n'));
+  assert.ok(
+    cpu.warnings.some((w) => /other threads did \d+ % of the process's CPU/.test(w)),
+    cpu.warnings.join('\n'),
+  );
   const io = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--load', `${base}/io?ms=40`, '--connections', '1']);
   assert.equal(io.verdict, 'io-bound', `${show(io)} threads=${JSON.stringify(io.threads)}`);
   app.kill();
 });
 
 test('without a probe, /proc evidence (client connections) splits io from idle', async () => {
-  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
+  const app = start('/usr/bin/python3', [join(ROOT, 'sample-apps/python/asyncio_app.py')], {
+    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl },
+  });
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const truth = await truthFor(app.pid, `http://127.0.0.1:${port}${SPIN_20_WAIT_60}`);
   const quiet = await profileJson(['--pid', String(app.pid), '--duration', '3s', '--no-attach']);
   assert.equal(quiet.evidence.source, 'proc');
   assert.equal(quiet.verdict, 'idle', show(quiet));
-  const loaded = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--no-attach', '--load', `http://127.0.0.1:${port}${SPIN_20_WAIT_60}`, '--connections', '1']);
+  const loaded = await profileJson([
+    '--pid',
+    String(app.pid),
+    '--duration',
+    '5s',
+    '--no-attach',
+    '--load',
+    `http://127.0.0.1:${port}${SPIN_20_WAIT_60}`,
+    '--connections',
+    '1',
+  ]);
   assert.equal(loaded.evidence.source, 'proc');
   assert.equal(loaded.verdict, 'io-bound', show(loaded));
   assertIoMatches(loaded, truth, 0.08);
@@ -143,19 +191,34 @@ test('a plain process is profiled from /proc alone; eventLoop and gc are null', 
 test('profile -- CMD launches with the probe preloaded, writes HTML, and stops the command', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtprof-profile-'));
   const html = join(dir, 'report.html');
-  const p = rtprof(['profile', '--duration', '3s', '--json', '--html', html, '--', process.execPath, '-e', 'setInterval(() => { const end = Date.now() + 100; while (Date.now() < end); }, 1000)']);
+  const p = rtprof([
+    'profile',
+    '--duration',
+    '3s',
+    '--json',
+    '--html',
+    html,
+    '--',
+    process.execPath,
+    '-e',
+    'setInterval(() => { const end = Date.now() + 100; while (Date.now() < end); }, 1000)',
+  ]);
   const { code } = await p.exited;
   assert.equal(code, 0, p.stderr());
   const doc = JSON.parse(p.stdout()) as ProfileDocument;
   assert.equal(doc.target.attach, 'preload');
-  assert.ok(doc.eventLoop && doc.eventLoop.delayS.max >= 0.08 && doc.eventLoop.delayS.max <= 0.13, `a 100 ms block shows as max delay: ${JSON.stringify(doc.eventLoop)}`);
+  assert.ok(
+    doc.eventLoop && doc.eventLoop.delayS.max >= 0.08 && doc.eventLoop.delayS.max <= 0.13,
+    `a 100 ms block shows as max delay: ${JSON.stringify(doc.eventLoop)}`,
+  );
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<html/);
   assert.ok(!/src="http|href="http/.test(page), 'self-contained: no network references');
 });
 
 test('bad input and a target that exits mid-profile', async () => {
-  const run = (args: string[]): ReturnType<typeof spawnSync> => spawnSync(join(ROOT, 'bin/rtprof.js'), ['profile', ...args], { encoding: 'utf8', timeout: 20_000 });
+  const run = (args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(join(ROOT, 'bin/rtprof.js'), ['profile', ...args], { encoding: 'utf8', timeout: 20_000 });
   let r = run(['--pid', 'abc']);
   assert.equal(r.status, 2);
   r = run(['--pid', '1', '--duration', '0']);
@@ -170,7 +233,10 @@ test('bad input and a target that exits mid-profile', async () => {
   const brief = start('/usr/bin/python3', ['-c', 'import time\nt = time.time()\nwhile time.time() - t < 2.5: pass']);
   const doc = await profileJson(['--pid', String(brief.pid), '--duration', '10s', '--no-attach']);
   assert.equal(doc.targetExited, true);
-  assert.ok(doc.warnings.some((w) => /exited/.test(w)), JSON.stringify(doc.warnings));
+  assert.ok(
+    doc.warnings.some((w) => /exited/.test(w)),
+    JSON.stringify(doc.warnings),
+  );
   assert.ok(doc.window.durationS < 6, `the window ends when the target does: ${doc.window.durationS}`);
   assert.ok(doc.series.length >= 1, 'what was seen is reported');
 });

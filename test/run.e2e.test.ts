@@ -91,7 +91,10 @@ describe('rtprof run', () => {
   }
 
   it('the child exit code passes through, and the agent goes with the child', () => {
-    const r = spawnSync(RTPROF, ['run', '--port', '0', '--', process.execPath, '-e', 'setTimeout(() => process.exit(3), 300)'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(RTPROF, ['run', '--port', '0', '--', process.execPath, '-e', 'setTimeout(() => process.exit(3), 300)'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(r.status, 3, r.stderr);
   });
 
@@ -160,7 +163,13 @@ describe('rtprof run', () => {
       assert.equal(root?.probe.method, 'preload', 'the launcher itself has the preloaded probe');
       // no debug port left open in the child
       const ss = spawnSync('ss', ['-Hltnp'], { encoding: 'utf8' }).stdout;
-      assert.doesNotMatch(ss.split('\n').filter((l) => l.includes(`pid=${appPid},`)).join('\n'), /:9229\b/);
+      assert.doesNotMatch(
+        ss
+          .split('\n')
+          .filter((l) => l.includes(`pid=${appPid},`))
+          .join('\n'),
+        /:9229\b/,
+      );
     } finally {
       assert.equal(await stop(proc), 0);
     }
@@ -172,6 +181,12 @@ describe('rtprof run', () => {
     const missing = spawnSync(RTPROF, ['run', '--port', '0', '--', 'no-such-command-rtprof'], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /RTPROF_ERR_LAUNCH|cannot start 'no-such-command-rtprof'/);
-    assert.equal(missing.stderr.trim().split('\n').filter((l) => /cannot start/.test(l)).length, 1);
+    assert.equal(
+      missing.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /cannot start/.test(l)).length,
+      1,
+    );
   });
 });

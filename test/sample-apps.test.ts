@@ -138,7 +138,13 @@ const APPS: Array<{ name: string; cmd: string; args: string[]; runtime: string; 
   { name: 'node (fastify)', cmd: process.execPath, args: [path.join(APPS_DIR, 'node', 'server.js')], runtime: 'nodejs' },
   { name: 'python asyncio', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'asyncio_app.py')], runtime: 'cpython' },
   { name: 'python threaded', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'threaded_app.py')], runtime: 'cpython' },
-  { name: 'python fastapi (uvicorn)', cmd: PYTHON, args: [path.join(APPS_DIR, 'python', 'fastapi_app.py')], runtime: 'cpython', skip: fastapiMissing() },
+  {
+    name: 'python fastapi (uvicorn)',
+    cmd: PYTHON,
+    args: [path.join(APPS_DIR, 'python', 'fastapi_app.py')],
+    runtime: 'cpython',
+    skip: fastapiMissing(),
+  },
 ];
 
 for (const spec of APPS) {
@@ -225,7 +231,10 @@ for (const spec of APPS) {
       for (let i = 0; i < n; i++) {
         const { reply, json } = await getJson(app.port, '/cpu?ms=50', agent);
         assert.equal(reply.status, 200);
-        assert.deepEqual({ ...json, iterations: 0, elapsed_ms: 0 }, { endpoint: 'cpu', cpu_ms: 50, io_ms: 0, iterations: 0, elapsed_ms: 0 });
+        assert.deepEqual(
+          { ...json, iterations: 0, elapsed_ms: 0 },
+          { endpoint: 'cpu', cpu_ms: 50, io_ms: 0, iterations: 0, elapsed_ms: 0 },
+        );
         assert.ok((json.iterations as number) > 0);
         assert.ok((json.elapsed_ms as number) >= 50, `elapsed_ms ${json.elapsed_ms}`);
         wall += reply.ms;
@@ -233,8 +242,10 @@ for (const spec of APPS) {
       const cpu = cpuMs(app.pid) - cpu0;
       const runqueue = runqueueMs(app.pid) - rq0;
       const perRequest = cpu / n;
-      t.diagnostic(`${spec.name}: ${n}× /cpu?ms=50 → ${perRequest.toFixed(1)} ms CPU/request (utime+stime), ` +
-        `${(runqueue / n).toFixed(1)} ms runqueue/request, ${(wall / n).toFixed(1)} ms wall/request`);
+      t.diagnostic(
+        `${spec.name}: ${n}× /cpu?ms=50 → ${perRequest.toFixed(1)} ms CPU/request (utime+stime), ` +
+          `${(runqueue / n).toFixed(1)} ms runqueue/request, ${(wall / n).toFixed(1)} ms wall/request`,
+      );
       // Tolerance: the burn is wall-clock bound, so time spent waiting for a CPU on a loaded machine
       // (runqueue) is not CPU; utime+stime is read in ${TICK_MS} ms ticks (±1 tick per read, ×2 reads).
       // Upper: +25 ms per request for request handling, GC and the runtime's other threads.
@@ -248,7 +259,10 @@ for (const spec of APPS) {
       const { reply, json } = await getJson(app.port, '/mixed?cpu_ms=20&io_ms=40', agent);
       assert.equal(reply.status, 200, reply.body);
       assert.deepEqual(Object.keys(json), WORK_KEYS);
-      assert.deepEqual({ ...json, iterations: 0, elapsed_ms: 0 }, { endpoint: 'mixed', cpu_ms: 20, io_ms: 40, iterations: 0, elapsed_ms: 0 });
+      assert.deepEqual(
+        { ...json, iterations: 0, elapsed_ms: 0 },
+        { endpoint: 'mixed', cpu_ms: 20, io_ms: 40, iterations: 0, elapsed_ms: 0 },
+      );
       assert.ok((json.iterations as number) > 0);
       assert.ok((json.elapsed_ms as number) >= 60, `elapsed_ms ${json.elapsed_ms}`);
       assert.ok(reply.ms >= 60);
@@ -328,7 +342,9 @@ test('fastapi_app.py without FastAPI/uvicorn: exit 2, one line on stderr naming 
 function pyenvPythons(): Array<{ version: string; python: string }> {
   let root = '';
   try {
-    root = execFileSync('pyenv', ['root'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    root = execFileSync('pyenv', ['root'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     root = path.join(process.env.HOME ?? '/root', '.pyenv');
   }

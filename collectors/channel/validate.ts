@@ -4,15 +4,7 @@
 import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
 import type { DelayStatsNs, HelloMessage, ProbeMessage, SnapshotMessage } from './messages';
 
-export type DropReason =
-  | 'bad_json'
-  | 'too_long'
-  | 'bad_schema'
-  | 'bad_version'
-  | 'bad_token'
-  | 'wrong_pid'
-  | 'rate_limited'
-  | 'no_hello';
+export type DropReason = 'bad_json' | 'too_long' | 'bad_schema' | 'bad_version' | 'bad_token' | 'wrong_pid' | 'rate_limited' | 'no_hello';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'bad_json',
@@ -68,13 +60,7 @@ function isCountMap(v: unknown): boolean {
 }
 
 function isGcEvent(v: unknown): boolean {
-  return (
-    isObj(v) &&
-    isStr(v.kind, 32) &&
-    isNum(v.durationS) &&
-    optional(v, 'collected', isNum) &&
-    optional(v, 'uncollectable', isNum)
-  );
+  return isObj(v) && isStr(v.kind, 32) && isNum(v.durationS) && optional(v, 'collected', isNum) && optional(v, 'uncollectable', isNum);
 }
 
 function isGcTotals(v: unknown): boolean {
@@ -88,11 +74,7 @@ function isGcTotals(v: unknown): boolean {
 }
 
 function isHeapSpace(v: unknown): boolean {
-  return (
-    isObj(v) &&
-    isStr(v.name, 64) &&
-    ['sizeBytes', 'usedBytes', 'availableBytes', 'physicalBytes'].every((k) => isNum(v[k]))
-  );
+  return isObj(v) && isStr(v.name, 64) && ['sizeBytes', 'usedBytes', 'availableBytes', 'physicalBytes'].every((k) => isNum(v[k]));
 }
 
 function isHeap(v: unknown): boolean {

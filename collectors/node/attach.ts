@@ -121,7 +121,9 @@ function inspectTarget(req: AttachRequest, deadline: number): Target {
   }
   const flags = inspectFlags(nodeOptionArgs(cmdline, nodeOptions));
   if (!handlesSigusr1(pid)) {
-    const why = flags.disableSigusr1 ? 'its inspector is disabled by --disable-sigusr1' : 'it does not handle SIGUSR1 (signalling would kill it)';
+    const why = flags.disableSigusr1
+      ? 'its inspector is disabled by --disable-sigusr1'
+      : 'it does not handle SIGUSR1 (signalling would kill it)';
     throw new AttachError(`cannot attach to Node process ${pid}: ${why}; ${fixHint()}`);
   }
   if (flags.noHttpEndpoint) {
@@ -152,8 +154,7 @@ async function isInspector(l: Listener, timeoutMs: number): Promise<boolean> {
 async function findOpenInspector(target: Target): Promise<Listener | undefined> {
   const listeners = targetListeners(target.pid);
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
-  const candidates =
-    target.flags.openedAtStart && port === 0 ? listeners : listeners.filter((l) => l.port === port);
+  const candidates = target.flags.openedAtStart && port === 0 ? listeners : listeners.filter((l) => l.port === port);
   for (const l of candidates) {
     if (await isInspector(l, Math.min(1000, remaining(target)))) return l;
   }

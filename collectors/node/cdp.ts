@@ -13,27 +13,30 @@ export interface InspectorTarget {
 /** GET /json/list on host:port. Resolves null when it is not a Node inspector (or does not answer). */
 export function listInspectorTargets(host: string, port: number, timeoutMs: number): Promise<InspectorTarget[] | null> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/json/list', timeout: timeoutMs, headers: { host: `${hostForUrl(host)}:${port}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-        if (body.length > 1 << 20) req.destroy();
-      });
-      res.on('end', () => {
-        try {
-          const list: unknown = JSON.parse(body);
-          if (!Array.isArray(list)) return resolve(null);
-          const targets = list.filter(
-            (t): t is InspectorTarget => typeof t === 'object' && t !== null && typeof t.webSocketDebuggerUrl === 'string',
-          );
-          resolve(targets.length > 0 ? targets : null);
-        } catch {
-          resolve(null);
-        }
-      });
-      res.on('error', () => resolve(null));
-    });
+    const req = http.get(
+      { host, port, path: '/json/list', timeout: timeoutMs, headers: { host: `${hostForUrl(host)}:${port}` } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length > 1 << 20) req.destroy();
+        });
+        res.on('end', () => {
+          try {
+            const list: unknown = JSON.parse(body);
+            if (!Array.isArray(list)) return resolve(null);
+            const targets = list.filter(
+              (t): t is InspectorTarget => typeof t === 'object' && t !== null && typeof t.webSocketDebuggerUrl === 'string',
+            );
+            resolve(targets.length > 0 ? targets : null);
+          } catch {
+            resolve(null);
+          }
+        });
+        res.on('error', () => resolve(null));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(null));
   });
@@ -110,7 +113,10 @@ export class CdpSession {
         if (msg === null) return resolve({ closed: true });
         const error = msg.error as { message?: string } | undefined;
         if (error) return resolve({ exception: error.message ?? 'protocol error' });
-        const result = msg.result as { result?: { value?: unknown }; exceptionDetails?: { text?: string; exception?: { description?: string } } };
+        const result = msg.result as {
+          result?: { value?: unknown };
+          exceptionDetails?: { text?: string; exception?: { description?: string } };
+        };
         const details = result?.exceptionDetails;
         if (details) return resolve({ exception: details.exception?.description ?? details.text ?? 'exception' });
         resolve({ value: result?.result?.value });

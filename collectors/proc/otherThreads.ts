@@ -20,7 +20,10 @@ export class OtherThreads {
   /** set when the process has more threads than are followed */
   skipped = 0;
 
-  constructor(readonly pid: number, private readonly everyNthTick: number) {}
+  constructor(
+    readonly pid: number,
+    private readonly everyNthTick: number,
+  ) {}
 
   /** Called at the main thread's rate; samples the others on every n-th call. */
   tick(): void {
@@ -47,7 +50,12 @@ export class OtherThreads {
       }
       const tally = f.probe.takeTally();
       if (f.last) {
-        const delta = splitInterval(Number(wallNs - f.last.wallNs), sched.onCpuNs - f.last.onCpuNs, sched.runqueueNs - f.last.runqueueNs, tally);
+        const delta = splitInterval(
+          Number(wallNs - f.last.wallNs),
+          sched.onCpuNs - f.last.onCpuNs,
+          sched.runqueueNs - f.last.runqueueNs,
+          tally,
+        );
         addTimes(this.time, delta);
       }
       f.last = { wallNs, ...sched };

@@ -48,7 +48,10 @@ export class ProcCollector {
   private last: { wallNs: bigint; onCpuNs: number; runqueueNs: number; userS: number; systemS: number } | undefined;
   private gone = false;
 
-  constructor(readonly pid: number, readonly startTicks: number) {
+  constructor(
+    readonly pid: number,
+    readonly startTicks: number,
+  ) {
     this.others = new OtherThreads(pid, OTHER_THREADS_EVERY_NTH_TICK);
     try {
       // The main thread's tid is the pid for Node and CPython alike.
@@ -118,7 +121,8 @@ export class ProcCollector {
     this.readOptional(sample);
     this.advanceThreadTime(sample, wallNs, userS, systemS);
     this.others.collect();
-    if (this.others.skipped > 0) this.unavailable.set('threads', `${this.others.skipped} threads beyond the first ${this.others.count} are not sampled`);
+    if (this.others.skipped > 0)
+      this.unavailable.set('threads', `${this.others.skipped} threads beyond the first ${this.others.count} are not sampled`);
     else this.unavailable.delete('threads');
     return sample;
   }

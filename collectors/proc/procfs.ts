@@ -74,12 +74,24 @@ export function parseStatus(text: string): ProcStatus {
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
     switch (key) {
-      case 'Uid': out.uid = Number(value.split(/\s+/)[0]); break;
-      case 'voluntary_ctxt_switches': out.voluntaryCtxt = Number(value); break;
-      case 'nonvoluntary_ctxt_switches': out.nonvoluntaryCtxt = Number(value); break;
-      case 'VmRSS': out.rssBytes = parseInt(value, 10) * 1024; break;
-      case 'VmSize': out.vmSizeBytes = parseInt(value, 10) * 1024; break;
-      case 'Threads': out.threads = Number(value); break;
+      case 'Uid':
+        out.uid = Number(value.split(/\s+/)[0]);
+        break;
+      case 'voluntary_ctxt_switches':
+        out.voluntaryCtxt = Number(value);
+        break;
+      case 'nonvoluntary_ctxt_switches':
+        out.nonvoluntaryCtxt = Number(value);
+        break;
+      case 'VmRSS':
+        out.rssBytes = parseInt(value, 10) * 1024;
+        break;
+      case 'VmSize':
+        out.vmSizeBytes = parseInt(value, 10) * 1024;
+        break;
+      case 'Threads':
+        out.threads = Number(value);
+        break;
     }
   }
   return out;
@@ -152,7 +164,9 @@ export function listPids(): number[] {
 }
 
 export function listTids(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map(Number).filter((tid) => tid > 0);
+  return readdirSync(`/proc/${pid}/task`)
+    .map(Number)
+    .filter((tid) => tid > 0);
 }
 
 let bootTimeMs: number | undefined;

@@ -5,20 +5,70 @@ import { arch } from 'node:process';
 export type WaitState = 'io' | 'lock' | 'sleep' | 'other';
 
 const X86_64: Record<number, WaitState> = {
-  0: 'io', 1: 'io', 7: 'io', 17: 'io', 18: 'io', 19: 'io', 20: 'io', 23: 'io', // read write poll pread pwrite readv writev select
-  40: 'io', 42: 'io', 43: 'io', 44: 'io', 45: 'io', 46: 'io', 47: 'io', // sendfile connect accept sendto recvfrom sendmsg recvmsg
-  232: 'io', 270: 'io', 271: 'io', 281: 'io', 288: 'io', 295: 'io', 296: 'io', // epoll_wait pselect6 ppoll epoll_pwait accept4 preadv pwritev
-  299: 'io', 307: 'io', 426: 'io', 441: 'io', // recvmmsg sendmmsg io_uring_enter epoll_pwait2
-  202: 'lock', 449: 'lock', 72: 'lock', 73: 'lock', // futex futex_waitv fcntl(F_SETLKW) flock
-  35: 'sleep', 230: 'sleep', 34: 'sleep', // nanosleep clock_nanosleep pause
+  0: 'io',
+  1: 'io',
+  7: 'io',
+  17: 'io',
+  18: 'io',
+  19: 'io',
+  20: 'io',
+  23: 'io', // read write poll pread pwrite readv writev select
+  40: 'io',
+  42: 'io',
+  43: 'io',
+  44: 'io',
+  45: 'io',
+  46: 'io',
+  47: 'io', // sendfile connect accept sendto recvfrom sendmsg recvmsg
+  232: 'io',
+  270: 'io',
+  271: 'io',
+  281: 'io',
+  288: 'io',
+  295: 'io',
+  296: 'io', // epoll_wait pselect6 ppoll epoll_pwait accept4 preadv pwritev
+  299: 'io',
+  307: 'io',
+  426: 'io',
+  441: 'io', // recvmmsg sendmmsg io_uring_enter epoll_pwait2
+  202: 'lock',
+  449: 'lock',
+  72: 'lock',
+  73: 'lock', // futex futex_waitv fcntl(F_SETLKW) flock
+  35: 'sleep',
+  230: 'sleep',
+  34: 'sleep', // nanosleep clock_nanosleep pause
 };
 
 const GENERIC: Record<number, WaitState> = {
-  63: 'io', 64: 'io', 65: 'io', 66: 'io', 67: 'io', 68: 'io', 69: 'io', 70: 'io', 71: 'io', // read write readv writev pread pwrite preadv pwritev sendfile
-  72: 'io', 73: 'io', 22: 'io', 441: 'io', 426: 'io', // pselect6 ppoll epoll_pwait epoll_pwait2 io_uring_enter
-  202: 'io', 203: 'io', 206: 'io', 207: 'io', 211: 'io', 212: 'io', 242: 'io', 243: 'io', 269: 'io', // accept connect sendto recvfrom sendmsg recvmsg accept4 recvmmsg sendmmsg
-  98: 'lock', 449: 'lock', 32: 'lock', // futex futex_waitv flock
-  101: 'sleep', 115: 'sleep', // nanosleep clock_nanosleep
+  63: 'io',
+  64: 'io',
+  65: 'io',
+  66: 'io',
+  67: 'io',
+  68: 'io',
+  69: 'io',
+  70: 'io',
+  71: 'io', // read write readv writev pread pwrite preadv pwritev sendfile
+  72: 'io',
+  73: 'io',
+  22: 'io',
+  441: 'io',
+  426: 'io', // pselect6 ppoll epoll_pwait epoll_pwait2 io_uring_enter
+  202: 'io',
+  203: 'io',
+  206: 'io',
+  207: 'io',
+  211: 'io',
+  212: 'io',
+  242: 'io',
+  243: 'io',
+  269: 'io', // accept connect sendto recvfrom sendmsg recvmsg accept4 recvmmsg sendmmsg
+  98: 'lock',
+  449: 'lock',
+  32: 'lock', // futex futex_waitv flock
+  101: 'sleep',
+  115: 'sleep', // nanosleep clock_nanosleep
 };
 
 const TABLE = arch === 'x64' ? X86_64 : GENERIC;

@@ -30,7 +30,10 @@ export class ThreadProbe {
   tally: WaitTally = emptyTally();
   samples = 0;
 
-  constructor(readonly pid: number, readonly tid: number) {
+  constructor(
+    readonly pid: number,
+    readonly tid: number,
+  ) {
     const base = `/proc/${pid}/task/${tid}`;
     this.statFd = openSync(`${base}/stat`, 'r');
     this.schedFd = openSync(`${base}/schedstat`, 'r');

@@ -97,7 +97,10 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
   if (!gdb) return { ok: false, reason: GDB_MISSING };
   const marker = newMarkerPath(req.pid);
   const codePath = `${marker}.code`;
-  const code = Buffer.concat([Buffer.from(buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'gdb', marker))), Buffer.from([0])]);
+  const code = Buffer.concat([
+    Buffer.from(buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'gdb', marker))),
+    Buffer.from([0]),
+  ]);
   if (code.length > CODE_PAGE_BYTES) return { ok: false, reason: 'injection code too long (socket path?)' };
   try {
     writeForTarget(marker, '', target);
@@ -116,14 +119,22 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
       // A target shutting down refuses the pending call (CPython is finalizing), and a task already
       // exiting refuses ptrace itself (EPERM, read as "not permitted"): say what happened. A real
       // refusal costs 300 ms more to tell apart.
-      if (await exitsWithin(req.pid, outcome.code === 'forbidden' ? 300 : 500)) return { ok: false, reason: `process ${req.pid} exited during attach` };
+      if (await exitsWithin(req.pid, outcome.code === 'forbidden' ? 300 : 500))
+        return { ok: false, reason: `process ${req.pid} exited during attach` };
       return { ok: false, reason: outcome.reason };
     }
     // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;
     // if it does not connect within a couple of seconds, the main thread is parked. Queued on a
     // thread in a system call, the target may be busy (a recv) or parked (epoll_wait): the same.
-    const waitMs = outcome.via === 'idle' ? PARKED_GRACE_MS : Math.min(SAFE_POINT_CONNECT_MS, Math.max(PARKED_GRACE_MS, deadline - Date.now()));
-    return await awaitProbe(req.pid, 'gdb', marker, waitMs, `queued at ${outcome.via === 'idle' ? 'a parked ' + outcome.detail : outcome.detail}`);
+    const waitMs =
+      outcome.via === 'idle' ? PARKED_GRACE_MS : Math.min(SAFE_POINT_CONNECT_MS, Math.max(PARKED_GRACE_MS, deadline - Date.now()));
+    return await awaitProbe(
+      req.pid,
+      'gdb',
+      marker,
+      waitMs,
+      `queued at ${outcome.via === 'idle' ? 'a parked ' + outcome.detail : outcome.detail}`,
+    );
   } finally {
     removeQuietly(codePath);
   }
@@ -131,7 +142,10 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
 
 async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {
   if (target.remoteDebugDisabled) {
-    return { ok: false, reason: ptraceRefused('the target disabled remote debugging: PYTHON_DISABLE_REMOTE_DEBUG or -X disable_remote_debug') };
+    return {
+      ok: false,
+      reason: ptraceRefused('the target disabled remote debugging: PYTHON_DISABLE_REMOTE_DEBUG or -X disable_remote_debug'),
+    };
   }
   // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
   const script = newMarkerPath(req.pid).replace(/\.marker$/, '.py');

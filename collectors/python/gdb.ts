@@ -53,11 +53,18 @@ export function readGdbOutput(output: string, pid: number): GdbOutcome {
   };
   const queued = marker('QUEUED');
   if (queued !== null) {
-    if (queued !== '0') return { ok: false, code: 'failed', reason: `CPython refused the pending call (Py_AddPendingCall returned ${queued}: the interpreter is shutting down, or its queue of pending calls is full); try again` };
+    if (queued !== '0')
+      return {
+        ok: false,
+        code: 'failed',
+        reason: `CPython refused the pending call (Py_AddPendingCall returned ${queued}: the interpreter is shutting down, or its queue of pending calls is full); try again`,
+      };
     const syscall = marker('SYSCALL');
     if (syscall !== null) return { ok: true, via: 'syscall', detail: `thread ${syscall.split(' ')[0]} in a system call` };
     const idle = marker('IDLE');
-    return idle !== null ? { ok: true, via: 'idle', detail: `thread ${idle}` } : { ok: true, via: 'safepoint', detail: marker('SAFEPOINT') ?? '' };
+    return idle !== null
+      ? { ok: true, via: 'idle', detail: `thread ${idle}` }
+      : { ok: true, via: 'safepoint', detail: marker('SAFEPOINT') ?? '' };
   }
   if (/ptrace: Operation not permitted|Could not attach to process/.test(output)) {
     return { ok: false, code: 'forbidden', reason: ptraceRefused() };
@@ -80,7 +87,12 @@ export function readGdbOutput(output: string, pid: number): GdbOutcome {
     return { ok: false, code: 'failed', reason: 'this gdb has no Python support: apt-get install gdb (not gdb-minimal)' };
   }
   const error = marker('ERROR');
-  const last = output.trim().split('\n').filter((l) => !l.startsWith('RTPROF-')).pop() ?? '';
+  const last =
+    output
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('RTPROF-'))
+      .pop() ?? '';
   return { ok: false, code: 'failed', reason: `gdb could not inject the probe: ${error ?? last}`.slice(0, 300) };
 }
 

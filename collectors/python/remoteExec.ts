@@ -13,7 +13,13 @@ export interface RemoteExecCommand {
  * `<target exe> -I -S -c "<check version; sys.remote_exec(pid, script)>"`. -I -S: no site, no user
  * paths, nothing of the caller's environment gets into the helper interpreter.
  */
-export function buildRemoteExecCommand(opts: { pid: number; exe: string; scriptPath: string; major: number; minor: number }): RemoteExecCommand {
+export function buildRemoteExecCommand(opts: {
+  pid: number;
+  exe: string;
+  scriptPath: string;
+  major: number;
+  minor: number;
+}): RemoteExecCommand {
   const code = [
     'import sys',
     `if sys.version_info[:2] != (${opts.major}, ${opts.minor}): sys.exit("rtprof: interpreter is %d.%d, target is ${opts.major}.${opts.minor}" % sys.version_info[:2])`,
@@ -33,7 +39,11 @@ export function readRemoteExecFailure(stderr: string, pid: number): string {
   return `sys.remote_exec failed: ${last}`.slice(0, 300);
 }
 
-export function runRemoteExec(cmd: RemoteExecCommand, pid: number, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+export function runRemoteExec(
+  cmd: RemoteExecCommand,
+  pid: number,
+  timeoutMs: number,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
     execFile(cmd.file, cmd.args, { timeout: timeoutMs }, (err, _stdout, stderr) => {
       if (!err) resolve({ ok: true });

@@ -51,7 +51,7 @@ export function remoteDebugDisabled(environ: string, cmdline: string): boolean {
   const env = environ.split('\0').some((kv) => /^PYTHON_DISABLE_REMOTE_DEBUG=./.test(kv));
   const args = cmdline.split('\0');
   const x = args.some((a, i) => {
-    const opt = a === '-X' ? args[i + 1] ?? '' : a.startsWith('-X') ? a.slice(2) : '';
+    const opt = a === '-X' ? (args[i + 1] ?? '') : a.startsWith('-X') ? a.slice(2) : '';
     return /^disable[-_]remote[-_]debug/.test(opt);
   });
   return env || x;
@@ -103,7 +103,11 @@ export async function lookupPythonTarget(pid: number): Promise<TargetLookup> {
     try {
       disabled = remoteDebugDisabled(read(pid, 'environ'), read(pid, 'cmdline'));
     } catch (err) {
-      return { ok: false, code: 'forbidden', reason: ptraceRefused(`cannot read /proc/${pid}/environ: ${(err as NodeJS.ErrnoException).code}`) };
+      return {
+        ok: false,
+        code: 'forbidden',
+        reason: ptraceRefused(`cannot read /proc/${pid}/environ: ${(err as NodeJS.ErrnoException).code}`),
+      };
     }
   }
   return {

@@ -8,7 +8,8 @@ type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
 
 export function agentOptionsFrom(values: AgentValues): AgentOptions {
   const sampleHz = Number(values['sample-hz']);
-  if (!Number.isFinite(sampleHz) || sampleHz < 0 || sampleHz > 1000) throw errors.usage(`--sample-hz expects 0-1000, got '${values['sample-hz']}'`);
+  if (!Number.isFinite(sampleHz) || sampleHz < 0 || sampleHz > 1000)
+    throw errors.usage(`--sample-hz expects 0-1000, got '${values['sample-hz']}'`);
   if (values.http && values['no-http']) throw errors.usage('--http and --no-http contradict each other: pick one');
   return {
     pids: (values.pid ?? []).map(parsePid),
@@ -59,7 +60,9 @@ export async function runAgent(argv: string[]): Promise<number> {
     await agent.stop();
     return 1; // every --pid was bad: each already said why in one line
   }
-  logLine(`agent serving ${url}/metrics (${agent.watcher.targets.size} targets${options.discover ? ', discovering' : ''}; probe socket ${agent.watcher.channel.socketPath})`);
+  logLine(
+    `agent serving ${url}/metrics (${agent.watcher.targets.size} targets${options.discover ? ', discovering' : ''}; probe socket ${agent.watcher.channel.socketPath})`,
+  );
   const signal = await untilSignal();
   logLine(`${signal}: shutting down`);
   await agent.stop();

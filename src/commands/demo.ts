@@ -48,7 +48,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     const env = { DOWNSTREAM_URL: downstream.url };
     const [node, python] = await Promise.all([startApp('node', env), startApp('python-asyncio', env)]);
     apps.push(node!, python!);
-    logLine(`sample services: node pid ${node!.pid} at ${node!.url}, python pid ${python!.pid} at ${python!.url}, downstream at ${downstream.url}`);
+    logLine(
+      `sample services: node pid ${node!.pid} at ${node!.url}, python pid ${python!.pid} at ${python!.url}, downstream at ${downstream.url}`,
+    );
     agent = new Agent({
       pids: [node!.pid, python!.pid],
       discover: false,
@@ -91,6 +93,11 @@ export async function runDemo(argv: string[]): Promise<number> {
 
 function printSideBySide([node, python]: [ProfileDocument, ProfileDocument]): void {
   const color = process.stdout.isTTY === true;
-  process.stdout.write(`\n${compareTable([['Node.js (Fastify)', node], ['Python (asyncio)', python]])}\n`);
+  process.stdout.write(
+    `\n${compareTable([
+      ['Node.js (Fastify)', node],
+      ['Python (asyncio)', python],
+    ])}\n`,
+  );
   for (const doc of [node, python]) process.stdout.write(`\n${renderText(doc, { color, width: process.stdout.columns })}`);
 }

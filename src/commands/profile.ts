@@ -63,7 +63,13 @@ function parseRequest(argv: string[]): { req: ProfileRequest; json: boolean; htm
       durationMs,
       intervalMs: Math.min(parseDuration('--interval', v.interval ?? '1s'), durationMs),
       attach: !v['no-attach'],
-      load: url ? { url, rate: v.rate !== undefined ? positiveInt('--rate', v.rate) : undefined, connections: positiveInt('--connections', v.connections ?? '10') } : undefined,
+      load: url
+        ? {
+            url,
+            rate: v.rate !== undefined ? positiveInt('--rate', v.rate) : undefined,
+            connections: positiveInt('--connections', v.connections ?? '10'),
+          }
+        : undefined,
       socketPath: v.socket,
       log: logLine,
       progress: true,
@@ -93,7 +99,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /** Runs one profile and returns the document. Used by the CLI and by `rtprof demo`. */
 export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
-  const watcher = new Watcher({ intervalMs: req.intervalMs, sampleHz: 50, discover: false, match: undefined, attach: req.attach, socketPath: req.socketPath, log: req.log });
+  const watcher = new Watcher({
+    intervalMs: req.intervalMs,
+    sampleHz: 50,
+    discover: false,
+    match: undefined,
+    attach: req.attach,
+    socketPath: req.socketPath,
+    log: req.log,
+  });
   await watcher.start();
   let child: ChildProcess | undefined;
   let load: RunningLoad | undefined;
@@ -111,7 +125,9 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
       await waitForProbe(target, 5000);
     }
     if (target.probe.state === 'pending' || target.probe.state === 'attaching') {
-      req.log(`probe not connected yet (${target.probe.message ?? target.probe.state}); profiling from /proc, the probe joins when it connects`);
+      req.log(
+        `probe not connected yet (${target.probe.message ?? target.probe.state}); profiling from /proc, the probe joins when it connects`,
+      );
     } else if (target.probe.state === 'failed') {
       req.log(`no probe: ${target.probe.message}; profiling from /proc only`);
     }
@@ -154,7 +170,11 @@ export async function runWindow(
       (err: unknown) => req.log(`load failed: ${(err as Error).message}`),
     );
   }
-  const progress = createProgress({ totalS: req.durationMs / 1000, label: `profiling ${target.label()}`, stream: req.progress ? process.stderr : { isTTY: false, write: () => true } });
+  const progress = createProgress({
+    totalS: req.durationMs / 1000,
+    label: `profiling ${target.label()}`,
+    stream: req.progress ? process.stderr : { isTTY: false, write: () => true },
+  });
   const ticker = setInterval(() => progress.update((Date.now() - startMs) / 1000), 250);
   await Promise.race([sleep(req.durationMs + 50), gone]);
   clearInterval(ticker);
@@ -190,7 +210,9 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (req.durationMs < 1000) throw errors.badDuration('--duration', `${req.durationMs}ms (at least 1s; forms: ${DURATION_FORMS})`);
   const doc = await profile(req);
   if (html) writeFileSync(html, renderHtml(doc));
-  process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : renderText(doc, { color: process.stdout.isTTY === true, width: process.stdout.columns }));
+  process.stdout.write(
+    json ? `${JSON.stringify(doc, null, 2)}\n` : renderText(doc, { color: process.stdout.isTTY === true, width: process.stdout.columns }),
+  );
   if (html) logLine(`HTML report written to ${html}`);
   return 0;
 }

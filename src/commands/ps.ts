@@ -17,14 +17,25 @@ export async function runPs(argv: string[]): Promise<number> {
   }
   const rows = discover(undefined, new Set([process.pid, process.ppid])).map((id) => {
     const attach = attachability(id);
-    return { pid: id.pid, runtime: id.runtime, version: id.runtimeVersion ?? '?', user: userName(id.uid), attachable: attach.ok, how: attach.why, service: id.serviceName, command: id.argv.join(' ') };
+    return {
+      pid: id.pid,
+      runtime: id.runtime,
+      version: id.runtimeVersion ?? '?',
+      user: userName(id.uid),
+      attachable: attach.ok,
+      how: attach.why,
+      service: id.serviceName,
+      command: id.argv.join(' '),
+    };
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
   const width = process.stdout.columns ?? 120;
-  process.stdout.write(`${'PID'.padStart(7)}  ${'RUNTIME'.padEnd(8)} ${'VERSION'.padEnd(9)} ${'USER'.padEnd(8)} ${'ATTACH'.padEnd(24)} COMMAND\n`);
+  process.stdout.write(
+    `${'PID'.padStart(7)}  ${'RUNTIME'.padEnd(8)} ${'VERSION'.padEnd(9)} ${'USER'.padEnd(8)} ${'ATTACH'.padEnd(24)} COMMAND\n`,
+  );
   for (const r of rows) {
     const attach = (r.attachable ? `yes: ${r.how}` : `no: ${r.how}`).slice(0, 24);
     const line = `${String(r.pid).padStart(7)}  ${r.runtime.padEnd(8)} ${r.version.padEnd(9)} ${r.user.slice(0, 8).padEnd(8)} ${attach.padEnd(24)} ${r.command}`;

@@ -20,7 +20,10 @@ export function launchWithProbe(
   gc = true,
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, { socketPath, token, intervalMs, http, gc }) });
+    const child = spawn(command[0]!, command.slice(1), {
+      stdio,
+      env: preloadEnv(process.env, { socketPath, token, intervalMs, http, gc }),
+    });
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => reject(errors.launchFailed(command.join(' '), err.message)));
   });
@@ -46,7 +49,15 @@ export async function runLaunch(argv: string[]): Promise<number> {
   const token = randomBytes(16).toString('hex');
   let child: ChildProcess;
   try {
-    child = await launchWithProbe(command, agent.watcher.channel.socketPath, token, options.intervalMs, 'inherit', options.httpHooks !== false, options.gcPauses !== false);
+    child = await launchWithProbe(
+      command,
+      agent.watcher.channel.socketPath,
+      token,
+      options.intervalMs,
+      'inherit',
+      options.httpHooks !== false,
+      options.gcPauses !== false,
+    );
   } catch (err) {
     await agent.stop();
     throw err;

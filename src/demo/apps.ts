@@ -37,7 +37,11 @@ export function startApp(name: SampleApp, env: NodeJS.ProcessEnv = {}, opts: { p
   const [cmd, ...args] = appCommand(name, opts.python);
   const t0 = performance.now();
   // Own process group: stop() reaches the app and anything it started.
-  const child = spawn(cmd!, args, { env: { ...process.env, PORT: String(opts.port ?? 0), ...env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn(cmd!, args, {
+    env: { ...process.env, PORT: String(opts.port ?? 0), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not print READY within 15 s`)), 15_000);
@@ -51,7 +55,15 @@ export function startApp(name: SampleApp, env: NodeJS.ProcessEnv = {}, opts: { p
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
       const port = Number(m[2]);
-      resolve({ name, child, pid: child.pid!, port, url: `http://127.0.0.1:${port}`, readyMs: performance.now() - t0, stop: () => stopApp(child) });
+      resolve({
+        name,
+        child,
+        pid: child.pid!,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        readyMs: performance.now() - t0,
+        stop: () => stopApp(child),
+      });
     });
   });
 }

@@ -18,7 +18,7 @@ const ROWS: Array<[string, (d: ProfileDocument) => string]> = [
   ['throughput', (d) => (d.load ? `${d.load.rps.toFixed(0)} req/s` : '—')],
   ['latency p50 / p99', (d) => (d.load ? `${ms(d.load.latencyS.p50)} / ${ms(d.load.latencyS.p99)}` : '—')],
   ['errors', (d) => (d.load ? String(d.load.errors) : '—')],
-  ['CPU per request', (d) => (d.load && d.load.requests > 0 ? ms(((d.cpu.userS + d.cpu.systemS) / d.load.requests)) : '—')],
+  ['CPU per request', (d) => (d.load && d.load.requests > 0 ? ms((d.cpu.userS + d.cpu.systemS) / d.load.requests) : '—')],
 ];
 
 export function compareTable(columns: Array<[string, ProfileDocument]>): string {

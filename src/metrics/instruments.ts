@@ -46,7 +46,12 @@ function spec(name: string, kind: InstrumentKind, unit: string, description: str
 /** /proc layer: any process, no injection. */
 export const PROC = {
   cpuTime: spec(METRIC_PROCESS_CPU_TIME, 'counter', 's', 'Total CPU seconds broken down by mode'),
-  cpuUtilization: spec(METRIC_PROCESS_CPU_UTILIZATION, 'gauge', '1', 'CPU time over the last interval divided by elapsed time and number of CPUs'),
+  cpuUtilization: spec(
+    METRIC_PROCESS_CPU_UTILIZATION,
+    'gauge',
+    '1',
+    'CPU time over the last interval divided by elapsed time and number of CPUs',
+  ),
   memoryUsage: spec(METRIC_PROCESS_MEMORY_USAGE, 'updowncounter', 'By', 'Resident set size'),
   memoryVirtual: spec(METRIC_PROCESS_MEMORY_VIRTUAL, 'updowncounter', 'By', 'Virtual memory size'),
   threadCount: spec(METRIC_PROCESS_THREAD_COUNT, 'updowncounter', '{thread}', 'Process threads count'),
@@ -55,8 +60,18 @@ export const PROC = {
   fdCount: spec(METRIC_PROCESS_UNIX_FILE_DESCRIPTOR_COUNT, 'updowncounter', '{file_descriptor}', 'Open file descriptors'),
   pagingFaults: spec(METRIC_PROCESS_PAGING_FAULTS, 'counter', '{fault}', 'Page faults by type'),
   uptime: spec(METRIC_PROCESS_UPTIME, 'gauge', 's', 'Time since the process started'),
-  threadTime: spec('rtprof.thread.time', 'counter', 's', "Main thread wall time by state (cpu, runqueue, io, lock, sleep, other); rate() sums to 1"),
-  otherThreadsTime: spec('rtprof.threads.time', 'counter', 's', 'Wall time of the other threads (all but the main one) by state, summed; rate() sums to their number'),
+  threadTime: spec(
+    'rtprof.thread.time',
+    'counter',
+    's',
+    'Main thread wall time by state (cpu, runqueue, io, lock, sleep, other); rate() sums to 1',
+  ),
+  otherThreadsTime: spec(
+    'rtprof.threads.time',
+    'counter',
+    's',
+    'Wall time of the other threads (all but the main one) by state, summed; rate() sums to their number',
+  ),
   targetInfo: spec('rtprof.target.info', 'gauge', '{target}', 'Always 1: a watched target and how it is watched'),
 };
 

@@ -84,7 +84,11 @@ export class TargetMeters {
   private readonly v8Gc: Histogram;
   private readonly pyGc: Histogram;
 
-  constructor(private readonly target: TargetView, extraReaders: IMetricReader[] = [], withCommandLine = false) {
+  constructor(
+    private readonly target: TargetView,
+    extraReaders: IMetricReader[] = [],
+    withCommandLine = false,
+  ) {
     this.provider = new MeterProvider({
       resource: resourceFromAttributes(targetResourceAttributes(target.identity, withCommandLine)),
       readers: [this.pullReader, ...extraReaders],
@@ -109,7 +113,7 @@ export class TargetMeters {
       ...prefixed('pyDelay', PYTHON.loopDelay),
       loopUtilization: PYTHON.loopUtilization,
       ...prefixed('interpDelay', PYTHON.interpreterDelay),
-      ...prefixed("work", WORK),
+      ...prefixed('work', WORK),
     };
     const probeObs = Object.fromEntries(Object.entries(probeSpecs).map(([k, s]) => [k, observable(meter, s)]));
     meter.addBatchObservableCallback((result) => this.observeProbe(result, probeObs), Object.values(probeObs));

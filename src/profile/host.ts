@@ -4,9 +4,15 @@ import type { HostInfo } from '../report';
 
 export async function hostInfo(): Promise<HostInfo | null> {
   try {
-    const si = (require('systeminformation') as typeof import('systeminformation'));
+    const si = require('systeminformation') as typeof import('systeminformation');
     const [cpu, mem, os] = await Promise.all([si.cpu(), si.mem(), si.osInfo()]);
-    return { cores: cpu.cores, cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim(), memTotalBytes: mem.total, os: `${os.distro} ${os.release}`.trim(), kernel: os.kernel };
+    return {
+      cores: cpu.cores,
+      cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim(),
+      memTotalBytes: mem.total,
+      os: `${os.distro} ${os.release}`.trim(),
+      kernel: os.kernel,
+    };
   } catch {
     return null; // host facts are context, never a reason to fail a profile
   }

@@ -96,9 +96,7 @@ function describeEvidence(counts: Record<EvidenceSource, number>): Evidence {
   const source: EvidenceSource = counts.probe > 0 ? 'probe' : counts.proc > 0 ? 'proc' : 'none';
   const covered = counts[source];
   const detail =
-    covered < total && source !== 'none'
-      ? `${EVIDENCE_DETAIL[source]} (${covered} of ${total} intervals)`
-      : EVIDENCE_DETAIL[source];
+    covered < total && source !== 'none' ? `${EVIDENCE_DETAIL[source]} (${covered} of ${total} intervals)` : EVIDENCE_DETAIL[source];
   return { source, detail };
 }
 

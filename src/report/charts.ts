@@ -105,7 +105,9 @@ function axes(spec: ChartSpec, sc: Scales): string {
   for (let v = sc.yBottom; v <= sc.yTop + yStep * 1e-6; v += yStep) {
     const y = r(sc.y(v));
     parts.push(`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/>`);
-    parts.push(`<text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(spec.yUnit === 'bytes' ? formatBytesTick(v, yStep, sc.yTop) : spec.formatY(v))}</text>`);
+    parts.push(
+      `<text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(spec.yUnit === 'bytes' ? formatBytesTick(v, yStep, sc.yTop) : spec.formatY(v))}</text>`,
+    );
   }
   const xStep = niceStep(sc.xEnd, 8);
   for (let s = 0; s <= sc.xEnd + xStep * 1e-6; s += xStep) {

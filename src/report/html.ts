@@ -10,7 +10,13 @@ import type { BreakdownState, ProfileDocument } from './model';
 import { BREAKDOWN_STATES } from './model';
 
 export const STATE_COLORS: Record<BreakdownState, string> = {
-  cpu: '#d9480f', runqueue: '#ae3ec9', io: '#1c7ed6', lock: '#f59f00', sleep: '#0ca678', other: '#868e96', idle: '#dee2e6',
+  cpu: '#d9480f',
+  runqueue: '#ae3ec9',
+  io: '#1c7ed6',
+  lock: '#f59f00',
+  sleep: '#0ca678',
+  other: '#868e96',
+  idle: '#dee2e6',
 };
 const VERDICT_TEXT = { 'io-bound': 'I/O-bound', 'cpu-bound': 'CPU-bound', mixed: 'Mixed', idle: 'Idle' } as const;
 
@@ -38,7 +44,10 @@ function verdictSection(doc: ProfileDocument): string {
 
 function breakdownSection(doc: ProfileDocument): string {
   const segments = BREAKDOWN_STATES.filter((s) => doc.breakdown[s] > 0)
-    .map((s) => `<span class="seg" style="width:${(doc.breakdown[s] * 100).toFixed(3)}%;background:${STATE_COLORS[s]}" title="${s} ${esc(formatPercent(doc.breakdown[s]))}"></span>`)
+    .map(
+      (s) =>
+        `<span class="seg" style="width:${(doc.breakdown[s] * 100).toFixed(3)}%;background:${STATE_COLORS[s]}" title="${s} ${esc(formatPercent(doc.breakdown[s]))}"></span>`,
+    )
     .join('');
   const rows = BREAKDOWN_STATES.map((s) => {
     const busy = s === 'idle' ? '' : esc(formatPercent(doc.busy.shares[s], 0));
@@ -53,22 +62,54 @@ function breakdownSection(doc: ProfileDocument): string {
 function statsSection(doc: ProfileDocument): string {
   const cards: string[] = [];
   const { cpu, memory, eventLoop: loop, gc, load } = doc;
-  cards.push(stat('CPU', `${formatCores(cpu.avgCores)} cores avg`, `max ${formatCores(cpu.maxCores)} · user ${formatSeconds(cpu.userS)} · system ${formatSeconds(cpu.systemS)}`));
-  cards.push(stat('RSS', formatBytes(memory.rssBytes.avg), `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · ${formatSignedBytes(memory.growthBytesPerMin)}/min`));
-  cards.push(loop
-    ? stat('Event-loop delay p99', formatSeconds(loop.delayS.p99), `p50 ${formatSeconds(loop.delayS.p50)} · max ${formatSeconds(loop.delayS.max)} · utilization ${formatPercent(loop.utilization, 0)}`)
-    : stat('Event loop', 'n/a', doc.target.attach !== 'none' ? 'no event loop running in this process' : 'no probe in this target'));
-  cards.push(gc
-    ? stat('GC', `${formatCount(gc.count)} pauses`, `total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}`)
-    : stat('GC', 'n/a', 'no probe in this target'));
+  cards.push(
+    stat(
+      'CPU',
+      `${formatCores(cpu.avgCores)} cores avg`,
+      `max ${formatCores(cpu.maxCores)} · user ${formatSeconds(cpu.userS)} · system ${formatSeconds(cpu.systemS)}`,
+    ),
+  );
+  cards.push(
+    stat(
+      'RSS',
+      formatBytes(memory.rssBytes.avg),
+      `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · ${formatSignedBytes(memory.growthBytesPerMin)}/min`,
+    ),
+  );
+  cards.push(
+    loop
+      ? stat(
+          'Event-loop delay p99',
+          formatSeconds(loop.delayS.p99),
+          `p50 ${formatSeconds(loop.delayS.p50)} · max ${formatSeconds(loop.delayS.max)} · utilization ${formatPercent(loop.utilization, 0)}`,
+        )
+      : stat('Event loop', 'n/a', doc.target.attach !== 'none' ? 'no event loop running in this process' : 'no probe in this target'),
+  );
+  cards.push(
+    gc
+      ? stat(
+          'GC',
+          `${formatCount(gc.count)} pauses`,
+          `total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}`,
+        )
+      : stat('GC', 'n/a', 'no probe in this target'),
+  );
   if (load) {
-    cards.push(stat('Load', `${formatCount(load.rps)} req/s`, `${formatCount(load.requests)} requests · p50 ${formatSeconds(load.latencyS.p50)} · p99 ${formatSeconds(load.latencyS.p99)} · max ${formatSeconds(load.latencyS.max)} · ${formatCount(load.errors)} errors`));
+    cards.push(
+      stat(
+        'Load',
+        `${formatCount(load.rps)} req/s`,
+        `${formatCount(load.requests)} requests · p50 ${formatSeconds(load.latencyS.p50)} · p99 ${formatSeconds(load.latencyS.p99)} · max ${formatSeconds(load.latencyS.max)} · ${formatCount(load.errors)} errors`,
+      ),
+    );
   }
   return `<section class="stats">${cards.join('')}</section>`;
 }
 
 function legend(spec: ChartSpec): string {
-  return spec.series.map((s) => `<span class="key"><span class="swatch" style="background:${s.color}"></span>${esc(s.name)}</span>`).join('');
+  return spec.series
+    .map((s) => `<span class="key"><span class="swatch" style="background:${s.color}"></span>${esc(s.name)}</span>`)
+    .join('');
 }
 
 function chartBlock(spec: ChartSpec | null, title: string, missing: string): string {
@@ -83,14 +124,82 @@ function chartsSection(doc: ProfileDocument): string {
   const none = series.length === 0;
   const ms = (v: number): string => `${Math.round(v * 1e4) / 10} ms`;
   const charts: string[] = [
-    chartBlock(none ? null : { ...base, id: 'cpu', title: 'CPU (cores)', kind: 'line', formatY: (v) => v.toFixed(2), series: [{ name: 'cores', color: STATE_COLORS.cpu, values: series.map((p) => p.cpuCores) }] }, 'CPU (cores)', 'no samples'),
-    chartBlock(none ? null : { ...base, id: 'rss', title: 'RSS', kind: 'line', formatY: formatBytes, yUnit: 'bytes', fitMin: true, series: [{ name: 'RSS', color: '#5f3dc4', values: series.map((p) => p.rssBytes) }] }, 'Resident memory (RSS)', 'no samples'),
-    chartBlock(doc.eventLoop && !none ? { ...base, id: 'loop', title: 'Event-loop delay', kind: 'line', formatY: ms, series: [
-      { name: 'p99', color: '#1c7ed6', values: series.map((p) => p.loopDelayP99S) },
-      { name: 'max', color: '#e03131', values: series.map((p) => p.loopDelayMaxS) },
-    ] } : null, 'Event-loop delay', 'No event-loop data: no probe ran in this target.'),
-    chartBlock(doc.gc && !none ? { ...base, id: 'gc', title: 'GC pause time per interval', kind: 'bars', formatY: ms, series: [{ name: 'GC pause', color: '#f08c00', values: series.map((p) => p.gcPauseS) }] } : null, 'GC pause time per interval', 'No GC data: no probe ran in this target.'),
-    chartBlock(none ? null : { ...base, id: 'breakdown', title: 'Main-thread time breakdown', kind: 'stacked', yMax: 1, formatY: (v) => `${Math.round(v * 100)}%`, series: BREAKDOWN_STATES.map((s) => ({ name: s, color: STATE_COLORS[s], values: series.map((p) => p.breakdown[s]) })) }, 'Main-thread time breakdown per interval', 'no samples'),
+    chartBlock(
+      none
+        ? null
+        : {
+            ...base,
+            id: 'cpu',
+            title: 'CPU (cores)',
+            kind: 'line',
+            formatY: (v) => v.toFixed(2),
+            series: [{ name: 'cores', color: STATE_COLORS.cpu, values: series.map((p) => p.cpuCores) }],
+          },
+      'CPU (cores)',
+      'no samples',
+    ),
+    chartBlock(
+      none
+        ? null
+        : {
+            ...base,
+            id: 'rss',
+            title: 'RSS',
+            kind: 'line',
+            formatY: formatBytes,
+            yUnit: 'bytes',
+            fitMin: true,
+            series: [{ name: 'RSS', color: '#5f3dc4', values: series.map((p) => p.rssBytes) }],
+          },
+      'Resident memory (RSS)',
+      'no samples',
+    ),
+    chartBlock(
+      doc.eventLoop && !none
+        ? {
+            ...base,
+            id: 'loop',
+            title: 'Event-loop delay',
+            kind: 'line',
+            formatY: ms,
+            series: [
+              { name: 'p99', color: '#1c7ed6', values: series.map((p) => p.loopDelayP99S) },
+              { name: 'max', color: '#e03131', values: series.map((p) => p.loopDelayMaxS) },
+            ],
+          }
+        : null,
+      'Event-loop delay',
+      'No event-loop data: no probe ran in this target.',
+    ),
+    chartBlock(
+      doc.gc && !none
+        ? {
+            ...base,
+            id: 'gc',
+            title: 'GC pause time per interval',
+            kind: 'bars',
+            formatY: ms,
+            series: [{ name: 'GC pause', color: '#f08c00', values: series.map((p) => p.gcPauseS) }],
+          }
+        : null,
+      'GC pause time per interval',
+      'No GC data: no probe ran in this target.',
+    ),
+    chartBlock(
+      none
+        ? null
+        : {
+            ...base,
+            id: 'breakdown',
+            title: 'Main-thread time breakdown',
+            kind: 'stacked',
+            yMax: 1,
+            formatY: (v) => `${Math.round(v * 100)}%`,
+            series: BREAKDOWN_STATES.map((s) => ({ name: s, color: STATE_COLORS[s], values: series.map((p) => p.breakdown[s]) })),
+          },
+      'Main-thread time breakdown per interval',
+      'no samples',
+    ),
   ];
   return `<section class="charts">${charts.join('')}</section>`;
 }

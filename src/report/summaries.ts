@@ -28,12 +28,18 @@ export function summarizeMemory(samples: readonly ProfileSample[]): ProfileDocum
   return {
     rssBytes: {
       min: minOf(rss),
-      avg: weightedMean(rss, samples.map((s) => s.durationS)),
+      avg: weightedMean(
+        rss,
+        samples.map((s) => s.durationS),
+      ),
       max: maxOf(rss),
       last: rss[rss.length - 1] ?? 0,
     },
     // Least squares rather than last − first: one GC right at either end would swing the latter.
-    growthBytesPerMin: leastSquaresSlope(samples.map((s) => s.t / MS_PER_MIN), rss),
+    growthBytesPerMin: leastSquaresSlope(
+      samples.map((s) => s.t / MS_PER_MIN),
+      rss,
+    ),
   };
 }
 
@@ -56,7 +62,10 @@ export function summarizeEventLoop(samples: readonly ProfileSample[]): ProfileDo
       max: maxOf(withLoop.map((s) => delay(s).max)) / 1e9,
     },
     worstIntervalP99S: maxOf(withLoop.map((s) => delay(s).p99)) / 1e9,
-    utilization: weightedMean(withLoop.map((s) => s.eventLoop?.utilization ?? 0), weights),
+    utilization: weightedMean(
+      withLoop.map((s) => s.eventLoop?.utilization ?? 0),
+      weights,
+    ),
     aggregation: LOOP_AGGREGATION,
   };
 }

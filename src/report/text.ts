@@ -17,12 +17,17 @@ const BAR = 40;
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
 const STATE_COLOR: Record<BreakdownState, string> = {
-  cpu: '31', runqueue: '35', io: '36', lock: '33', sleep: '34', other: '37', idle: '2',
+  cpu: '31',
+  runqueue: '35',
+  io: '36',
+  lock: '33',
+  sleep: '34',
+  other: '37',
+  idle: '2',
 };
 const VERDICT_COLOR: Record<Verdict, string> = { 'io-bound': '1;36', 'cpu-bound': '1;31', mixed: '1;33', idle: '1;2' };
 const VERDICT_LABEL: Record<Verdict, string> = { 'io-bound': 'I/O-BOUND', 'cpu-bound': 'CPU-BOUND', mixed: 'MIXED', idle: 'IDLE' };
 
- 
 const ANSI = /\x1b\[[0-9;]*m/g;
 /** Visible width: ANSI stripped, one column per code point (every glyph we emit is narrow). */
 export function visibleWidth(line: string): number {
@@ -30,7 +35,7 @@ export function visibleWidth(line: string): number {
 }
 
 /** Strings from the target (command lines!) must not steer the terminal: control characters go. */
- 
+
 export function sanitize(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
 }
@@ -127,7 +132,9 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   );
   const gc = doc.gc;
   const kinds = gc
-    ? Object.entries(gc.byKind).map(([kind, k]) => `${sanitize(kind)} ${formatCount(k.count)}`).join(', ')
+    ? Object.entries(gc.byKind)
+        .map(([kind, k]) => `${sanitize(kind)} ${formatCount(k.count)}`)
+        .join(', ')
     : '';
   lines.push(
     ...metricLine(

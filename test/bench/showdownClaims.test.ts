@@ -81,7 +81,16 @@ test('every measurable claim reads a factor that favours the better runtime', ()
 });
 
 test('the document carries every claim, its source and a verdict, and no empty cell', () => {
-  const run = { startedAt: new Date(0).toISOString(), durationS: 1, windowS: 1, coldStarts: 3, machine: 'm', command: 'c', fastapiInstalled: false, runtimes: [runtime('node', 1), runtime('asyncio', 2), runtime('threaded', 2)] };
+  const run = {
+    startedAt: new Date(0).toISOString(),
+    durationS: 1,
+    windowS: 1,
+    coldStarts: 3,
+    machine: 'm',
+    command: 'c',
+    fastapiInstalled: false,
+    runtimes: [runtime('node', 1), runtime('asyncio', 2), runtime('threaded', 2)],
+  };
   const md = renderShowdown(run, SCENARIOS);
   for (const c of CLAIMS) assert.ok(md.includes(`| ${c.claim} |`), c.claim);
   assert.match(md, /\| Node.js 5.1× the throughput .*\| \*\*direction only\*\* \|/);

@@ -39,7 +39,14 @@ for (const py of found) {
     before(() => rec.listen());
     after(() => rec.close());
     const attach = (pid: number, timeoutMs = 8000, http?: boolean) =>
-      attachPython({ pid, socketPath: rec.socketPath, token: rec.server.issueToken(pid), intervalMs: 500, timeoutMs, ...(http === undefined ? {} : { http }) });
+      attachPython({
+        pid,
+        socketPath: rec.socketPath,
+        token: rec.server.issueToken(pid),
+        intervalMs: 500,
+        timeoutMs,
+        ...(http === undefined ? {} : { http }),
+      });
 
     it('asyncio server: attach, loop found, 100 ms block reads ≈ 100 ms, output unchanged, a second attach does not stack', async () => {
       const p = start(py.path, [fixture('asyncio_server.py'), '--block']);
@@ -58,7 +65,8 @@ for (const py of found) {
       console.log(`# ${py.label}: attach to first snapshot ${Date.now() - t0} ms`);
       await rec.until('a snapshot with the block', () => rec.snapshotsOf(p.pid).find((s) => (s.eventLoop?.delayNs?.max ?? 0) > 50e6), 6000);
       const blocked = rec.snapshotsOf(p.pid).filter((s) => (s.eventLoop?.delayNs?.max ?? 0) > 50e6);
-      for (const s of blocked) assert.ok(Math.abs(s.eventLoop!.delayNs!.max / 1e6 - 100) <= 15, `max ${s.eventLoop!.delayNs!.max / 1e6} ms`);
+      for (const s of blocked)
+        assert.ok(Math.abs(s.eventLoop!.delayNs!.max / 1e6 - 100) <= 15, `max ${s.eventLoop!.delayNs!.max / 1e6} ms`);
       assert.ok(rec.snapshotsOf(p.pid).at(-1)!.eventLoop!.utilization! > 0.03, 'selector wrapped: utilization');
       assert.equal(await lineRequest(port, 'b'), 'done b');
       const tasks = taskCount(p.pid);
@@ -88,7 +96,7 @@ for (const py of found) {
       p.kill();
     });
 
-    it('HTTP hooks follow the newest attach: off (the agent\'s default), then on (a profile)', async () => {
+    it("HTTP hooks follow the newest attach: off (the agent's default), then on (a profile)", async () => {
       const p = start(py.path, [fixture('http_server.py')]);
       const port = Number((await p.waitFor(/ready (\d+)/))[1]);
       // One keep-alive connection opened while the hooks are off: its thread waits for the next
@@ -96,10 +104,12 @@ for (const py of found) {
       const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const get = (agent: http.Agent | false): Promise<void> =>
         new Promise((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: '/sleep?ms=100', agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve());
-          }).on('error', reject);
+          http
+            .get({ host: '127.0.0.1', port, path: '/sleep?ms=100', agent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve());
+            })
+            .on('error', reject);
         });
       const lastWork = async () => {
         const since = Date.now();
@@ -120,7 +130,7 @@ for (const py of found) {
         // the two on new connections; the one on the old connection is not counted, and not left in flight
         assert.deepEqual({ inFlight: on?.inFlight, completed: on?.completed }, { inFlight: 0, completed: 2 });
         await get(keepAlive);
-        assert.equal((await lastWork())?.completed, 3, 'the old connection\'s next request is counted');
+        assert.equal((await lastWork())?.completed, 3, "the old connection's next request is counted");
       } finally {
         keepAlive.destroy();
         p.kill();
@@ -136,7 +146,13 @@ for (const py of found) {
       try {
         assert.equal((await attach(p.pid)).ok, true);
         await rec.until('hello', () => rec.hellosOf(p.pid).length >= 1);
-        const took = await attachPython({ pid: p.pid, socketPath: second.socketPath, token: second.server.issueToken(p.pid), intervalMs: 300, timeoutMs: 8000 });
+        const took = await attachPython({
+          pid: p.pid,
+          socketPath: second.socketPath,
+          token: second.server.issueToken(p.pid),
+          intervalMs: 300,
+          timeoutMs: 8000,
+        });
         assert.equal(took.ok, true, JSON.stringify(took));
         await second.until('hello at the second agent', () => second.hellosOf(p.pid).length >= 1);
         const greeted = rec.hellosOf(p.pid).length;
@@ -151,13 +167,24 @@ for (const py of found) {
         // A third agent takes over and goes away without a bye: after its giveUpMs the probe goes
         // back to the first agent too.
         await third.listen();
-        const tookAgain = await attachPython({ pid: p.pid, socketPath: third.socketPath, token: third.server.issueToken(p.pid), intervalMs: 300, giveUpMs: 1500, timeoutMs: 8000 });
+        const tookAgain = await attachPython({
+          pid: p.pid,
+          socketPath: third.socketPath,
+          token: third.server.issueToken(p.pid),
+          intervalMs: 300,
+          giveUpMs: 1500,
+          timeoutMs: 8000,
+        });
         assert.equal(tookAgain.ok, true, JSON.stringify(tookAgain));
         await third.until('hello at the third agent', () => third.hellosOf(p.pid).length >= 1);
         const greetedAgain = rec.hellosOf(p.pid).length;
         const gone = Date.now();
         await third.close();
-        await rec.until('the probe greets the first agent after giving up on the third', () => rec.hellosOf(p.pid).length > greetedAgain, 15_000);
+        await rec.until(
+          'the probe greets the first agent after giving up on the third',
+          () => rec.hellosOf(p.pid).length > greetedAgain,
+          15_000,
+        );
         const after = Date.now() - gone;
         assert.ok(after >= 1500, `left the third agent ${after} ms after it went away, before its giveUpMs`);
       } finally {
@@ -203,7 +230,8 @@ for (const py of found) {
     });
 
     it('one thread busy in pure Python (no system calls): queued at a safe point, result unchanged', async () => {
-      const code = 'import sys\nprint("ready", flush=True)\nt = 0\nfor i in range(int(sys.argv[1])):\n    t = (t + i * 7) % 1000003\nprint("result", t, flush=True)\n';
+      const code =
+        'import sys\nprint("ready", flush=True)\nt = 0\nfor i in range(int(sys.argv[1])):\n    t = (t + i * 7) % 1000003\nprint("result", t, flush=True)\n';
       const iterations = '30000000';
       const plain = promisify(execFile)(py.path, ['-c', code, iterations], { encoding: 'utf8' });
       const p = start(py.path, ['-c', code, iterations]);
@@ -253,14 +281,20 @@ describe('python attach: refusals are one clear line, the target untouched', () 
     p.kill();
   });
 
-  it('ptrace not permitted (attacher is another user)', { skip: process.getuid?.() !== 0 ? 'needs root to switch user' : false }, async () => {
-    const p = start('/usr/bin/python3', ['-c', 'import time; time.sleep(30)']);
-    const script = `require(${JSON.stringify(require.resolve('../../collectors/python/attach'))}).attachPython({pid:${p.pid},socketPath:'/tmp/x.sock',token:'${'x'.repeat(20)}',intervalMs:1000}).then(r=>console.log(JSON.stringify(r)))`;
-    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' });
-    const res = JSON.parse(out);
-    assert.equal(res.ok, false);
-    assert.match(res.reason, /run as the same user or with CAP_SYS_PTRACE; in Kubernetes add SYS_PTRACE/);
-    assert.equal(p.child.exitCode, null, 'target still running');
-    p.kill();
-  });
+  it(
+    'ptrace not permitted (attacher is another user)',
+    { skip: process.getuid?.() !== 0 ? 'needs root to switch user' : false },
+    async () => {
+      const p = start('/usr/bin/python3', ['-c', 'import time; time.sleep(30)']);
+      const script = `require(${JSON.stringify(require.resolve('../../collectors/python/attach'))}).attachPython({pid:${p.pid},socketPath:'/tmp/x.sock',token:'${'x'.repeat(20)}',intervalMs:1000}).then(r=>console.log(JSON.stringify(r)))`;
+      const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], {
+        encoding: 'utf8',
+      });
+      const res = JSON.parse(out);
+      assert.equal(res.ok, false);
+      assert.match(res.reason, /run as the same user or with CAP_SYS_PTRACE; in Kubernetes add SYS_PTRACE/);
+      assert.equal(p.child.exitCode, null, 'target still running');
+      p.kill();
+    },
+  );
 });

@@ -19,7 +19,10 @@ if (missing.length) console.log(`# python interpreters not installed, skipped: $
 
 function launch(rec: Recorder, python: string, script: string, args: string[] = [], intervalMs = 1000, extraPath?: string): Started {
   const token = newToken();
-  const p = start(python, [fixture(script), ...args], { env: preloadEnvFor(rec, null, token, intervalMs, extraPath), stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = start(python, [fixture(script), ...args], {
+    env: preloadEnvFor(rec, null, token, intervalMs, extraPath),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   rec.server.issueToken(p.pid, token);
   return p;
 }
@@ -45,7 +48,12 @@ async function gcBurst(rec: Recorder, p: Started): Promise<{ c1: number[]; s1: S
     const seen = (p.stdout().match(/^stats .*$/gm) ?? []).length;
     p.child.stdin!.write('stats\n');
     await rec.until('stats', () => (p.stdout().match(/^stats .*$/gm) ?? [])[seen]);
-    return p.stdout().match(/^stats .*$/gm)![seen].split(' ').slice(1).map(Number);
+    return p
+      .stdout()
+      .match(/^stats .*$/gm)!
+      [seen].split(' ')
+      .slice(1)
+      .map(Number);
   };
   // The target's counts and the probe's latest snapshot, read with no collection between them:
   // an automatic one there (which allocations in either thread can trigger) would be counted on
@@ -127,7 +135,7 @@ for (const py of found) {
       p.kill();
     });
 
-    it('RTPROF_GC=0 (`--no-gc-pauses`): no pauses in the snapshots, the collection counts still match the target\'s', async () => {
+    it("RTPROF_GC=0 (`--no-gc-pauses`): no pauses in the snapshots, the collection counts still match the target's", async () => {
       const token = newToken();
       const p = start(py.path, [fixture('gc_target.py')], {
         env: { ...preloadEnvFor(rec, null, token, 200), RTPROF_GC: '0' },
@@ -138,7 +146,10 @@ for (const py of found) {
       assert.ok(c2[2]! - c1[2]! >= 10, `the burst caused gen2 collections (target counted ${c1.join(' ')} -> ${c2.join(' ')})`);
       assertGcCounts(c1, s1, c2, s2);
       const snaps = rec.snapshotsOf(p.pid);
-      assert.ok(snaps.every((s) => s.gc === undefined), 'no GC pauses from a probe told not to watch them');
+      assert.ok(
+        snaps.every((s) => s.gc === undefined),
+        'no GC pauses from a probe told not to watch them',
+      );
       assert.ok(snaps.at(-1)!.threads !== undefined, 'the rest of the snapshot as usual');
       p.kill();
     });
@@ -246,14 +257,22 @@ describe('python probe, preloaded, uvicorn (sample-apps/python/fastapi_app.py)',
       const statuses = await Promise.all([1, 2, 3, 4].map(() => get(port, '/io?ms=300', false)));
       assert.deepEqual(statuses, [200, 200, 200, 200]);
       await rec.nextSnapshot(p.pid);
-      const concurrent = Math.max(...rec.snapshotsOf(p.pid).slice(n0).map((s) => s.work?.inFlight ?? 0));
+      const concurrent = Math.max(
+        ...rec
+          .snapshotsOf(p.pid)
+          .slice(n0)
+          .map((s) => s.work?.inFlight ?? 0),
+      );
       assert.equal(concurrent, 4, 'most requests in flight in one snapshot during 4 concurrent /io?ms=300');
 
       // 3 one after another on one keep-alive connection: 1 in flight; the idle connection is not.
       n0 = rec.snapshotsOf(p.pid).length;
       for (let i = 0; i < 3; i++) assert.equal(await get(port, '/io?ms=300', agent), 200);
       await rec.nextSnapshot(p.pid);
-      const inFlight = rec.snapshotsOf(p.pid).slice(n0).map((s) => s.work?.inFlight ?? 0);
+      const inFlight = rec
+        .snapshotsOf(p.pid)
+        .slice(n0)
+        .map((s) => s.work?.inFlight ?? 0);
       assert.equal(Math.max(...inFlight), 1, `in flight during sequential requests: ${inFlight.join(' ')}`);
       const wall = (Date.now() - t0) / 1000;
 

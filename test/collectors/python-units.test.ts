@@ -13,7 +13,13 @@ import { remoteDebugDisabled, versionFromNames } from '../../collectors/python/t
 
 describe('python attach, pure parts', () => {
   it('remote_exec runs the target’s own interpreter, checks major.minor, passes pid and script', () => {
-    const cmd = buildRemoteExecCommand({ pid: 4321, exe: '/usr/local/bin/python3.14', scriptPath: '/tmp/rtprof-attach-4321-ab.py', major: 3, minor: 14 });
+    const cmd = buildRemoteExecCommand({
+      pid: 4321,
+      exe: '/usr/local/bin/python3.14',
+      scriptPath: '/tmp/rtprof-attach-4321-ab.py',
+      major: 3,
+      minor: 14,
+    });
     assert.equal(cmd.file, '/usr/local/bin/python3.14');
     assert.deepEqual(cmd.args.slice(0, 3), ['-I', '-S', '-c']);
     assert.match(cmd.args[3], /sys\.version_info\[:2\] != \(3, 14\)/);
@@ -27,8 +33,14 @@ describe('python attach, pure parts', () => {
     assert.equal(remoteDebugDisabled('A=1\0', 'python3\0-X\0disable_remote_debug\0app.py\0'), true);
     assert.equal(remoteDebugDisabled('A=1\0', 'python3\0-Xdisable-remote-debug\0app.py\0'), true);
     assert.equal(remoteDebugDisabled('PYTHON_DISABLE_REMOTE_DEBUG=\0', 'python3\0app.py\0'), false);
-    assert.match(readRemoteExecFailure('RuntimeError: Remote debugging is not enabled in the remote process', 1), /CAP_SYS_PTRACE.*disabled remote debugging/);
-    assert.match(readRemoteExecFailure('PermissionError: [Errno 1] Operation not permitted', 1), /run as the same user or with CAP_SYS_PTRACE/);
+    assert.match(
+      readRemoteExecFailure('RuntimeError: Remote debugging is not enabled in the remote process', 1),
+      /CAP_SYS_PTRACE.*disabled remote debugging/,
+    );
+    assert.match(
+      readRemoteExecFailure('PermissionError: [Errno 1] Operation not permitted', 1),
+      /run as the same user or with CAP_SYS_PTRACE/,
+    );
   });
 
   it('versions from libpython or the exe name', () => {
@@ -70,7 +82,13 @@ describe('python attach, pure parts', () => {
     const script = `${code}${code}g = sorted(k for k in globals() if not k.startswith('__'))\nimport threading\nprint(g, sum(t.name == 'rtprof-probe' for t in threading.enumerate()))`;
     const out = execFileSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
     assert.equal(out.trim(), '[] 1');
-    const broken = buildInjectionCode(path.join(dir, 'missing.py'), { socket: 's', token: 't'.repeat(20), intervalMs: 1000, attach: 'gdb', attachMarker: marker });
+    const broken = buildInjectionCode(path.join(dir, 'missing.py'), {
+      socket: 's',
+      token: 't'.repeat(20),
+      intervalMs: 1000,
+      attach: 'gdb',
+      attachMarker: marker,
+    });
     execFileSync('/usr/bin/python3', ['-c', broken]);
     assert.match(fs.readFileSync(marker + '.error', 'utf8'), /FileNotFoundError/);
     fs.rmSync(dir, { recursive: true, force: true });

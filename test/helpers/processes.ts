@@ -62,7 +62,10 @@ export function start(command: string, args: string[], options: SpawnOptions = {
   });
   const waitFor = (re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} in output of ${command} ${args.join(' ')}:\n${out}\n${err}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${re} in output of ${command} ${args.join(' ')}:\n${out}\n${err}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const m = re.exec(out) ?? re.exec(err);
         if (m) {

@@ -98,6 +98,9 @@ test('other threads are sampled too: one asleep and one blocked on a socket read
   const rate = (k: keyof typeof last): number => (last[k] - first[k]) / wallS;
   const total = THREAD_STATES.reduce((s, k) => s + rate(k), 0);
   assert.ok(Math.abs(total - 2) < 0.2, `two other threads: rates sum to ≈ 2 (${total.toFixed(2)})`);
-  assert.ok(rate('sleep') > 0.8 && rate('io') > 0.8, `one sleeps, one waits on I/O: sleep=${rate('sleep').toFixed(2)} io=${rate('io').toFixed(2)}`);
+  assert.ok(
+    rate('sleep') > 0.8 && rate('io') > 0.8,
+    `one sleeps, one waits on I/O: sleep=${rate('sleep').toFixed(2)} io=${rate('io').toFixed(2)}`,
+  );
   p.kill();
 });

@@ -31,7 +31,10 @@ test('process CPU time and RSS exported by the agent agree with pidusage', async
       const cpuOracle = usage.ctime / 1000;
       assert.ok(cpuOracle > 0.8, `target burnt CPU (pidusage ctime ${cpuOracle} s)`);
       // one 500 ms interval at 50 % CPU plus scheduling slack
-      assert.ok(cpu <= cpuOracle + 0.05 && cpu >= cpuOracle - 0.45, `cpu time: rtprof ${cpu.toFixed(3)} s vs pidusage ${cpuOracle.toFixed(3)} s`);
+      assert.ok(
+        cpu <= cpuOracle + 0.05 && cpu >= cpuOracle - 0.45,
+        `cpu time: rtprof ${cpu.toFixed(3)} s vs pidusage ${cpuOracle.toFixed(3)} s`,
+      );
       assert.ok(Math.abs(rss - usage.memory) / usage.memory < 0.05, `rss: rtprof ${rss} vs pidusage ${usage.memory}`);
       assert.ok(rss > 60 * 1048576, `rss ${rss} includes the 60 MB buffer`);
       await sleep(700);

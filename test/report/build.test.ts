@@ -60,8 +60,15 @@ test('gc: count, total, max and p99 over the individual pauses, by kind; null wi
   assert.deepEqual(Object.keys(gc.byKind).sort(), ['major', 'minor']);
   assert.equal(gc.byKind.major?.count, 1);
   assert.equal(gc.byKind.minor?.count, 50);
-  const quiet = buildProfile(generate({ ...IO_HEAVY, seed: 8, withGc: true }).map((s) => ({ ...s, gc: [] })), META).gc;
-  assert.deepEqual(quiet && { ...quiet, byKind: { ...quiet.byKind } }, { count: 0, totalS: 0, maxS: 0, p99S: 0, byKind: {} }, 'probe saw none → zeros, not null');
+  const quiet = buildProfile(
+    generate({ ...IO_HEAVY, seed: 8, withGc: true }).map((s) => ({ ...s, gc: [] })),
+    META,
+  ).gc;
+  assert.deepEqual(
+    quiet && { ...quiet, byKind: { ...quiet.byKind } },
+    { count: 0, totalS: 0, maxS: 0, p99S: 0, byKind: {} },
+    'probe saw none → zeros, not null',
+  );
   assert.equal(buildProfile(generate({ ...IO_HEAVY, seed: 8 }), META).gc, null);
 });
 
@@ -137,10 +144,15 @@ test('stats helpers: interpolated percentile and exact slope', () => {
 });
 
 test('formatting: seconds pick their unit, bytes use 1024ⁿ', () => {
-  assert.deepEqual(
-    [0, 0.00042, 0.0123, 0.0803, 2.5, 60, 119.6].map(formatSeconds),
-    ['0 ms', '420 µs', '12.3 ms', '80.3 ms', '2.50 s', '1m00s', '2m00s'],
-  );
+  assert.deepEqual([0, 0.00042, 0.0123, 0.0803, 2.5, 60, 119.6].map(formatSeconds), [
+    '0 ms',
+    '420 µs',
+    '12.3 ms',
+    '80.3 ms',
+    '2.50 s',
+    '1m00s',
+    '2m00s',
+  ]);
   assert.deepEqual([512, 50 * MIB, -1536].map(formatBytes), ['512 B', '50.0 MiB', '-1.5 KiB']);
   assert.deepEqual(formatBytesGroup([49.9 * MIB, 2 * 2 ** 30]), { numbers: ['0.0', '2.0'], unit: 'GiB' });
 });
@@ -159,14 +171,20 @@ test('threads: CPU that ran off the main thread is measured and named; a main-th
   const doc = buildProfile(offMain, META);
   assert.equal(doc.threads.workOffMainThread, true);
   assert.ok(Math.abs(doc.threads.otherCpuS - 0.51 * 20) < 0.5, `other cpu ${doc.threads.otherCpuS}`);
-  assert.ok(doc.warnings.some((w) => /other threads did 98 % of the process's CPU \(0\.51 cores vs 0\.01/.test(w)), doc.warnings.join('\n'));
+  assert.ok(
+    doc.warnings.some((w) => /other threads did 98 % of the process's CPU \(0\.51 cores vs 0\.01/.test(w)),
+    doc.warnings.join('\n'),
+  );
   // 0.52 cores of CPU over ~97 % busy time: the workers are CPU-bound whatever the main thread did.
   assert.equal(doc.verdict, 'cpu-bound');
   assert.ok(Math.abs((doc.threads.processCpuShareOfBusy ?? 0) - 0.52 / 0.97) < 0.05, `${doc.threads.processCpuShareOfBusy}`);
   assert.match(doc.explanation, /Worker threads were on CPU for 5\d % of the time requests were in flight/);
   assert.ok(doc.warnings.some((w) => /main thread alone: io-bound/.test(w)));
   // Workers that mostly wait (0.1 cores over the busy time): the main thread's verdict stands.
-  const waiting = buildProfile(offMain.map((s) => ({ ...s, cpu: { userS: 0.1 * s.durationS, systemS: 0 } })), META);
+  const waiting = buildProfile(
+    offMain.map((s) => ({ ...s, cpu: { userS: 0.1 * s.durationS, systemS: 0 } })),
+    META,
+  );
   assert.equal(waiting.threads.workOffMainThread, true);
   assert.equal(waiting.verdict, 'io-bound');
 });

@@ -13,7 +13,15 @@ import type { ProfileDocument } from '../../src/report/model';
 import { generate, IO_HEAVY, META } from './synthetic';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 // Locally a missing browser skips; in CI (which installs it) it must fail loudly instead.
 const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} missing: apt-get install -y chromium` : false;
 
@@ -79,7 +87,10 @@ test('a full profile page: no console error, no network, all five charts drawn',
   const report = await load(doc, 'full', '/tmp/rtprof-report.png');
   assert.deepEqual(report.errors, []);
   assert.deepEqual(report.requests, []);
-  assert.deepEqual(report.charts.map((c) => c.chart), ['cpu', 'rss', 'loop', 'gc', 'breakdown']);
+  assert.deepEqual(
+    report.charts.map((c) => c.chart),
+    ['cpu', 'rss', 'loop', 'gc', 'breakdown'],
+  );
   for (const c of report.charts) {
     assert.ok(c.width > 300, `${c.chart} is laid out (${c.width}px)`);
     assert.ok(c.drawn > 0, `${c.chart} drew ${c.drawn} of ${c.paths} series`);
@@ -99,6 +110,9 @@ test('a /proc-only profile: the three charts it can have draw, the rest say why 
   const report = await load(doc, 'proc-only');
   assert.deepEqual(report.errors, []);
   assert.deepEqual(report.requests, []);
-  assert.deepEqual(report.charts.map((c) => c.chart), ['cpu', 'rss', 'breakdown']);
+  assert.deepEqual(
+    report.charts.map((c) => c.chart),
+    ['cpu', 'rss', 'breakdown'],
+  );
   for (const c of report.charts) assert.ok(c.drawn > 0, `${c.chart} drew`);
 });

@@ -71,14 +71,28 @@ test('charts: nice axis steps, lines break at missing values, bars span interval
   assert.equal(formatBytesTick(50.05 * MIB, 0.05 * MIB, 53 * MIB), '50.05 MiB');
   assert.equal(formatBytesTick(2 * 2 ** 30, 2 ** 30, 4 * 2 ** 30), '2 GiB');
   const svg = renderChart({
-    id: 't', title: 't', xs: [1, 2, 3, 4], widths: [1, 1, 1, 1], kind: 'line', formatY: String,
+    id: 't',
+    title: 't',
+    xs: [1, 2, 3, 4],
+    widths: [1, 1, 1, 1],
+    kind: 'line',
+    formatY: String,
     series: [{ name: 'a', color: '#000', values: [1, null, 2, 3] }],
   });
   const d = /<path class="series"[^>]* d="([^"]*)"/.exec(svg)?.[1] ?? '';
   assert.equal(d.match(/M/g)?.length, 2, 'a gap starts a new subpath');
   const bars = renderChart({
-    id: 'b', title: 'b', xs: [1, 2], widths: [1, 1], kind: 'stacked', yMax: 1, formatY: String,
-    series: [{ name: 'x', color: '#000', values: [0.5, 0.5] }, { name: 'y', color: '#111', values: [0.5, 0] }],
+    id: 'b',
+    title: 'b',
+    xs: [1, 2],
+    widths: [1, 1],
+    kind: 'stacked',
+    yMax: 1,
+    formatY: String,
+    series: [
+      { name: 'x', color: '#000', values: [0.5, 0.5] },
+      { name: 'y', color: '#111', values: [0.5, 0] },
+    ],
   });
   assert.equal(bars.match(/Z/g)?.length, 3, 'one rectangle per non-zero value');
 });

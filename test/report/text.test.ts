@@ -55,7 +55,10 @@ test('the verdict and its sentence come first, then the breakdown and one line p
 });
 
 test('a process without a probe says n/a for event loop and GC', () => {
-  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 1, evidence: 'none' }), { ...META, target: { ...META.target, runtime: 'other', runtimeVersion: null, attach: 'none' } });
+  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 1, evidence: 'none' }), {
+    ...META,
+    target: { ...META.target, runtime: 'other', runtimeVersion: null, attach: 'none' },
+  });
   const text = renderText(doc, { color: false });
   assert.match(text, /event loop  n\/a/);
   assert.match(text, /gc          n\/a/);
@@ -63,7 +66,10 @@ test('a process without a probe says n/a for event loop and GC', () => {
 });
 
 test('control characters from the target cannot reach the terminal', () => {
-  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 1 }), { ...META, target: { ...META.target, command: 'evil \x1b]0;pwned\x07\x1b[2J' } });
+  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 1 }), {
+    ...META,
+    target: { ...META.target, command: 'evil \x1b]0;pwned\x07\x1b[2J' },
+  });
   const text = renderText(doc, { color: false });
   assert.ok(!text.includes('\x1b'));
   assert.ok(!text.includes('\x07'));
@@ -75,7 +81,15 @@ test('wrap keeps words whole and indents continuation lines', () => {
 });
 
 function fakeStream(isTTY: boolean): ProgressStream & { out: string } {
-  return { isTTY, columns: 60, out: '', write(chunk: string) { this.out += chunk; return true; } };
+  return {
+    isTTY,
+    columns: 60,
+    out: '',
+    write(chunk: string) {
+      this.out += chunk;
+      return true;
+    },
+  };
 }
 
 test('progress: nothing at all off a TTY', () => {

@@ -33,7 +33,17 @@ function connect(socketPath: string): Promise<Client> {
 }
 
 const hello = (pid: number, token: string, extra: object = {}): string =>
-  JSON.stringify({ v: 1, type: 'hello', pid, token, runtime: 'nodejs', runtimeVersion: '20.0.0', probeVersion: '0.1.0', attach: 'preload', ...extra });
+  JSON.stringify({
+    v: 1,
+    type: 'hello',
+    pid,
+    token,
+    runtime: 'nodejs',
+    runtimeVersion: '20.0.0',
+    probeVersion: '0.1.0',
+    attach: 'preload',
+    ...extra,
+  });
 const snap = (pid: number, seq: number, extra: object = {}): string =>
   JSON.stringify({ v: 1, type: 'snapshot', pid, seq, t: Date.now(), eventLoop: { utilization: 0.5 }, ...extra });
 
@@ -70,7 +80,14 @@ describe('channel server', () => {
     const token = h.server.issueToken(4102);
     const c = await connect(h.socketPath);
     const before = h.server.droppedCounts();
-    c.send(hello(4102, token), '{not json', 'x'.repeat(70 * 1024), snap(4102, -1), JSON.stringify({ v: 2, type: 'snapshot' }), snap(4102, 1));
+    c.send(
+      hello(4102, token),
+      '{not json',
+      'x'.repeat(70 * 1024),
+      snap(4102, -1),
+      JSON.stringify({ v: 2, type: 'snapshot' }),
+      snap(4102, 1),
+    );
     await h.waitFor('the good snapshot', () => h.snapshotsOf(4102).length === 1, 5000);
     const now = h.server.droppedCounts();
     assert.equal(now.bad_json! - before.bad_json!, 1);
@@ -128,7 +145,11 @@ describe('channel server', () => {
     const lines = [hello(4106, token)];
     for (let i = 1; i <= 60; i++) lines.push(snap(4106, i));
     c.send(...lines);
-    await h.waitFor('burst processed', () => h.snapshotsOf(4106).length + (h.server.droppedCounts().rate_limited! - before.rate_limited!) === 60, 5000);
+    await h.waitFor(
+      'burst processed',
+      () => h.snapshotsOf(4106).length + (h.server.droppedCounts().rate_limited! - before.rate_limited!) === 60,
+      5000,
+    );
     const accepted = h.snapshotsOf(4106).length;
     // 20 from the full bucket, plus what refills while the burst is read (a few ms: at most ~2).
     assert.ok(accepted >= 20 && accepted <= 23, `accepted ${accepted}`);

@@ -34,7 +34,14 @@ for (const major of TEST_NODE_MAJORS) {
       return node.path;
     };
     const attach = (pid: number, timeoutMs = ATTACH_TIMEOUT_MS, http?: boolean) =>
-      attachNode({ pid, socketPath: h.socketPath, token: h.server.issueToken(pid), intervalMs: 1000, timeoutMs, ...(http === undefined ? {} : { http }) });
+      attachNode({
+        pid,
+        socketPath: h.socketPath,
+        token: h.server.issueToken(pid),
+        intervalMs: 1000,
+        timeoutMs,
+        ...(http === undefined ? {} : { http }),
+      });
 
     for (const app of ['app.cjs', 'app.mjs']) {
       it(`${app}: attaches, reports a 100 ms block as ≈ 100 ms, leaves no inspector port, output and exit code unchanged`, async (t) => {
@@ -61,14 +68,18 @@ for (const major of TEST_NODE_MAJORS) {
         assert.equal(target.stdout(), expectedAppStdout(target.pid, ticks));
         const snaps = h.snapshotsOf(target.pid);
         const seqs = snaps.map((s) => s.seq);
-        assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'one probe: one increasing sequence');
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((a, b) => a - b),
+          'one probe: one increasing sequence',
+        );
         assert.equal(new Set(seqs).size, seqs.length, 'one probe: no duplicate sequence numbers');
         assert.ok(snaps.length <= ticks + 1, `${snaps.length} snapshots in ~${ticks} s: no second probe`);
         assertBlockedLoop(snaps);
       });
     }
 
-    it('HTTP hooks follow the newest attach: off (the agent\'s default), on (a profile), off again', async (t) => {
+    it("HTTP hooks follow the newest attach: off (the agent's default), on (a profile), off again", async (t) => {
       const exe = bin(t);
       if (!exe) return;
       const target = start(exe, [nodeFixture('http-server.cjs')]);
@@ -105,7 +116,13 @@ for (const major of TEST_NODE_MAJORS) {
       try {
         assert.equal((await attach(target.pid)).ok, true);
         await h.waitForSnapshots(target.pid, 1);
-        const took = await attachNode({ pid: target.pid, socketPath: second.socketPath, token: second.server.issueToken(target.pid), intervalMs: 500, timeoutMs: ATTACH_TIMEOUT_MS });
+        const took = await attachNode({
+          pid: target.pid,
+          socketPath: second.socketPath,
+          token: second.server.issueToken(target.pid),
+          intervalMs: 500,
+          timeoutMs: ATTACH_TIMEOUT_MS,
+        });
         assert.equal(took.ok, true, JSON.stringify(took));
         await second.waitForSnapshots(target.pid, 1);
         const greeted = hellosAtFirst();
@@ -119,7 +136,14 @@ for (const major of TEST_NODE_MAJORS) {
         // A third agent takes over and goes away without a bye (killed): after its giveUpMs of
         // failed reconnects the probe goes back to the first agent too.
         third = await startHarness();
-        const tookAgain = await attachNode({ pid: target.pid, socketPath: third.socketPath, token: third.server.issueToken(target.pid), intervalMs: 500, giveUpMs: 1500, timeoutMs: ATTACH_TIMEOUT_MS });
+        const tookAgain = await attachNode({
+          pid: target.pid,
+          socketPath: third.socketPath,
+          token: third.server.issueToken(target.pid),
+          intervalMs: 500,
+          giveUpMs: 1500,
+          timeoutMs: ATTACH_TIMEOUT_MS,
+        });
         assert.equal(tookAgain.ok, true, JSON.stringify(tookAgain));
         await third.waitForSnapshots(target.pid, 1);
         const greetedAgain = hellosAtFirst();
@@ -142,7 +166,13 @@ for (const major of TEST_NODE_MAJORS) {
       if (!exe) return;
       const target = start(exe, ['--trace-gc', nodeFixture('gc-burst.cjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
       await target.waitFor(/^ready/m);
-      const result = await attachNode({ pid: target.pid, socketPath: h.socketPath, token: h.server.issueToken(target.pid), intervalMs: 500, timeoutMs: ATTACH_TIMEOUT_MS });
+      const result = await attachNode({
+        pid: target.pid,
+        socketPath: h.socketPath,
+        token: h.server.issueToken(target.pid),
+        intervalMs: 500,
+        timeoutMs: ATTACH_TIMEOUT_MS,
+      });
       assert.equal(result.ok, true, JSON.stringify(result));
       const counts = await assertGcCountsMatch(h, target);
       t.diagnostic(`minor+major GCs in the window: probe ${counts.probe}, --trace-gc ${counts.trace}`);

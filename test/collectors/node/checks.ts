@@ -17,7 +17,10 @@ export function assertBlockedLoop(snaps: SnapshotMessage[]): { maxMs: number[]; 
   const blocked = maxMs.filter((m) => m > 50);
   assert.ok(blocked.length >= 2, `too few intervals with a block: max delays ${maxMs.join(', ')} ms`);
   const typical = median(blocked);
-  assert.ok(Math.abs(typical - 100) <= 10, `max delay ${typical.toFixed(1)} ms, want 100 ± 10 (all: ${maxMs.map((m) => m.toFixed(1)).join(', ')})`);
+  assert.ok(
+    Math.abs(typical - 100) <= 10,
+    `max delay ${typical.toFixed(1)} ms, want 100 ± 10 (all: ${maxMs.map((m) => m.toFixed(1)).join(', ')})`,
+  );
   assert.ok(median(p50Ms) < 5, `p50 delay ${median(p50Ms).toFixed(2)} ms, want ≈ 0 (< 5 ms): ${p50Ms.join(', ')}`);
   for (const s of steady) {
     const u = s.eventLoop!.utilization!;
@@ -34,8 +37,7 @@ export function expectedAppStdout(pid: number, ticks: number): string {
 }
 
 const totalOf = (s: SnapshotMessage): number => s.gcTotals?.count ?? 0;
-const minorMajorOf = (s: SnapshotMessage): number =>
-  (s.gcTotals?.byKind?.minor?.count ?? 0) + (s.gcTotals?.byKind?.major?.count ?? 0);
+const minorMajorOf = (s: SnapshotMessage): number => (s.gcTotals?.byKind?.minor?.count ?? 0) + (s.gcTotals?.byKind?.major?.count ?? 0);
 
 /** Waits for the next stdout line matching re that starts at or after offset. */
 async function nextLine(target: Started, re: RegExp, offset: number, timeoutMs = 15_000): Promise<{ match: RegExpExecArray; end: number }> {

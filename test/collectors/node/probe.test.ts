@@ -111,10 +111,12 @@ for (const major of TEST_NODE_MAJORS) {
       const port = Number((await target.waitFor(/port (\d+)/))[1]);
       const get = (p: string): Promise<number> =>
         new Promise((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          }).on('error', reject);
+          http
+            .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            })
+            .on('error', reject);
         });
       await h.waitForSnapshots(target.pid, 1);
       await Promise.all([get('/slow'), get('/slow'), get('/slow')]);
