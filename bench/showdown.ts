@@ -335,7 +335,7 @@ async function measureWindow(
     rssPeakBytes: doc.memory.rssBytes.max,
     verdict: doc.verdict,
     busyShares: { cpu: s.cpu, io: s.io, runqueue: s.runqueue, lock: s.lock, other: s.sleep + s.other },
-    mainThreadCpuShare: doc.threads?.mainShareOfCpu ?? null,
+    mainThreadCpuShare: doc.threadCpu?.mainShareOfCpu ?? null,
     loadSideCores: wallS > 0 ? loadTicks / CLK_TCK / wallS : NaN,
     foreignCpu0Cores: wallS > 0 ? Math.max(0, foreign[0]) / CLK_TCK / wallS : NaN,
     foreignCpu1Cores: wallS > 0 ? Math.max(0, foreign[1]) / CLK_TCK / wallS : NaN,

@@ -54,7 +54,7 @@ export class Agent {
     await this.watcher.start();
     for (const pid of this.options.pids) {
       try {
-        this.watcher.watchPid(pid);
+        this.watcher.watchPid(pid, { tree: true });
       } catch (err) {
         // One bad pid is one line; the agent keeps serving the others.
         this.options.log(`error: ${(err as Error).message}`);

@@ -1,30 +1,48 @@
-// One watched process: its identity (pid + start time), its /proc collector, what its probe
-// said last, and what could not be collected and why.
-import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
-import { ProcCollector, type ProcSample } from '../collectors/proc/process';
-import type { ProcessIdentity } from './discovery';
+// One watched process: its identity (pid + start time), the service it belongs to, its /proc
+// collector, its probe's lifecycle and what it said last, and what could not be collected and why.
+import type { SnapshotMessage } from '../collectors/channel/messages';
+import type { ProcessIdentity } from '../collectors/proc/identity';
+import { ProcCollector, type ProcCollectorOptions, type ProcSample } from '../collectors/proc/process';
 import type { TargetView } from './metrics/targetMeters';
+import { ProbeLifecycle } from './probeLifecycle';
 
-export type ProbeState = 'none' | 'attaching' | 'pending' | 'connected' | 'disconnected' | 'failed' | 'unsupported';
+export type { ProbeState } from './probeLifecycle';
 
-export interface ProbeStatus {
-  state: ProbeState;
-  method: string;
-  /** one line: why the probe is not there, or what it is waiting for */
-  message: string | undefined;
-  hello: HelloMessage | undefined;
-  snapshots: number;
+/** A target is one process of a service: the process a pid names, and its descendants. */
+export interface ServiceMembership {
+  /** pid of the process the user named (the service's root) */
+  rootPid: number;
+  /** the root's service name, shared by the whole tree so a query can sum a service */
+  name: string;
 }
+
+export type ProcessRole = 'master' | 'worker' | 'main';
 
 export class Target implements TargetView {
   readonly proc: ProcCollector;
   lastProc: ProcSample | undefined;
   lastSnapshot: SnapshotMessage | undefined;
-  readonly probe: ProbeStatus = { state: 'none', method: 'none', message: undefined, hello: undefined, snapshots: 0 };
+  readonly probe = new ProbeLifecycle();
   readonly addedAtMs = Date.now();
+  /** set by the watcher when the root turns out to have descendants */
+  hasDescendants = false;
 
-  constructor(readonly identity: ProcessIdentity) {
-    this.proc = new ProcCollector(identity.pid, identity.startTicks);
+  constructor(
+    readonly identity: ProcessIdentity,
+    readonly service: ServiceMembership = { rootPid: identity.pid, name: identity.serviceName },
+    procOptions: ProcCollectorOptions = {},
+  ) {
+    this.proc = new ProcCollector(identity.pid, identity.startTicks, procOptions);
+  }
+
+  /** master: a root with descendants; worker: a descendant; main: a process on its own. */
+  get role(): ProcessRole {
+    if (this.service.rootPid !== this.identity.pid) return 'worker';
+    return this.hasDescendants ? 'master' : 'main';
+  }
+
+  get serviceName(): string {
+    return this.service.name;
   }
 
   get pid(): number {
@@ -41,7 +59,7 @@ export class Target implements TargetView {
   }
 
   label(): string {
-    return `${this.identity.pid} (${this.identity.serviceName})`;
+    return `${this.identity.pid} (${this.service.name})`;
   }
 
   /** What is collected and what is not, for /api/targets. */
@@ -52,16 +70,13 @@ export class Target implements TargetView {
       startTime: new Date(id.startTimeMs).toISOString(),
       runtime: id.runtime,
       runtimeVersion: id.runtimeVersion ?? null,
-      serviceName: id.serviceName,
+      parentPid: id.ppid,
+      serviceName: this.service.name,
+      serviceRootPid: this.service.rootPid,
+      role: this.role,
       executable: id.exe ?? null,
       uid: id.uid,
-      probe: {
-        state: this.probe.state,
-        method: this.probe.method,
-        message: this.probe.message ?? null,
-        snapshots: this.probe.snapshots,
-        probeVersion: this.probe.hello?.probeVersion ?? null,
-      },
+      probe: this.probe.toJSON(),
       collected: {
         proc: this.lastProc !== undefined,
         threadState: !this.proc.unavailable.has('threadState'),

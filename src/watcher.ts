@@ -1,15 +1,18 @@
 // The target registry and its loops: /proc collection every interval, thread-state sampling at
-// tens of Hz, discovery of new processes, the probe channel and (serialized) probe attaches.
-// The agent and `rtprof profile` both run on it; neither formats anything here.
+// tens of Hz, the services' process trees (followed every 250 ms, so a respawned worker is seen at
+// once), --discover, the probe channel and the attach queues. The agent and `rtprof profile` both
+// run on it; neither formats anything here.
 import { EventEmitter } from 'node:events';
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
-import { ChannelServer, defaultSocketPath, sameToken } from '../collectors/channel/server';
+import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
 import { attachTo } from '../collectors/attach';
+import { identify, type ProcessIdentity } from '../collectors/proc/identity';
+import { isForbidden } from '../collectors/proc/procfs';
 import { SamplerHub } from '../collectors/proc/sampler';
-import { discover, identify, isNodeOrPython, type ProcessIdentity } from './discovery';
+import { Discoverer, isOwnHelper, keyOf } from './discovery';
 import { errors } from './errors';
+import { ServiceRoots } from './services';
 import { Target } from './target';
-import { isForbidden, listPids, readEnvVar, readStat } from '../collectors/proc/procfs';
 
 export interface WatcherOptions {
   intervalMs: number;
@@ -25,36 +28,49 @@ export interface WatcherOptions {
   /** false (`--no-gc-pauses`): probes do not watch GC pauses (no GC callback in the target; no
    * pause histogram; the Python probe still sends the interpreter's collection counts). Default true. */
   gcPauses?: boolean;
+  /** A profile: every thread of every target is looked at at the full sampling rate (a thread
+   * that lives for one request must be seen; the agent looks at the others at 1/10 of it), and
+   * PSS and server-socket evidence are read every interval. */
+  profileDetail?: boolean;
   log: (line: string) => void;
 }
-
-/** Max parent hops when deciding whether a process descends from a launched one. */
-const MAX_ANCESTRY_DEPTH = 32;
 
 export interface WatcherEvents {
   added: [Target];
   removed: [Target, string];
   sample: [Target];
+  /** after every target was collected in one interval */
+  tick: [];
   snapshot: [Target, SnapshotMessage];
 }
+
+/** How often the services' trees are walked for new descendants. */
+const TREE_SCAN_MS = 250;
+/** A launched descendant that inherited the probe's environment gets this long to connect by itself. */
+const PRELOAD_GRACE_MS = 5000;
+/** CPython attaches (gdb, remote_exec) run side by side up to this many; Node's share one port. */
+const PYTHON_ATTACH_PARALLEL = 4;
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
   readonly channel: ChannelServer;
   private readonly hub: SamplerHub;
+  private readonly roots = new ServiceRoots();
+  private readonly discoverer: Discoverer;
   private timer: NodeJS.Timeout | undefined;
-  private attachQueue: Promise<void> = Promise.resolve();
-  /** pid:startTicks of processes discovery already looked at and skipped */
-  private readonly skipped = new Set<string>();
+  private treeTimer: NodeJS.Timeout | undefined;
+  /** Node attaches one at a time: the inspector port is shared per network namespace. */
+  private nodeQueue: Promise<void> = Promise.resolve();
+  private pythonRunning = 0;
+  private readonly pythonWaiting: Target[] = [];
+  /** pid:startTicks:comm of descendants already looked at and skipped (not Node or Python) */
+  private readonly skippedDescendants = new Set<string>();
   private stopped = false;
-  /** `rtprof run`: roots whose Node/Python descendants are watched (and attached) too */
-  private readonly roots = new Set<number>();
-  /** launch token of each preloaded root: inherited by the processes it starts */
-  private readonly launchTokens = new Map<number, string>();
 
   constructor(readonly options: WatcherOptions) {
     super();
     this.hub = new SamplerHub(options.sampleHz);
+    this.discoverer = new Discoverer(options.match);
     this.channel = new ChannelServer({
       socketPath: options.socketPath ?? defaultSocketPath(),
       log: options.log,
@@ -62,7 +78,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     });
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
-    this.channel.on('disconnect', (pid: number) => this.onDisconnect(pid));
+    this.channel.on('disconnect', (pid: number) => this.targets.get(pid)?.probe.lost());
   }
 
   async start(): Promise<void> {
@@ -74,28 +90,35 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.timer.unref();
+    this.treeTimer = setInterval(() => this.scanTrees(), TREE_SCAN_MS);
+    this.treeTimer.unref();
     if (this.options.discover) this.discoverNew();
   }
 
-  /**
-   * Also watch every Node/Python process that `pid` starts (directly or further down), attaching
-   * the probe to each: `rtprof run -- npm start` reaches the node process npm spawns. (The
-   * preloaded probe takes its token out of the environment so the service's own env stays as it
-   * was: the children of a Node/Python root get the probe by attach; those of a wrapper that is
-   * neither, such as sh, inherit the env and connect with the launch token, see adoptDescendant.)
-   */
-  /** Watched processes that descend from a launched root (still running). */
+  /** Watched processes that descend from a root (still running). */
   descendantPids(): number[] {
-    return [...this.targets.keys()].filter((pid) => !this.roots.has(pid) && this.descendsFromRoot(pid));
+    return [...this.targets.values()].filter((t) => t.service.rootPid !== t.pid).map((t) => t.pid);
   }
 
+  /** The targets of the service rooted at `rootPid`, root first. */
+  serviceTargets(rootPid: number): Target[] {
+    return [...this.targets.values()]
+      .filter((t) => t.service.rootPid === rootPid)
+      .sort((a, b) => (a.pid === rootPid ? -1 : b.pid === rootPid ? 1 : a.pid - b.pid));
+  }
+
+  /**
+   * Also watch every Node/Python process that `pid` starts (directly or further down) as part of
+   * its service. With a launch token (`rtprof run`), descendants that inherited the probe's
+   * environment connect by themselves (see adoptDescendant); the others get the probe by attach.
+   */
   watchDescendantsOf(pid: number, launchToken?: string): void {
-    this.roots.add(pid);
-    if (launchToken) this.launchTokens.set(pid, launchToken);
+    this.roots.add(pid, launchToken);
+    this.scanTrees();
   }
 
-  /** Starts watching a pid. Throws a coded error for a pid that does not exist. */
-  watchPid(pid: number, opts: { attach?: boolean } = {}): Target {
+  /** Starts watching a pid and, with `tree`, its descendants. Throws a coded error for a pid that does not exist. */
+  watchPid(pid: number, opts: { attach?: boolean; tree?: boolean } = {}): Target {
     const existing = this.targets.get(pid);
     if (existing) return existing;
     let identity: ProcessIdentity | undefined;
@@ -106,7 +129,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       throw err;
     }
     if (!identity) throw errors.noSuchPid(String(pid));
-    return this.add(identity, opts.attach ?? this.options.attach);
+    const target = this.add(identity, opts.attach ?? this.options.attach);
+    if (opts.tree) this.watchDescendantsOf(pid);
+    return target;
   }
 
   /** A launched child that will load the probe itself: expect its hello with this token. */
@@ -118,36 +143,31 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     // becomes node or python under the same pid and then connects; onHello re-identifies it.
     this.channel.issueToken(pid, token);
     if (identity.runtime === 'other') {
-      target.probe.message = 'not Node or Python (yet?): watched from /proc; if it execs one, or starts one, that gets the probe';
+      target.probe.note('not Node or Python (yet?): watched from /proc; if it execs one, or starts one, that gets the probe');
       return target;
     }
-    target.probe.state = 'pending';
-    target.probe.method = 'preload';
-    target.probe.message = 'waiting for the preloaded probe to connect';
+    target.probe.pending('preload', 'waiting for the preloaded probe to connect');
     return target;
   }
 
-  /** A Node/Python process a launched one started, found by the scan (its hello may come first: adoptDescendant). */
-  private addDescendant(identity: ProcessIdentity): void {
-    const inherited = readEnvVar(identity.pid, 'RTPROF_TOKEN');
-    const root = [...this.launchTokens].find(([, token]) => inherited !== undefined && sameToken(token, inherited))?.[0];
-    if (root === undefined) {
-      this.options.log(`process ${identity.pid} (${identity.serviceName}) started by a launched process: watching it`);
-      this.add(identity, this.options.attach);
+  /** A descendant of a root found by the tree scan (its hello may come first: adoptDescendant). */
+  private addDescendant(identity: ProcessIdentity, root: number): void {
+    const inherited = this.roots.inheritedToken(identity.pid, root);
+    if (inherited === undefined) {
+      this.options.log(`process ${identity.pid} (${identity.serviceName}) started by ${root}: watching it`);
+      this.add(identity, this.options.attach, root);
       return;
     }
-    // It inherited the probe's env and connects by itself; attach only if it has not within 5 s
-    // (e.g. python3 -S, which skips sitecustomize).
-    const target = this.add(identity, false);
-    target.probe.state = 'pending';
-    target.probe.method = 'preload';
-    target.probe.message = 'waiting for the preloaded probe to connect';
-    this.channel.issueToken(identity.pid, inherited!);
-    this.options.log(`process ${identity.pid} (${identity.serviceName}) started by a launched process: waiting for its preloaded probe`);
+    // It inherited the probe's env and connects by itself; attach only if it has not within the
+    // grace time (e.g. python3 -S, which skips sitecustomize).
+    const target = this.add(identity, false, root);
+    target.probe.pending('preload', 'waiting for the preloaded probe to connect');
+    this.channel.issueToken(identity.pid, inherited);
+    this.options.log(`process ${identity.pid} (${identity.serviceName}) started by ${root}: waiting for its preloaded probe`);
     setTimeout(() => {
       if (this.stopped || this.targets.get(identity.pid) !== target || target.probe.state !== 'pending') return;
       if (this.options.attach) this.queueAttach(target);
-    }, 5000).unref();
+    }, PRELOAD_GRACE_MS).unref();
   }
 
   /**
@@ -156,43 +176,57 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    */
   private adoptDescendant(pid: number, token: string): boolean {
     if (this.stopped || this.targets.has(pid)) return false;
-    for (const [root, launchToken] of this.launchTokens) {
-      if (!sameToken(launchToken, token) || !this.roots.has(root) || !this.descendsFromRoot(pid)) continue;
-      const identity = identify(pid);
-      if (!identity || identity.runtime === 'other') return false;
-      const target = this.add(identity, false);
-      target.probe.state = 'pending';
-      target.probe.method = 'preload';
-      this.channel.issueToken(pid, token);
-      this.options.log(`process ${pid} (${identity.serviceName}) started by a launched process: preloaded probe accepted`);
-      return true;
-    }
-    return false;
+    const root = this.roots.launchedRootFor(pid, token);
+    if (root === undefined) return false;
+    const identity = identify(pid);
+    if (!identity || identity.runtime === 'other') return false;
+    const target = this.add(identity, false, root);
+    target.probe.pending('preload', 'waiting for the preloaded probe to connect');
+    this.channel.issueToken(pid, token);
+    this.options.log(`process ${pid} (${identity.serviceName}) started by ${root}: preloaded probe accepted`);
+    return true;
   }
 
-  private add(identity: ProcessIdentity, attach: boolean): Target {
-    const target = new Target(identity);
+  private add(identity: ProcessIdentity, attach: boolean, rootPid = identity.pid): Target {
+    const root = this.targets.get(rootPid);
+    if (root && rootPid !== identity.pid) root.hasDescendants = true;
+    const service = { rootPid, name: root?.serviceName ?? identity.serviceName };
+    const detail = this.options.profileDetail === true;
+    const target = new Target(identity, service, { threadsEveryNthTick: detail ? 1 : undefined, profile: detail });
     this.targets.set(identity.pid, target);
     this.hub.add(target.proc);
     this.collectOne(target); // a first sample at once: rates start from here
     this.emit('added', target);
-    if (identity.runtime === 'other') {
-      target.probe.state = 'unsupported';
-      target.probe.message = 'not Node or Python: watched from /proc only';
-    } else if (attach) {
-      this.queueAttach(target);
-    }
+    if (identity.runtime === 'other') target.probe.unsupported('not Node or Python: watched from /proc only');
+    else if (attach) this.queueAttach(target);
     return target;
   }
 
   private queueAttach(target: Target): void {
-    target.probe.state = 'attaching';
-    // One attach at a time: the Node inspector port is shared per network namespace.
-    this.attachQueue = this.attachQueue.then(() => this.attach(target)).catch(() => undefined);
+    target.probe.attaching();
+    if (target.identity.runtime === 'cpython') {
+      this.pythonWaiting.push(target);
+      this.drainPython();
+      return;
+    }
+    this.nodeQueue = this.nodeQueue.then(() => this.attach(target)).catch(() => undefined);
+  }
+
+  private drainPython(): void {
+    while (this.pythonRunning < PYTHON_ATTACH_PARALLEL && this.pythonWaiting.length > 0) {
+      const target = this.pythonWaiting.shift()!;
+      this.pythonRunning++;
+      this.attach(target)
+        .catch(() => undefined)
+        .finally(() => {
+          this.pythonRunning--;
+          this.drainPython();
+        });
+    }
   }
 
   private async attach(target: Target): Promise<void> {
-    if (this.stopped || !this.targets.has(target.pid)) return;
+    if (this.stopped || this.targets.get(target.pid) !== target) return;
     const token = this.channel.issueToken(target.pid);
     const result = await attachTo(target.identity.runtime, {
       pid: target.pid,
@@ -203,14 +237,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       gc: this.options.gcPauses !== false,
     });
     if (target.probe.state === 'connected') return; // the hello beat the attach's own return
-    if (result.ok) {
-      target.probe.method = result.method;
-      target.probe.state = result.pending ? 'pending' : target.probe.state === 'attaching' ? 'pending' : target.probe.state;
-      target.probe.message = result.pending ? 'probe pending: target idle (loads when it next runs code)' : result.note;
-      if (result.pending) this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
+    if (result.ok && result.pending) {
+      target.probe.pending(result.method, 'probe pending: target idle (loads when it next runs code)');
+      this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
+    } else if (result.ok) {
+      target.probe.attached(result.method, result.note);
     } else {
-      target.probe.state = 'failed';
-      target.probe.message = result.reason;
+      target.probe.failed(result.reason);
       this.channel.revokeToken(target.pid);
       this.options.log(`target ${target.label()}: attach failed: ${result.reason}; watching from /proc only`);
     }
@@ -220,27 +253,25 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     let target = this.targets.get(hello.pid);
     if (!target) return;
     if (target.identity.runtime === 'other') target = this.reidentify(target) ?? target;
-    target.probe.state = 'connected';
-    target.probe.method = hello.attach;
-    target.probe.hello = hello;
-    target.probe.message = undefined;
+    target.probe.connected(hello);
     this.options.log(`target ${target.label()}: probe connected (${hello.runtime} ${hello.runtimeVersion}, ${hello.attach})`);
   }
 
   /**
    * A target first seen as a wrapper has exec()ed into Node or Python (same pid and start time):
    * it is replaced by a target with its new identity (runtime, service name, resource), keeping
-   * its probe token.
+   * its probe token and its place in its service.
    */
   private reidentify(old: Target): Target | undefined {
     const identity = identify(old.pid);
     if (!identity || identity.runtime === 'other') return undefined;
-    this.targets.delete(old.pid);
-    this.hub.delete(old.proc);
-    old.proc.close();
+    this.drop(old);
     this.emit('removed', old, 'exec');
     this.options.log(`target ${old.label()} is now ${identity.runtime} (${identity.serviceName}): it exec()ed`);
-    return this.add(identity, false);
+    const rootPid = old.service.rootPid === old.pid ? identity.pid : old.service.rootPid;
+    const target = this.add(identity, false, rootPid);
+    target.hasDescendants = old.hasDescendants;
+    return target;
   }
 
   private onSnapshot(snap: SnapshotMessage): void {
@@ -251,33 +282,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.emit('snapshot', target, snap);
   }
 
-  private onDisconnect(pid: number): void {
-    const target = this.targets.get(pid);
-    if (!target || target.probe.state !== 'connected') return;
-    target.probe.state = 'disconnected';
-    target.probe.message = 'probe disconnected; it reconnects with backoff';
-  }
-
   private tick(): void {
     for (const target of [...this.targets.values()]) this.collectOne(target);
-    if (this.options.discover || this.roots.size > 0) this.discoverNew();
-  }
-
-  /** Whether pid's parent chain reaches one of the roots (a process cannot be re-parented into a tree). */
-  private descendsFromRoot(pid: number): boolean {
-    let current = pid;
-    for (let i = 0; i < MAX_ANCESTRY_DEPTH; i++) {
-      let ppid: number;
-      try {
-        ppid = readStat(current).ppid;
-      } catch {
-        return false;
-      }
-      if (this.roots.has(ppid)) return true;
-      if (ppid <= 1) return false;
-      current = ppid;
-    }
-    return false;
+    this.emit('tick');
+    if (this.options.discover) this.discoverNew();
   }
 
   private collectOne(target: Target): void {
@@ -292,53 +300,51 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   remove(target: Target, why: string): void {
     if (this.targets.get(target.pid) !== target) return;
-    this.targets.delete(target.pid);
-    this.hub.delete(target.proc);
-    target.proc.close();
+    this.drop(target);
     this.channel.revokeToken(target.pid);
     this.options.log(`target ${target.label()} ${why}; no longer watched`);
     this.emit('removed', target, why);
   }
 
-  private discoverNew(): void {
-    for (const pid of listPids()) {
+  private drop(target: Target): void {
+    this.targets.delete(target.pid);
+    this.hub.delete(target.proc);
+    target.proc.close();
+  }
+
+  /** New Node/Python descendants of the services' roots join their service. */
+  private scanTrees(): void {
+    if (this.stopped || this.roots.size === 0) return;
+    for (const { pid, root } of this.roots.descendants()) {
       if (pid === process.pid || this.targets.has(pid)) continue;
-      let key: string;
-      try {
-        const stat = readStat(pid);
-        // comm is part of the key: a shell that later exec()s node keeps its pid and start time.
-        key = `${pid}:${stat.startTicks}:${stat.comm}`;
-      } catch {
-        continue;
-      }
-      if (this.skipped.has(key)) continue;
-      const descendant = this.roots.size > 0 && this.descendsFromRoot(pid);
-      if (!this.options.discover && !descendant) {
-        this.skipped.add(key);
-        continue;
-      }
-      if (!isNodeOrPython(pid)) {
-        this.skipped.add(key);
-        continue;
-      }
+      const key = keyOf(pid);
+      if (key === undefined || this.skippedDescendants.has(key)) continue;
       const identity = identify(pid);
-      if (!identity) continue;
-      const match = this.options.match;
-      if (!descendant && match && !match.test(identity.argv.join(' ')) && !match.test(identity.serviceName)) {
-        this.skipped.add(key);
+      if (!identity || identity.runtime === 'other' || isOwnHelper(identity)) {
+        // Only Node and Python descendants are targets; a wrapper that later exec()s one has a
+        // new comm, hence a new key, and is looked at again.
+        this.skippedDescendants.add(key);
         continue;
       }
-      if (isOwnHelper(identity)) {
-        this.skipped.add(key);
-        continue;
-      }
-      if (descendant) {
-        this.addDescendant(identity);
-        continue;
-      }
-      this.add(identity, this.options.attach);
+      const target = this.targets.get(root);
+      if (target) target.hasDescendants = true;
+      this.addDescendant(identity, root);
     }
-    if (this.skipped.size > 10_000) this.skipped.clear(); // bounded: re-checking is cheap
+    if (this.skippedDescendants.size > 10_000) this.skippedDescendants.clear();
+  }
+
+  private discoverNew(): void {
+    for (const identity of this.discoverer.scan((pid) => this.targets.has(pid))) {
+      // A process whose ancestor is already a target joins that target's service.
+      const root = this.rootOfWatched(identity.pid);
+      this.add(identity, this.options.attach, root ?? identity.pid);
+    }
+  }
+
+  private rootOfWatched(pid: number): number | undefined {
+    const roots = new ServiceRoots();
+    for (const t of this.targets.values()) if (t.service.rootPid === t.pid) roots.add(t.pid);
+    return roots.rootOf(pid);
   }
 
   /** Tells every probe to stop for good (bye): a one-shot profile leaves nothing running behind. */
@@ -350,15 +356,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.treeTimer) clearInterval(this.treeTimer);
     this.hub.stop();
     for (const target of this.targets.values()) target.proc.close();
     await this.channel.close();
   }
 }
-
-/** rtprof's own processes (another agent, a CLI run) are not service targets. */
-function isOwnHelper(identity: ProcessIdentity): boolean {
-  return identity.argv.some((arg) => /(^|\/)rtprof(\.js)?$/.test(arg) || arg.endsWith('/bin/rtprof.js'));
-}
-
-export { discover };

@@ -138,7 +138,7 @@ test('python threaded server: the work runs on handler threads; /cpu → cpu-bou
   const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
   const base = `http://127.0.0.1:${port}`;
   const cpu = await profileJson(['--pid', String(app.pid), '--duration', '5s', '--load', `${base}/cpu?ms=20`, '--connections', '1']);
-  assert.equal(cpu.threads.workOffMainThread, true, JSON.stringify(cpu.threads));
+  assert.equal(cpu.threadCpu.workOffMainThread, true, JSON.stringify(cpu.threads));
   assert.equal(cpu.verdict, 'cpu-bound', `${show(cpu)} threads=${JSON.stringify(cpu.threads)}`);
   assert.ok(
     cpu.warnings.some((w) => /other threads did \d+ % of the process's CPU/.test(w)),

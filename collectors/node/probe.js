@@ -28,7 +28,15 @@ const CONNECTION_COUNTS_AFTER_MS = 5000;
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
 const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP', 'RTPROF_GC'];
+const ENV_KEYS = [
+  'RTPROF_SOCKET',
+  'RTPROF_TOKEN',
+  'RTPROF_INTERVAL_MS',
+  'RTPROF_ATTACH',
+  'RTPROF_RESOLUTION_MS',
+  'RTPROF_HTTP',
+  'RTPROF_GC',
+];
 // Loop turns timed after a reset of the delay monitor, at most (see createSampler).
 const MAX_WATCHED_TURNS = 1000;
 const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
@@ -427,7 +435,10 @@ function createLink(s) {
       }),
     );
     sock.on('error', noop);
-    sock.on('close', guard(() => onClosed(sock)));
+    sock.on(
+      'close',
+      guard(() => onClosed(sock)),
+    );
   }
 
   return {
@@ -599,7 +610,10 @@ function start(config) {
     s.stop = stopProbe;
     startTimer(s);
     // A first snapshot soon after start, so an attach shows data in well under one interval.
-    const first = setTimeout(guard(() => s.running && s.config === cfg && tick(s)), Math.min(FIRST_SNAPSHOT_MS, cfg.intervalMs));
+    const first = setTimeout(
+      guard(() => s.running && s.config === cfg && tick(s)),
+      Math.min(FIRST_SNAPSHOT_MS, cfg.intervalMs),
+    );
     first.unref();
     s.link.start();
     return { ok: true, state: 'started', pid: process.pid, probeVersion: PROBE_VERSION };

@@ -2,8 +2,9 @@
 // A file that cannot be read for lack of permission is reported unavailable; a vanished
 // process ends the collector (collect() returns null).
 import { availableParallelism } from 'node:os';
-import { CLK_TCK, PAGE_SIZE, countFds, isForbidden, isGone, readIo, readStat, readStatus, startTimeEpochMs } from './procfs';
-import { OtherThreads } from './otherThreads';
+import { CLK_TCK, PAGE_SIZE, countFds, isForbidden, isGone, readIo, readPssBytes, readStat, readStatus, startTimeEpochMs } from './procfs';
+import { serverSockets, type ServerSockets } from './connections';
+import { ThreadSet, type ThreadInterval } from './threadSet';
 import { ThreadProbe } from './threadState';
 import { addTimes, splitInterval, zeroTimes, type ThreadTimes } from './threadTime';
 
@@ -33,9 +34,23 @@ export interface ProcSample {
   threadTimeDelta: ThreadTimes;
   /** cumulative seconds per state of the other threads, summed (sampled at a lower rate) */
   otherThreadsTime: ThreadTimes;
+  /** every thread's share of the last interval, by the finer wait kinds (threads that ended included) */
+  threadIntervals: ThreadInterval[];
+  /** proportional set size (profile only; absent when unreadable) */
+  pssBytes?: number;
+  /** accepted client connections and listening ports right now (profile only) */
+  serverSockets?: ServerSockets;
 }
 
-/** Other threads are sampled on every n-th tick of the main thread's sampler (50 Hz → 5 Hz). */
+export interface ProcCollectorOptions {
+  /** Every thread is looked at on each n-th tick of the sampler (default 10: 50 Hz → 5 Hz). A
+   * profile looks at every tick, so that a thread living for one request is seen. */
+  threadsEveryNthTick?: number;
+  /** Also read, every interval, what a profile needs and an agent does not pay for: PSS
+   * (smaps_rollup walks every mapping) and the server-socket evidence (the tcp tables). */
+  profile?: boolean;
+}
+
 const OTHER_THREADS_EVERY_NTH_TICK = 10;
 
 const CPUS = availableParallelism();
@@ -44,15 +59,18 @@ export class ProcCollector {
   readonly unavailable = new Map<string, string>();
   private readonly main: ThreadProbe | undefined;
   private readonly threadTime = zeroTimes();
-  private readonly others: OtherThreads;
+  private readonly others: ThreadSet;
   private last: { wallNs: bigint; onCpuNs: number; runqueueNs: number; userS: number; systemS: number } | undefined;
   private gone = false;
+  private readonly forProfile: boolean;
 
   constructor(
     readonly pid: number,
     readonly startTicks: number,
+    options: ProcCollectorOptions = {},
   ) {
-    this.others = new OtherThreads(pid, OTHER_THREADS_EVERY_NTH_TICK);
+    this.others = new ThreadSet(pid, options.threadsEveryNthTick ?? OTHER_THREADS_EVERY_NTH_TICK);
+    this.forProfile = options.profile ?? false;
     try {
       // The main thread's tid is the pid for Node and CPython alike.
       this.main = new ThreadProbe(pid, pid);
@@ -116,11 +134,16 @@ export class ProcCollector {
       uptimeS: Math.max(0, (Date.now() - startTimeEpochMs(stat.startTicks)) / 1000),
       threadTime: this.threadTime,
       threadTimeDelta: zeroTimes(),
-      otherThreadsTime: this.others.time,
+      otherThreadsTime: this.others.othersTime,
+      threadIntervals: [],
     };
     this.readOptional(sample);
+    if (this.forProfile) {
+      sample.pssBytes = readPssBytes(this.pid);
+      sample.serverSockets = serverSockets(this.pid);
+    }
     this.advanceThreadTime(sample, wallNs, userS, systemS);
-    this.others.collect();
+    sample.threadIntervals = this.others.collect();
     if (this.others.skipped > 0)
       this.unavailable.set('threads', `${this.others.skipped} threads beyond the first ${this.others.count} are not sampled`);
     else this.unavailable.delete('threads');

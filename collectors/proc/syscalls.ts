@@ -4,6 +4,18 @@ import { arch } from 'node:process';
 
 export type WaitState = 'io' | 'lock' | 'sleep' | 'other';
 
+/**
+ * A finer reading of the same observation, for the service breakdown, which must tell a thread
+ * that waits for a reply (io) from one that waits for its next job (idle):
+ * - `io`: blocked moving data (read/recv/write/send/connect, or state D): work is in flight.
+ * - `ready`: waiting for readiness (poll/select/epoll/accept): io while work is in flight, else idle.
+ * - `lock`: a futex with a timeout or a file lock. CPython waits for the GIL with a timed
+ *   condition wait, so GIL contention lands here.
+ * - `wait`: a futex with no timeout: how a pool thread (Python's queue, libuv's and V8's
+ *   workers) parks until it is handed work.
+ */
+export type WaitKind = 'io' | 'ready' | 'lock' | 'wait' | 'sleep' | 'other';
+
 const X86_64: Record<number, WaitState> = {
   0: 'io',
   1: 'io',
@@ -73,6 +85,12 @@ const GENERIC: Record<number, WaitState> = {
 
 const TABLE = arch === 'x64' ? X86_64 : GENERIC;
 
+// Readiness waits and futexes, which the finer reading splits out of io and lock.
+const X86_64_READY = new Set([7, 23, 43, 232, 270, 271, 281, 288, 441]);
+const GENERIC_READY = new Set([72, 73, 22, 441, 202, 242]);
+const READY = arch === 'x64' ? X86_64_READY : GENERIC_READY;
+const FUTEX = arch === 'x64' ? 202 : 98;
+
 /** Fallback when the syscall file is unreadable: kernel wait channel names. */
 function classifyWchan(wchan: string): WaitState {
   if (/poll|select|epoll|sk_wait|tcp_|unix_|inet_|pipe_|wait_woken|skb/.test(wchan)) return 'io';
@@ -94,4 +112,20 @@ export function classifyWait(state: string, syscall: string | undefined, wchan?:
   }
   if (wchan) return classifyWchan(wchan);
   return 'other';
+}
+
+/**
+ * The finer kind of one off-CPU observation. `syscallLine` is the whole /proc/PID/task/TID/syscall
+ * text: for a futex its fourth argument is the timeout pointer (0 means wait forever).
+ */
+export function classifyWaitKind(state: string, syscallLine: string | undefined): WaitKind {
+  if (state === 'D') return 'io';
+  const fields = syscallLine?.trim().split(' ');
+  const nr = fields?.[0];
+  const coarse = classifyWait(state, nr);
+  if (nr === undefined || coarse === 'sleep' || coarse === 'other') return coarse;
+  const n = Number(nr);
+  if (READY.has(n)) return 'ready';
+  if (n === FUTEX) return fields?.[4] === '0x0' ? 'wait' : 'lock';
+  return coarse;
 }

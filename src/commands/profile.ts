@@ -8,7 +8,7 @@ import { errors } from '../errors';
 import { HELP } from '../help';
 import { hostInfo } from '../profile/host';
 import { startLoad, type RunningLoad } from '../profile/load';
-import { SampleAssembler } from '../profile/samples';
+import { ServiceAssembler } from '../profile/samples';
 import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
 import type { SnapshotMessage } from '../../collectors/channel/messages';
 import type { Target } from '../target';
@@ -79,12 +79,22 @@ function parseRequest(argv: string[]): { req: ProfileRequest; json: boolean; htm
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Waits up to timeoutMs for the target's probe to say hello (or for the attach to give up). */
-async function waitForProbe(target: Target, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (['connected', 'failed', 'unsupported', 'none'].includes(target.probe.state)) return;
-    await sleep(50);
+/** Waits for every probe of the service to connect or give up: longer for a bigger tree. */
+async function settleProbes(watcher: Watcher, root: Target, baseMs: number): Promise<void> {
+  const targets = watcher.serviceTargets(root.service.rootPid);
+  const timeoutMs = Math.min(10_000, baseMs + 300 * Math.max(0, targets.length - 1));
+  await Promise.all(targets.map((t) => t.probe.settled(timeoutMs)));
+}
+
+/** One line for each process whose probe is not there, so a /proc-only answer says why. */
+function reportProbes(watcher: Watcher, root: Target, log: (line: string) => void): void {
+  for (const t of watcher.serviceTargets(root.service.rootPid)) {
+    const who = t === root ? '' : `process ${t.label()}: `;
+    if (t.probe.state === 'pending' || t.probe.state === 'attaching') {
+      log(`${who}probe not connected yet (${t.probe.message ?? t.probe.state}); profiling from /proc, the probe joins when it connects`);
+    } else if (t.probe.state === 'failed') {
+      log(`${who}no probe: ${t.probe.message}; profiling from /proc only`);
+    }
   }
 }
 
@@ -103,6 +113,7 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
     intervalMs: req.intervalMs,
     sampleHz: 50,
     discover: false,
+    profileDetail: true,
     match: undefined,
     attach: req.attach,
     socketPath: req.socketPath,
@@ -119,18 +130,13 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
       const launched = watcher.expectPreload(child.pid!, token);
       if (!launched) throw errors.launchFailed(req.command.join(' '), 'it exited at once');
       target = launched;
-      await waitForProbe(target, 3000);
+      watcher.watchDescendantsOf(child.pid!, token);
+      await settleProbes(watcher, target, 3000);
     } else {
-      target = watcher.watchPid(req.pid!);
-      await waitForProbe(target, 5000);
+      target = watcher.watchPid(req.pid!, { tree: true });
+      await settleProbes(watcher, target, 5000);
     }
-    if (target.probe.state === 'pending' || target.probe.state === 'attaching') {
-      req.log(
-        `probe not connected yet (${target.probe.message ?? target.probe.state}); profiling from /proc, the probe joins when it connects`,
-      );
-    } else if (target.probe.state === 'failed') {
-      req.log(`no probe: ${target.probe.message}; profiling from /proc only`);
-    }
+    reportProbes(watcher, target, req.log);
     return await runWindow(watcher, target, req, (l) => (load = l));
   } finally {
     load?.stop();
@@ -147,19 +153,36 @@ export async function runWindow(
   req: Pick<ProfileRequest, 'durationMs' | 'load' | 'log' | 'progress'>,
   onLoad: (l: RunningLoad) => void = () => undefined,
 ): Promise<ProfileDocument> {
-  const assembler = new SampleAssembler();
-  assembler.onProcSample(target); // baseline
+  const startMs = Date.now();
+  const rootPid = target.service.rootPid;
+  const inService = (t: Target): boolean => t.service.rootPid === rootPid;
+  const assembler = new ServiceAssembler();
+  for (const t of watcher.serviceTargets(rootPid)) assembler.onSample(t); // baselines
   let exited = false;
-  const onSnapshot = (t: Target, snap: SnapshotMessage): void => void (t === target && assembler.onSnapshot(snap));
-  const onSample = (t: Target): void => void (t === target && assembler.onProcSample(target));
-  let onRemoved: (t: Target) => void = () => undefined;
+  const events: string[] = [];
+  const at = (): string => `${((Date.now() - startMs) / 1000).toFixed(1)} s`;
+  const onSnapshot = (t: Target, snap: SnapshotMessage): void => void (inService(t) && assembler.onSnapshot(t, snap));
+  const onSample = (t: Target): void => void (inService(t) && assembler.onSample(t));
+  const onTick = (): void => assembler.onTick();
+  const onAdded = (t: Target): void => {
+    if (t.pid === target.pid)
+      target = t; // the root exec()ed: same process, new identity
+    else if (inService(t)) events.push(`process ${t.label()} started at ${at()} (a new or respawned worker)`);
+  };
+  let onRemoved: (t: Target, why: string) => void = () => undefined;
   const gone = new Promise<void>((resolve) => {
-    onRemoved = (t) => void (t === target && ((exited = true), resolve()));
+    onRemoved = (t, why) => {
+      if (t === target && why !== 'exec') {
+        exited = true;
+        resolve();
+      } else if (inService(t) && why === 'exited') events.push(`process ${t.label()} exited at ${at()}`);
+    };
   });
+  watcher.on('tick', onTick);
+  watcher.on('added', onAdded);
   watcher.on('snapshot', onSnapshot);
   watcher.on('sample', onSample);
   watcher.on('removed', onRemoved);
-  const startMs = Date.now();
   let loadSummary: LoadSummary | null = null;
   let loadDone: Promise<void> = Promise.resolve();
   if (req.load) {
@@ -182,12 +205,21 @@ export async function runWindow(
   watcher.off('snapshot', onSnapshot);
   watcher.off('sample', onSample);
   watcher.off('removed', onRemoved);
+  watcher.off('tick', onTick);
+  watcher.off('added', onAdded);
   if (req.load) await Promise.race([loadDone, sleep(3000)]);
   const id = target.identity;
-  const attach = (target.probe.state === 'connected' || target.probe.snapshots > 0 ? target.probe.method : 'none') as AttachMethod;
-  const warnings: string[] = [];
+  const members = watcher.serviceTargets(rootPid);
+  const probed = [target, ...members].find((t) => t.probe.state === 'connected' || t.probe.snapshots > 0);
+  const attach = (probed ? probed.probe.method : 'none') as AttachMethod;
+  const warnings: string[] = [...events];
   if (exited) warnings.push(`target exited after ${((Date.now() - startMs) / 1000).toFixed(1)} s; the report covers what was seen`);
   if (attach === 'none' && id.runtime !== 'other' && target.probe.message) warnings.push(`no probe: ${target.probe.message}`);
+  for (const t of members) {
+    if (t !== target && t.identity.runtime !== 'other' && t.probe.state !== 'connected' && t.probe.snapshots === 0 && t.probe.message) {
+      warnings.push(`process ${t.label()}: no probe: ${t.probe.message}`);
+    }
+  }
   for (const why of target.proc.unavailable.values()) warnings.push(why);
   const host = await hostInfo();
   return buildProfile(assembler.samples, {

@@ -9,6 +9,7 @@ export const ATTR_PROCESS_COMMAND_LINE = 'process.command_line';
 export const ATTR_PROCESS_CONTEXT_SWITCH_TYPE = 'process.context_switch.type';
 export const ATTR_PROCESS_CREATION_TIME = 'process.creation.time';
 export const ATTR_PROCESS_EXECUTABLE_NAME = 'process.executable.name';
+export const ATTR_PROCESS_PARENT_PID = 'process.parent_pid';
 export const ATTR_PROCESS_PID = 'process.pid';
 export const ATTR_PROCESS_RUNTIME_NAME = 'process.runtime.name';
 export const ATTR_PROCESS_RUNTIME_VERSION = 'process.runtime.version';

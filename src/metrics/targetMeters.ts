@@ -13,6 +13,7 @@ import {
   ATTR_PROCESS_CONTEXT_SWITCH_TYPE,
   ATTR_PROCESS_CREATION_TIME,
   ATTR_PROCESS_EXECUTABLE_NAME,
+  ATTR_PROCESS_PARENT_PID,
   ATTR_PROCESS_PID,
   ATTR_PROCESS_RUNTIME_NAME,
   ATTR_PROCESS_RUNTIME_VERSION,
@@ -33,6 +34,8 @@ export const SCOPE_NAME = 'rtprof';
 /** What the model reads of a target; the agent's Target implements it. */
 export interface TargetView {
   identity: ProcessIdentity;
+  /** the service's name, shared by every process of its tree */
+  serviceName: string;
   lastProc: ProcSample | undefined;
   lastSnapshot: SnapshotMessage | undefined;
   /** how the probe got in, or 'none' */
@@ -49,13 +52,18 @@ export class PullReader extends MetricReader {
   }
 }
 
-export function targetResourceAttributes(identity: ProcessIdentity, withCommandLine: boolean): Attributes {
+export function targetResourceAttributes(
+  identity: ProcessIdentity,
+  withCommandLine: boolean,
+  serviceName = identity.serviceName,
+): Attributes {
   const attributes: Attributes = {
     [ATTR_PROCESS_PID]: identity.pid,
+    [ATTR_PROCESS_PARENT_PID]: identity.ppid,
     [ATTR_PROCESS_CREATION_TIME]: new Date(identity.startTimeMs).toISOString(),
     [ATTR_PROCESS_EXECUTABLE_NAME]: identity.executableName,
     [ATTR_PROCESS_RUNTIME_NAME]: identity.runtime,
-    [ATTR_SERVICE_NAME]: identity.serviceName,
+    [ATTR_SERVICE_NAME]: serviceName,
   };
   if (identity.runtimeVersion) attributes[ATTR_PROCESS_RUNTIME_VERSION] = identity.runtimeVersion;
   // Command lines carry secrets: opt-in only (semantic conventions, process resource).
@@ -90,7 +98,7 @@ export class TargetMeters {
     withCommandLine = false,
   ) {
     this.provider = new MeterProvider({
-      resource: resourceFromAttributes(targetResourceAttributes(target.identity, withCommandLine)),
+      resource: resourceFromAttributes(targetResourceAttributes(target.identity, withCommandLine, target.serviceName)),
       readers: [this.pullReader, ...extraReaders],
     });
     const meter = this.provider.getMeter(SCOPE_NAME);

@@ -1,77 +1,141 @@
-// Turns what the watcher sees of one target — /proc samples every interval and the probe's
-// snapshots in between — into the report's per-interval ProfileSamples.
+// Turns what the watcher sees of one service — each process's /proc sample every interval and its
+// probe's snapshots in between — into the report's per-interval ProfileSamples: the service's
+// totals, and each process's own interval (its threads, loop, GC, requests) for the report to
+// take the breakdown over the threads that did the work.
 import type { SnapshotMessage } from '../../collectors/channel/messages';
-import { serverSockets } from '../../collectors/proc/connections';
-import type { GcPause, ProfileSample } from '../report';
+import type { GcPause, ProcessInterval, ProfileSample } from '../report';
 import type { Target } from '../target';
 
-export class SampleAssembler {
-  readonly samples: ProfileSample[] = [];
+/** One process's state between intervals. */
+class ProcessTrack {
   private pendingGc: GcPause[] = [];
-  private snapshotsSinceSample: SnapshotMessage[] = [];
+  private snapshots: SnapshotMessage[] = [];
   private lastBusyS: number | undefined;
+  private lastCompleted: number | undefined;
   private probeSeen = false;
-  private pid: number | undefined;
+  private loopSeen = false;
   private prev: { userS: number; systemS: number } | undefined;
 
   onSnapshot(snap: SnapshotMessage): void {
     this.probeSeen = true;
+    if (snap.eventLoop?.delayNs !== undefined) this.loopSeen = true;
     for (const gc of snap.gc ?? []) this.pendingGc.push({ kind: gc.kind, durationS: gc.durationS });
-    this.snapshotsSinceSample.push(snap);
+    this.snapshots.push(snap);
   }
 
-  /** Called after each /proc collection of the target; the first one only sets the baseline. */
-  onProcSample(target: Target): void {
-    this.pid = target.pid;
+  /** The process's interval since the last call; undefined for the first (it sets the baseline). */
+  interval(target: Target): ProcessInterval | undefined {
     const p = target.lastProc;
-    if (!p) return;
+    if (!p) return undefined;
     const prev = this.prev;
     this.prev = { userS: p.cpuUserS, systemS: p.cpuSystemS };
-    if (!prev || p.intervalS <= 0) return;
-    const sample: ProfileSample = {
-      t: p.t,
-      durationS: p.intervalS,
+    const snaps = this.snapshots;
+    this.snapshots = [];
+    if (!prev || p.intervalS <= 0) return undefined;
+    const id = target.identity;
+    const out: ProcessInterval = {
+      pid: id.pid,
+      ppid: id.ppid,
+      role: target.role,
+      runtime: id.runtime,
       cpu: { userS: Math.max(0, p.cpuUserS - prev.userS), systemS: Math.max(0, p.cpuSystemS - prev.systemS) },
       rssBytes: p.rssBytes,
-      threadTime: { ...p.threadTimeDelta },
+      threads: p.threadIntervals.map((t) => ({ tid: t.tid, name: t.name, main: t.main, seconds: t.seconds })),
+      eventLoopMain: id.runtime === 'nodejs' || this.loopSeen,
     };
-    this.addProbeData(sample);
-    this.samples.push(sample);
+    if (p.pssBytes !== undefined) out.pssBytes = p.pssBytes;
+    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS);
+    else if (p.serverSockets && p.serverSockets.listeningPorts > 0) out.clientConnections = p.serverSockets.clientConnections > 0;
+    return out;
   }
 
-  /**
-   * Without a probe, a server's waiting counts as I/O while it holds accepted client connections,
-   * and as idle while it holds none. A process that listens on nothing is not a server: its
-   * waiting stays what it is. Keep-alive connections make an idle server look busy; the report
-   * names this evidence so a reader can weigh it.
-   */
-  private addProcEvidence(sample: ProfileSample): void {
-    if (!this.pid) return;
-    const sockets = serverSockets(this.pid);
-    if (!sockets || sockets.listeningPorts === 0) return;
-    sample.ioWaitOnConnectedS = sockets.clientConnections > 0 ? sample.threadTime.io : 0;
-  }
-
-  private addProbeData(sample: ProfileSample): void {
-    const snaps = this.snapshotsSinceSample;
-    this.snapshotsSinceSample = [];
-    if (!this.probeSeen) {
-      this.addProcEvidence(sample);
-      return;
-    }
-    sample.gc = this.pendingGc;
+  private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[], durationS: number): void {
+    out.gc = this.pendingGc;
     this.pendingGc = [];
-    const latest = snaps[snaps.length - 1];
-    const busy = latest?.work?.busyS;
-    if (busy !== undefined) {
-      if (this.lastBusyS !== undefined) sample.busyS = Math.min(sample.durationS, Math.max(0, busy - this.lastBusyS));
-      this.lastBusyS = busy;
+    const work = snaps[snaps.length - 1]?.work;
+    if (work?.busyS !== undefined) {
+      if (this.lastBusyS !== undefined) out.busyS = Math.min(durationS, Math.max(0, work.busyS - this.lastBusyS));
+      this.lastBusyS = work.busyS;
+    }
+    if (work?.completed !== undefined) {
+      if (this.lastCompleted !== undefined) out.requests = Math.max(0, work.completed - this.lastCompleted);
+      this.lastCompleted = work.completed;
     }
     // Several snapshots may fall in one interval: keep the worst delay seen, the latest utilization.
     const loops = snaps.map((s) => s.eventLoop).filter((l) => l?.delayNs !== undefined);
     if (loops.length > 0) {
       const worst = loops.reduce((a, b) => ((b!.delayNs!.max ?? 0) > (a!.delayNs!.max ?? 0) ? b : a))!;
-      sample.eventLoop = { delayNs: worst.delayNs!, utilization: loops[loops.length - 1]!.utilization ?? 0 };
+      out.eventLoop = { delayNs: worst.delayNs!, utilization: loops[loops.length - 1]!.utilization ?? 0 };
     }
+  }
+}
+
+/** Collects a service's intervals: call onSample for each process sample, then onTick once per interval. */
+export class ServiceAssembler {
+  readonly samples: ProfileSample[] = [];
+  private readonly tracks = new Map<string, ProcessTrack>();
+  private bucket: Array<{ interval: ProcessInterval; t: number; durationS: number; main: ProfileSample['threadTime'] }> = [];
+
+  private track(target: Target): ProcessTrack {
+    let track = this.tracks.get(target.key);
+    if (!track) this.tracks.set(target.key, (track = new ProcessTrack()));
+    return track;
+  }
+
+  onSnapshot(target: Target, snap: SnapshotMessage): void {
+    this.track(target).onSnapshot(snap);
+  }
+
+  onSample(target: Target): void {
+    const interval = this.track(target).interval(target);
+    const p = target.lastProc;
+    if (interval && p) this.bucket.push({ interval, t: p.t, durationS: p.intervalS, main: { ...p.threadTimeDelta } });
+  }
+
+  /** Closes the interval: one sample for the whole service. */
+  onTick(): void {
+    const bucket = this.bucket;
+    this.bucket = [];
+    if (bucket.length === 0) return;
+    const processes = bucket.map((b) => b.interval);
+    const sum = (pick: (p: ProcessInterval) => number): number => processes.reduce((a, p) => a + pick(p), 0);
+    const sample: ProfileSample = {
+      t: Math.max(...bucket.map((b) => b.t)),
+      durationS: Math.max(...bucket.map((b) => b.durationS)),
+      cpu: { userS: sum((p) => p.cpu.userS), systemS: sum((p) => p.cpu.systemS) },
+      rssBytes: sum((p) => p.rssBytes),
+      // The main threads' coarse split, summed: what a report without per-thread data would read.
+      threadTime: bucket.reduce(
+        (a, b) => ({
+          cpu: a.cpu + b.main.cpu,
+          runqueue: a.runqueue + b.main.runqueue,
+          io: a.io + b.main.io,
+          lock: a.lock + b.main.lock,
+          sleep: a.sleep + b.main.sleep,
+          other: a.other + b.main.other,
+        }),
+        { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0 },
+      ),
+      processes,
+    };
+    if (processes.every((p) => p.pssBytes !== undefined)) sample.pssBytes = sum((p) => p.pssBytes ?? 0);
+    const busy = processes.filter((p) => p.busyS !== undefined);
+    // The union of the processes' busy time is not known; the busiest process's is a lower bound.
+    if (busy.length > 0) sample.busyS = Math.max(...busy.map((p) => p.busyS ?? 0));
+    const gcs = processes.filter((p) => p.gc !== undefined);
+    if (gcs.length > 0) sample.gc = gcs.flatMap((p) => p.gc ?? []);
+    const loops = processes.filter((p) => p.eventLoop !== undefined);
+    if (loops.length > 0) {
+      // The service's loop line is its worst process: one blocked worker is what users feel.
+      const worst = loops.reduce((a, b) => (b.eventLoop!.delayNs.max > a.eventLoop!.delayNs.max ? b : a));
+      sample.eventLoop = {
+        delayNs: worst.eventLoop!.delayNs,
+        utilization: loops.reduce((a, p) => a + p.eventLoop!.utilization, 0) / loops.length,
+      };
+    }
+    const withClients = processes.filter((p) => p.clientConnections !== undefined);
+    if (busy.length === 0 && withClients.length > 0)
+      sample.ioWaitOnConnectedS = withClients.some((p) => p.clientConnections) ? sample.threadTime.io : 0;
+    this.samples.push(sample);
   }
 }

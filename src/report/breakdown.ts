@@ -51,6 +51,8 @@ export function evidenceOf(sample: ProfileSample): EvidenceSource {
 
 /** One interval's seconds per state, summing to the thread's measured wall time. */
 export function apportionInterval(sample: ProfileSample): IntervalBreakdown {
+  // A service's interval is split over its work threads by the report (workThreads.ts).
+  if (sample.apportioned) return { seconds: { ...sample.apportioned.seconds }, evidence: sample.apportioned.evidence };
   const tt = sample.threadTime;
   const s = zeroSeconds();
   s.cpu = nonNegative(tt.cpu);

@@ -3,7 +3,9 @@
 import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
+import { processRows } from './processes';
 import { CPU_BOUND_SHARE, decideVerdict, explainVerdict } from './verdict';
+import { apportionService, findWorkThreads, threadRows, type WorkSet } from './workThreads';
 
 /** A sample the report cannot place in time or scale is dropped with a warning, never thrown. */
 function isUsable(s: ProfileSample): boolean {
@@ -40,7 +42,7 @@ function inFlightFraction(samples: readonly ProfileSample[]): number | null {
 const OFF_MAIN_MIN_CORES = 0.05;
 
 /** The process's CPU (utime+stime, which keeps ended threads' time) minus the main thread's schedstat. */
-function threadsSummary(samples: readonly ProfileSample[]): ProfileDocument['threads'] {
+function threadsSummary(samples: readonly ProfileSample[]): ProfileDocument['threadCpu'] {
   let processCpuS = 0;
   let mainCpuS = 0;
   let wallS = 0;
@@ -64,8 +66,11 @@ const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, ot
 
 export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
   const warnings = [...(meta.warnings ?? [])];
-  const samples = input.filter(isUsable).sort((a, b) => a.t - b.t);
-  if (samples.length < input.length) warnings.push(`${input.length - samples.length} malformed sample(s) dropped`);
+  const usable = input.filter(isUsable).sort((a, b) => a.t - b.t);
+  if (usable.length < input.length) warnings.push(`${input.length - usable.length} malformed sample(s) dropped`);
+  // A service (samples carrying their processes): the breakdown covers the threads that did work.
+  const work: WorkSet | undefined = usable.some((s) => (s.processes?.length ?? 0) > 0) ? findWorkThreads(usable) : undefined;
+  const samples = work ? usable.map((s) => ({ ...s, apportioned: apportionService(s, work) })) : usable;
 
   const first = samples[0];
   const last = samples[samples.length - 1];
@@ -91,7 +96,9 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   const busyWallS = ((endMs - startMs) / 1000) * (inFlight ?? result.busyFraction);
   if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
   let verdict = result.verdict;
-  if (threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
+  // Without per-thread data the breakdown is the main thread's; when other threads did the work,
+  // the process's CPU over the busy time is the better measure. With it, the work threads are in.
+  if (!work && threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
     // The main thread only hands work out; the process's CPU over the busy time is the better measure.
     verdict = 'cpu-bound';
     const share = threads.processCpuShareOfBusy!;
@@ -102,13 +109,13 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
       `while the main thread mostly waited; make the hot code cheaper or add processes${meta.target.runtime === 'cpython' ? ' (CPython threads share one GIL, so more threads will not help)' : ''}.`;
   }
   if (threads.workOffMainThread) {
-    warnings.push(
-      `other threads did ${Math.round((1 - (threads.mainShareOfCpu ?? 0)) * 100)} % of the process's CPU ` +
-        `(${formatCores(threads.otherCpuS, endMs - startMs)} cores vs ${formatCores(threads.mainCpuS, endMs - startMs)} on the main thread): ` +
-        (verdict !== result.verdict
-          ? `the breakdown describes the main thread (e.g. an accept loop); the verdict reads the process's CPU over the busy time instead (main thread alone: ${result.verdict})`
-          : 'the breakdown and verdict describe the main thread (e.g. an accept loop), not the worker threads that did the work'),
-    );
+    const split = `other threads did ${Math.round((1 - (threads.mainShareOfCpu ?? 0)) * 100)} % of the process's CPU (${formatCores(threads.otherCpuS, endMs - startMs)} cores vs ${formatCores(threads.mainCpuS, endMs - startMs)} on the main thread): `;
+    let how: string;
+    if (work) how = 'the breakdown and verdict cover the threads that did the work (see threads)';
+    else if (verdict !== result.verdict)
+      how = `the breakdown describes the main thread (e.g. an accept loop); the verdict reads the process's CPU over the busy time instead (main thread alone: ${result.verdict})`;
+    else how = 'the breakdown and verdict describe the main thread (e.g. an accept loop), not the worker threads that did the work';
+    warnings.push(split + how);
   }
   const targetExited = meta.targetExited ?? false;
   if (targetExited) warnings.push(`the target exited; this report covers the ${((endMs - startMs) / 1000).toFixed(1)} s seen`);
@@ -130,11 +137,23 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     busy: { wallS: whole.wallS * result.busyFraction, fraction: result.busyFraction, shares: result.busyShares },
     evidence: whole.evidence,
     explanation,
-    threads,
+    threadCpu: threads,
+    threads: work ? threadRows(samples, work) : [],
+    processes: work ? processRows(samples, startMs, workThreadCounts(work)) : [],
     load: meta.load ?? null,
     targetExited,
     warnings,
     host: meta.host ?? null,
     series: samples.map(seriesPoint),
   };
+}
+
+function workThreadCounts(work: WorkSet): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const [key, role] of work.roles) {
+    if (role === 'idle') continue;
+    const pid = Number(key.split(':')[0]);
+    counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  }
+  return counts;
 }

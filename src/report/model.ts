@@ -19,6 +19,54 @@ export interface ThreadTimeS {
   other: number;
 }
 
+/**
+ * One thread's seconds in one interval by the finer wait kinds /proc tells apart (collectors/proc
+ * syscalls.ts WaitKind): `ready` is waiting for readiness (poll/select/epoll/accept), `wait` an
+ * untimed futex (a pool thread parked until handed work).
+ */
+export interface ThreadKindsS {
+  cpu: number;
+  runqueue: number;
+  io: number;
+  ready: number;
+  lock: number;
+  wait: number;
+  sleep: number;
+  other: number;
+}
+
+export interface ThreadIntervalS {
+  tid: number;
+  name: string;
+  main: boolean;
+  seconds: ThreadKindsS;
+}
+
+export type ProcessRole = 'master' | 'worker' | 'main';
+
+/** One process of a service in one interval, as the watcher saw it. */
+export interface ProcessInterval {
+  pid: number;
+  ppid: number;
+  role: ProcessRole;
+  runtime: Runtime;
+  cpu: { userS: number; systemS: number };
+  rssBytes: number;
+  /** Proportional set size (smaps_rollup): shared pages divided among the processes that map them. */
+  pssBytes?: number;
+  threads: ThreadIntervalS[];
+  /** Seconds with >= 1 request in flight in this process, from its probe. */
+  busyS?: number;
+  /** the process held accepted client connections (no probe: /proc evidence) */
+  clientConnections?: boolean;
+  /** the probe saw an event loop on the main thread (Node always; asyncio when running) */
+  eventLoopMain?: boolean;
+  eventLoop?: { delayNs: LoopDelayNs; utilization: number };
+  gc?: GcPause[];
+  /** requests completed in the interval, from the probe's counter */
+  requests?: number;
+}
+
 /** The probes' delay statistics, as the channel carries them (nanoseconds). */
 export type LoopDelayNs = DelayStatsNs;
 
@@ -46,6 +94,13 @@ export interface ProfileSample {
   eventLoop?: { delayNs: LoopDelayNs; utilization: number };
   /** Each collection in the interval; [] means a probe watched and saw none, undefined means no probe. */
   gc?: GcPause[];
+  /** A service profile: every process of the tree in this interval (the breakdown then covers the
+   * threads that did the work, across processes, instead of one main thread). */
+  processes?: ProcessInterval[];
+  /** Set by the report: this interval's seconds per state over the work threads, already split. */
+  apportioned?: { seconds: Breakdown; evidence: EvidenceSource };
+  /** PSS summed over the service's processes, when read. */
+  pssBytes?: number;
 }
 
 export type Runtime = 'nodejs' | 'cpython' | 'other';
@@ -104,6 +159,9 @@ export interface ProfileDocument {
   cpu: { avgCores: number; maxCores: number; userS: number; systemS: number };
   memory: {
     rssBytes: { min: number; avg: number; max: number; last: number };
+    /** A service of several processes: PSS summed over them (pre-fork workers share pages, so a
+     * sum of RSS overstates what the service holds). */
+    pssBytes?: { min: number; avg: number; max: number; last: number };
     growthBytesPerMin: number;
   };
   eventLoop: {
@@ -134,7 +192,7 @@ export interface ProfileDocument {
    * other threads did most of it (a thread-per-request or pool server), the breakdown and verdict
    * describe the main thread only, and a warning says so.
    */
-  threads: {
+  threadCpu: {
     mainCpuS: number;
     otherCpuS: number;
     mainShareOfCpu: number | null;
@@ -142,12 +200,54 @@ export interface ProfileDocument {
     /** Process CPU seconds ÷ wall seconds with work in flight (can exceed 1 on several cores); null when nothing was busy. */
     processCpuShareOfBusy: number | null;
   };
+  /** The busiest threads of the service over the window (the ones whose time the breakdown covers first). */
+  threads: ThreadRow[];
+  /** One row per process of the service: master and workers, including ones that exited or appeared. */
+  processes: ProcessRow[];
   load: LoadSummary | null;
   targetExited: boolean;
   warnings: string[];
   /** The machine the profile ran on (null when it could not be read). */
   host?: HostInfo | null;
   series: SeriesPoint[];
+}
+
+export interface ThreadRow {
+  pid: number;
+  /** the thread's id (the first one's, when the row groups several) */
+  tid: number;
+  name: string;
+  /** loop: an event loop carrying requests; request: a thread that served them; helper: one
+   * that computed for a loop (worker_threads, a pool); idle: did no work in the window */
+  role: 'loop' | 'request' | 'helper' | 'idle';
+  /** threads in this row: same process, name and role (a thread per request makes many) */
+  count: number;
+  /** whether the breakdown counts this thread's time (loop and request threads; helpers' CPU is
+   * counted in their loop's time) */
+  work: boolean;
+  /** seconds the thread(s) were watched in the window */
+  wallS: number;
+  cpuS: number;
+  /** shares of its watched time per state (idle = waiting with nothing in flight) */
+  shares: Breakdown;
+}
+
+export interface ProcessRow {
+  pid: number;
+  ppid: number;
+  role: ProcessRole;
+  runtime: Runtime;
+  cpu: { avgCores: number; userS: number; systemS: number };
+  memory: { rssBytes: number; pssBytes: number | null };
+  eventLoop: { delayP99S: number; delayMaxS: number; utilization: number } | null;
+  gc: { count: number; totalS: number } | null;
+  requests: number | null;
+  /** seconds into the window it was first and last seen (a respawned worker starts late) */
+  firstSeenS: number;
+  lastSeenS: number;
+  exited: boolean;
+  /** threads that did work in the window */
+  workThreads: number;
 }
 
 export interface HostInfo {

@@ -23,9 +23,22 @@ export function cpuCoresOf(s: ProfileSample): number {
 
 const MS_PER_MIN = 60_000;
 
+function minAvgMaxLast(values: number[], weights: number[]): { min: number; avg: number; max: number; last: number } {
+  return { min: minOf(values), avg: weightedMean(values, weights), max: maxOf(values), last: values[values.length - 1] ?? 0 };
+}
+
 export function summarizeMemory(samples: readonly ProfileSample[]): ProfileDocument['memory'] {
   const rss = samples.map((s) => s.rssBytes);
+  const withPss = samples.filter((s) => s.pssBytes !== undefined);
+  const pss =
+    withPss.length > 0
+      ? minAvgMaxLast(
+          withPss.map((s) => s.pssBytes ?? 0),
+          withPss.map((s) => s.durationS),
+        )
+      : undefined;
   return {
+    ...(pss ? { pssBytes: pss } : {}),
     rssBytes: {
       min: minOf(rss),
       avg: weightedMean(

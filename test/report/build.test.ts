@@ -159,8 +159,8 @@ test('formatting: seconds pick their unit, bytes use 1024ⁿ', () => {
 
 test('threads: CPU that ran off the main thread is measured and named; a main-thread service is not flagged', () => {
   const normal = buildProfile(generate({ ...CPU_HEAVY, seed: 3, intervals: 20 }), META);
-  assert.equal(normal.threads.workOffMainThread, false);
-  assert.ok((normal.threads.mainShareOfCpu ?? 0) > 0.9, `main share ${normal.threads.mainShareOfCpu}`);
+  assert.equal(normal.threadCpu.workOffMainThread, false);
+  assert.ok((normal.threadCpu.mainShareOfCpu ?? 0) > 0.9, `main share ${normal.threadCpu.mainShareOfCpu}`);
   assert.ok(!normal.warnings.some((w) => /other threads did/.test(w)));
   // A thread-per-request server: the main thread waits in accept (io), workers burn 0.5 cores.
   const offMain = generate({ ...IO_HEAVY, seed: 3, intervals: 20 }).map((s) => ({
@@ -169,15 +169,15 @@ test('threads: CPU that ran off the main thread is measured and named; a main-th
     threadTime: { ...s.threadTime, cpu: 0.01 * s.durationS },
   }));
   const doc = buildProfile(offMain, META);
-  assert.equal(doc.threads.workOffMainThread, true);
-  assert.ok(Math.abs(doc.threads.otherCpuS - 0.51 * 20) < 0.5, `other cpu ${doc.threads.otherCpuS}`);
+  assert.equal(doc.threadCpu.workOffMainThread, true);
+  assert.ok(Math.abs(doc.threadCpu.otherCpuS - 0.51 * 20) < 0.5, `other cpu ${doc.threadCpu.otherCpuS}`);
   assert.ok(
     doc.warnings.some((w) => /other threads did 98 % of the process's CPU \(0\.51 cores vs 0\.01/.test(w)),
     doc.warnings.join('\n'),
   );
   // 0.52 cores of CPU over ~97 % busy time: the workers are CPU-bound whatever the main thread did.
   assert.equal(doc.verdict, 'cpu-bound');
-  assert.ok(Math.abs((doc.threads.processCpuShareOfBusy ?? 0) - 0.52 / 0.97) < 0.05, `${doc.threads.processCpuShareOfBusy}`);
+  assert.ok(Math.abs((doc.threadCpu.processCpuShareOfBusy ?? 0) - 0.52 / 0.97) < 0.05, `${doc.threadCpu.processCpuShareOfBusy}`);
   assert.match(doc.explanation, /Worker threads were on CPU for 5\d % of the time requests were in flight/);
   assert.ok(doc.warnings.some((w) => /main thread alone: io-bound/.test(w)));
   // Workers that mostly wait (0.1 cores over the busy time): the main thread's verdict stands.
@@ -185,6 +185,6 @@ test('threads: CPU that ran off the main thread is measured and named; a main-th
     offMain.map((s) => ({ ...s, cpu: { userS: 0.1 * s.durationS, systemS: 0 } })),
     META,
   );
-  assert.equal(waiting.threads.workOffMainThread, true);
+  assert.equal(waiting.threadCpu.workOffMainThread, true);
   assert.equal(waiting.verdict, 'io-bound');
 });

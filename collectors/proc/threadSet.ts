@@ -1,0 +1,235 @@
+// Every thread of one process, each accounted on its own: on-CPU and run-queue time from its
+// schedstat, its off-CPU time by the kind of wait it was seen in (see WaitKind). Threads come and
+// go between samples (a thread per request lives for one request), so accounting happens at every
+// sample, not once per interval: a new thread is accounted from its birth, a thread that ended is
+// credited half a sampling period in its last state (it ended, on average, half-way to the next
+// look), and the rest of its life is already booked. Bounded: at most MAX_THREADS are followed.
+import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { CLK_TCK } from './procfs';
+import { classifyWaitKind, type WaitKind } from './syscalls';
+import { zeroTimes, type ThreadTimes } from './threadTime';
+
+const MAX_THREADS = 256;
+
+export const KIND_STATES = ['cpu', 'runqueue', 'io', 'ready', 'lock', 'wait', 'sleep', 'other'] as const;
+export type KindState = (typeof KIND_STATES)[number];
+/** Seconds per state of one thread. */
+export type KindTimes = Record<KindState, number>;
+
+export function zeroKinds(): KindTimes {
+  return { cpu: 0, runqueue: 0, io: 0, ready: 0, lock: 0, wait: 0, sleep: 0, other: 0 };
+}
+
+/** One thread's share of one collection interval. */
+export interface ThreadInterval {
+  tid: number;
+  name: string;
+  main: boolean;
+  seconds: KindTimes;
+  /** it ended during this interval */
+  ended: boolean;
+}
+
+const buffer = Buffer.alloc(1024);
+
+function pread(fd: number): string {
+  const n = readSync(fd, buffer, 0, buffer.length, 0);
+  return buffer.toString('latin1', 0, n);
+}
+
+interface Followed {
+  tid: number;
+  name: string;
+  fds: { stat: number; sched: number; syscall: number | undefined };
+  last: { wallNs: number; cpuNs: number; rqNs: number; kind: WaitKind | undefined } | undefined;
+  acc: KindTimes;
+  ended: boolean;
+}
+
+function open(path: string): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
+function closeAll(f: Followed): void {
+  for (const fd of [f.fds.stat, f.fds.sched, f.fds.syscall]) {
+    if (fd === undefined) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Adds `add` (seconds) to `into` for one wait kind, or to cpu/runqueue. */
+function book(into: KindTimes, state: KindState, seconds: number): void {
+  if (seconds > 0 && Number.isFinite(seconds)) into[state] += seconds;
+}
+
+export class ThreadSet {
+  private readonly followed = new Map<number, Followed>();
+  private readonly startNs = Number(process.hrtime.bigint());
+  private ticks = 0;
+  private lastTickNs = 0;
+  private periodNs = 0;
+  /** threads beyond MAX_THREADS at the last look */
+  skipped = 0;
+  /** cumulative seconds per coarse state of the threads other than the main one */
+  readonly othersTime: ThreadTimes = zeroTimes();
+
+  constructor(
+    readonly pid: number,
+    private readonly everyNthTick: number,
+  ) {}
+
+  get count(): number {
+    return this.followed.size;
+  }
+
+  /** Called at the sampler's rate; looks at every thread on each n-th call. */
+  tick(): void {
+    if (++this.ticks % this.everyNthTick !== 0) return;
+    const now = Number(process.hrtime.bigint());
+    if (this.lastTickNs > 0)
+      this.periodNs = this.periodNs === 0 ? now - this.lastTickNs : 0.8 * this.periodNs + 0.2 * (now - this.lastTickNs);
+    this.lastTickNs = now;
+    this.look(now);
+  }
+
+  /** Hands over each thread's seconds since the last call, and forgets threads that ended. */
+  collect(): ThreadInterval[] {
+    const out: ThreadInterval[] = [];
+    for (const f of this.followed.values()) {
+      out.push({ tid: f.tid, name: f.name, main: f.tid === this.pid, seconds: f.acc, ended: f.ended });
+      if (f.tid !== this.pid) {
+        this.othersTime.cpu += f.acc.cpu;
+        this.othersTime.runqueue += f.acc.runqueue;
+        this.othersTime.io += f.acc.io + f.acc.ready;
+        this.othersTime.lock += f.acc.lock + f.acc.wait;
+        this.othersTime.sleep += f.acc.sleep;
+        this.othersTime.other += f.acc.other;
+      }
+      f.acc = zeroKinds();
+    }
+    for (const [tid, f] of this.followed) if (f.ended) this.followed.delete(tid);
+    return out;
+  }
+
+  private look(now: number): void {
+    let tids: number[];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`).map(Number);
+    } catch {
+      tids = [];
+    }
+    const alive = new Set(tids);
+    for (const f of this.followed.values()) {
+      if (f.ended) continue;
+      if (!alive.has(f.tid) || !this.observe(f, now)) this.end(f);
+    }
+    this.skipped = 0;
+    for (const tid of tids) {
+      if (!(tid > 0) || this.followed.has(tid)) continue;
+      if (this.followed.size >= MAX_THREADS) {
+        this.skipped++;
+        continue;
+      }
+      const f = this.follow(tid);
+      if (f && !this.observe(f, now)) this.end(f);
+    }
+  }
+
+  private follow(tid: number): Followed | undefined {
+    const base = `/proc/${this.pid}/task/${tid}`;
+    const stat = open(`${base}/stat`);
+    const sched = open(`${base}/schedstat`);
+    if (stat === undefined || sched === undefined) {
+      for (const fd of [stat, sched]) if (fd !== undefined) closeSync(fd);
+      return undefined;
+    }
+    const f: Followed = {
+      tid,
+      name: '',
+      fds: { stat, sched, syscall: open(`${base}/syscall`) },
+      last: undefined,
+      acc: zeroKinds(),
+      ended: false,
+    };
+    this.followed.set(tid, f);
+    return f;
+  }
+
+  /** One look at one thread; false when it is gone. */
+  private observe(f: Followed, now: number): boolean {
+    let stat: string;
+    let sched: string;
+    try {
+      stat = pread(f.fds.stat);
+      sched = pread(f.fds.sched);
+    } catch {
+      return false;
+    }
+    const close = stat.lastIndexOf(')');
+    f.name = stat.slice(stat.indexOf('(') + 1, close);
+    const state = stat.charAt(close + 2);
+    let kind: WaitKind | undefined;
+    if (state !== 'R') {
+      let line: string | undefined;
+      try {
+        line = f.fds.syscall !== undefined ? pread(f.fds.syscall) : undefined;
+      } catch {
+        line = undefined; // woke mid-read
+      }
+      kind = classifyWaitKind(state, line);
+    }
+    const [cpuText, rqText] = sched.split(' ');
+    const cpuNs = Number(cpuText);
+    const rqNs = Number(rqText);
+    const last = f.last ?? this.birth(stat);
+    if (last) {
+      const wallNs = now - last.wallNs;
+      let cpu = Math.max(0, cpuNs - last.cpuNs);
+      let rq = Math.max(0, rqNs - last.rqNs);
+      // Our clock and the scheduler's are read microseconds apart: clamp the overshoot.
+      if (cpu + rq > wallNs && cpu + rq > 0) {
+        const scale = Math.max(0, wallNs) / (cpu + rq);
+        cpu *= scale;
+        rq *= scale;
+      }
+      book(f.acc, 'cpu', cpu / 1e9);
+      book(f.acc, 'runqueue', rq / 1e9);
+      // The wait seen now is the likeliest for the time since the last look; a thread seen
+      // running now waited, if at all, as it was seen waiting before.
+      book(f.acc, kind ?? last.kind ?? 'other', (wallNs - cpu - rq) / 1e9);
+    }
+    f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
+    return true;
+  }
+
+  /**
+   * A thread born after this set started is accounted from its birth (schedstat counts from
+   * there); one that was already running is only given a baseline. Start times are in clock
+   * ticks, truncated: the birth is taken half a tick later.
+   */
+  private birth(stat: string): Followed['last'] {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const bornNs = ((Number(fields[19]) + 0.5) * 1e9) / CLK_TCK;
+    if (!Number.isFinite(bornNs) || bornNs <= this.startNs) return undefined;
+    return { wallNs: bornNs, cpuNs: 0, rqNs: 0, kind: undefined };
+  }
+
+  private end(f: Followed): void {
+    if (f.last?.kind && this.periodNs > 0) book(f.acc, f.last.kind, this.periodNs / 2 / 1e9);
+    f.ended = true;
+    closeAll(f);
+  }
+
+  close(): void {
+    for (const f of this.followed.values()) closeAll(f);
+    this.followed.clear();
+  }
+}

@@ -1,0 +1,211 @@
+// A service's breakdown is taken over the threads that did its work, across its processes — not
+// over a master's accept loop or a pool thread parked with nothing to do. Pure: samples in, each
+// interval's split seconds and per-thread rows out.
+//
+// Which threads count (over the whole window):
+// - the main thread of an event-loop process (Node; Python running asyncio) that had work in
+//   flight, or that is the only process there is: the loop carries every request of its process;
+// - any other thread whose CPU is at least WORK_CPU_SHARE of the time it was watched: a
+//   thread-per-request server's request threads, a pool's workers, a sync worker's main thread.
+//   An accept loop, a gunicorn or cluster master, an idle pool thread use next to no CPU.
+// In an event-loop process the loop's waiting while its helper threads (worker_threads, libuv's
+// pool, a run_in_executor pool) compute is not I/O: the request waits for that CPU. So the helpers'
+// CPU is moved out of the loop's in-flight waiting into cpu, and the helpers themselves are not
+// summed (they would count the same request time twice).
+//
+// How waiting splits between a state and idle, per process and interval, by the best evidence:
+// - probe (busyS): a fraction b = busyS / duration of waiting is the state's, the rest idle;
+// - /proc (the process held accepted client connections at the sample): waiting for I/O is io if
+//   it did, idle if it did not; - none: waiting stays what it is.
+// An untimed futex in a thread other than a main thread is a pool thread parked for work: idle.
+// A timed futex (CPython's GIL) and file locks are lock, never idle.
+import type { Breakdown, EvidenceSource, ProcessInterval, ProfileSample, ThreadIntervalS, ThreadKindsS, ThreadRow } from './model';
+
+/** A thread with CPU at or above this share of its watched time did work. */
+export const WORK_CPU_SHARE = 0.03;
+/** ... and at least this much CPU in the window (one short-lived thread's noise is not work). */
+const WORK_CPU_MIN_S = 0.005;
+
+const zero = (): Breakdown => ({ cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 });
+const pos = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
+const keyOf = (pid: number, tid: number): string => `${pid}:${tid}`;
+const wallOf = (s: ThreadKindsS): number => s.cpu + s.runqueue + s.io + s.ready + s.lock + s.wait + s.sleep + s.other;
+
+export type ThreadRole = 'loop' | 'request' | 'helper' | 'idle';
+
+interface ThreadTotals {
+  pid: number;
+  tid: number;
+  name: string;
+  main: boolean;
+  cpuS: number;
+  wallS: number;
+}
+
+export interface WorkSet {
+  /** role of every thread seen, by "pid:tid" */
+  roles: Map<string, ThreadRole>;
+  /** processes whose main thread is an event loop */
+  loopPids: Set<number>;
+}
+
+function isEventLoopProcess(p: ProcessInterval): boolean {
+  return p.runtime === 'nodejs' || p.eventLoopMain === true;
+}
+
+/** Decides, over the window, which threads did the work. */
+export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
+  const totals = new Map<string, ThreadTotals>();
+  const loopPids = new Set<number>();
+  const busyByPid = new Map<number, number | undefined>();
+  const pids = new Set<number>();
+  for (const sample of samples) {
+    for (const p of sample.processes ?? []) {
+      pids.add(p.pid);
+      if (isEventLoopProcess(p)) loopPids.add(p.pid);
+      if (p.busyS !== undefined) busyByPid.set(p.pid, (busyByPid.get(p.pid) ?? 0) + pos(p.busyS));
+      else if (!busyByPid.has(p.pid)) busyByPid.set(p.pid, undefined);
+      for (const t of p.threads) {
+        const key = keyOf(p.pid, t.tid);
+        const row = totals.get(key) ?? { pid: p.pid, tid: t.tid, name: t.name, main: t.main, cpuS: 0, wallS: 0 };
+        row.cpuS += pos(t.seconds.cpu);
+        row.wallS += wallOf(t.seconds);
+        row.name = t.name || row.name;
+        totals.set(key, row);
+      }
+    }
+  }
+  const roles = new Map<string, ThreadRole>();
+  const alone = pids.size === 1;
+  for (const [key, t] of totals) {
+    const loop = loopPids.has(t.pid);
+    const busy = busyByPid.get(t.pid);
+    const worked = t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS;
+    let role: ThreadRole = 'idle';
+    if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
+    else if (loop) role = worked ? 'helper' : 'idle';
+    else if (worked) role = 'request';
+    roles.set(key, role);
+  }
+  // Nothing did work: the service's first main thread stands for it (it reads idle or waiting).
+  if (![...roles.values()].some((r) => r === 'loop' || r === 'request')) {
+    const main = [...totals.values()].find((t) => t.main);
+    if (main) roles.set(keyOf(main.pid, main.tid), loopPids.has(main.pid) ? 'loop' : 'request');
+  }
+  return { roles, loopPids };
+}
+
+function evidenceOfProcess(p: ProcessInterval): EvidenceSource {
+  if (p.busyS !== undefined && Number.isFinite(p.busyS)) return 'probe';
+  if (p.clientConnections !== undefined) return 'proc';
+  return 'none';
+}
+
+/** Splits a waiting amount between its state and idle by the process's evidence. */
+function splitWaiting(out: Breakdown, state: 'io' | 'sleep' | 'other', seconds: number, p: ProcessInterval, durationS: number): void {
+  const evidence = evidenceOfProcess(p);
+  let share = 1;
+  if (evidence === 'probe') share = durationS > 0 ? Math.min(1, pos(p.busyS ?? 0) / durationS) : 0;
+  else if (evidence === 'proc' && state === 'io') share = p.clientConnections ? 1 : 0;
+  out[state] += share * seconds;
+  out.idle += (1 - share) * seconds;
+}
+
+/** One thread's interval as breakdown seconds. */
+function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number, role: ThreadRole): Breakdown {
+  const s = t.seconds;
+  const out = zero();
+  out.cpu = pos(s.cpu);
+  out.runqueue = pos(s.runqueue);
+  out.lock = pos(s.lock);
+  if (t.main) out.lock += pos(s.wait);
+  else out.idle += pos(s.wait);
+  // A loop's (or a request thread's) waiting for readiness is io while work is in flight; a
+  // helper's (a worker_threads loop waiting for its next message) is waiting for work.
+  if (role === 'helper') out.idle += pos(s.ready);
+  else splitWaiting(out, 'io', pos(s.ready), p, durationS);
+  if (role === 'helper') out.io += pos(s.io);
+  else splitWaiting(out, 'io', pos(s.io), p, durationS);
+  splitWaiting(out, 'sleep', pos(s.sleep), p, durationS);
+  splitWaiting(out, 'other', pos(s.other), p, durationS);
+  return out;
+}
+
+/** One interval's seconds per state over the work threads of every process. */
+export function apportionService(sample: ProfileSample, work: WorkSet): { seconds: Breakdown; evidence: EvidenceSource } {
+  const total = zero();
+  let best: EvidenceSource = 'none';
+  for (const p of sample.processes ?? []) {
+    let helperCpuS = 0;
+    let loop: Breakdown | undefined;
+    for (const t of p.threads) {
+      const role = work.roles.get(keyOf(p.pid, t.tid)) ?? 'idle';
+      if (role === 'idle') continue;
+      if (role === 'helper') {
+        helperCpuS += pos(t.seconds.cpu) + pos(t.seconds.runqueue);
+        continue;
+      }
+      const one = threadSeconds(t, p, sample.durationS, role);
+      if (role === 'loop') loop = one;
+      else add(total, one);
+      const evidence = evidenceOfProcess(p);
+      if (evidence === 'probe' || (evidence === 'proc' && best === 'none')) best = evidence;
+    }
+    if (loop) {
+      // Helpers' CPU moves out of the loop's in-flight waiting (io first, then other, sleep).
+      for (const state of ['io', 'other', 'sleep'] as const) {
+        const moved = Math.min(helperCpuS, loop[state]);
+        loop[state] -= moved;
+        loop.cpu += moved;
+        helperCpuS -= moved;
+      }
+      add(total, loop);
+    }
+  }
+  return { seconds: total, evidence: best };
+}
+
+function add(into: Breakdown, more: Breakdown): void {
+  for (const k of Object.keys(into) as Array<keyof Breakdown>) into[k] += more[k];
+}
+
+const MAX_THREAD_ROWS = 12;
+
+/**
+ * The busiest threads: those that did work first, then by CPU. Threads of one process with the
+ * same name and role are one row (`count` of them): a thread-per-request server starts hundreds.
+ */
+export function threadRows(samples: readonly ProfileSample[], work: WorkSet): ThreadRow[] {
+  const rows = new Map<string, { pid: number; tid: number; name: string; seconds: Breakdown; role: ThreadRole; tids: Set<number> }>();
+  for (const sample of samples) {
+    for (const p of sample.processes ?? []) {
+      for (const t of p.threads) {
+        const role = work.roles.get(keyOf(p.pid, t.tid)) ?? 'idle';
+        const key = t.main ? keyOf(p.pid, t.tid) : `${p.pid}:${t.name}:${role}`;
+        const row = rows.get(key) ?? { pid: p.pid, tid: t.tid, name: t.name, seconds: zero(), role, tids: new Set<number>() };
+        row.tids.add(t.tid);
+        add(row.seconds, threadSeconds(t, p, sample.durationS, role === 'idle' ? 'request' : role));
+        rows.set(key, row);
+      }
+    }
+  }
+  const out = [...rows.values()].map((r) => {
+    const wallS = Object.values(r.seconds).reduce((a, b) => a + b, 0);
+    const shares = zero();
+    if (wallS > 0) for (const k of Object.keys(shares) as Array<keyof Breakdown>) shares[k] = r.seconds[k] / wallS;
+    const row: ThreadRow = {
+      pid: r.pid,
+      tid: r.tid,
+      name: r.name,
+      role: r.role,
+      count: r.tids.size,
+      work: r.role !== 'idle',
+      wallS,
+      cpuS: r.seconds.cpu,
+      shares,
+    };
+    return row;
+  });
+  out.sort((a, b) => Number(b.work) - Number(a.work) || b.cpuS - a.cpuS);
+  return out.slice(0, MAX_THREAD_ROWS);
+}
