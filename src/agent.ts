@@ -88,7 +88,13 @@ export class Agent {
       const id = target.identity;
       parts.push({
         resourceMetrics,
-        labels: { 'process.pid': id.pid, 'service.name': id.serviceName, 'process.runtime.name': id.runtime },
+        // process.parent_pid and one service.name for a whole tree let PromQL sum a service.
+        labels: {
+          'process.pid': id.pid,
+          'service.name': target.serviceName,
+          'process.runtime.name': id.runtime,
+          'process.parent_pid': id.ppid,
+        },
       });
     }
     const { resourceMetrics } = await this.agentReader.collect();

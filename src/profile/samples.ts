@@ -45,7 +45,10 @@ class ProcessTrack {
     };
     if (p.pssBytes !== undefined) out.pssBytes = p.pssBytes;
     if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS);
-    else if (p.serverSockets && p.serverSockets.listeningPorts > 0) out.clientConnections = p.serverSockets.clientConnections > 0;
+    // No requests in flight from a probe (none, or no hook for this server, e.g. gunicorn's sync
+    // worker): the sockets say whether a server held accepted client connections.
+    if (out.busyS === undefined && p.serverSockets && p.serverSockets.listeningPorts > 0)
+      out.clientConnections = p.serverSockets.clientConnections > 0;
     return out;
   }
 

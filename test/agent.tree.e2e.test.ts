@@ -1,0 +1,136 @@
+// `rtprof agent --pid <master>` watches the whole service: every worker becomes a target with a
+// probe, labelled with its parent and the master's service name, a respawned worker is probed
+// within seconds, and a real Prometheus server's `sum by (service_name)` over the workers equals
+// the service's CPU as /proc counts it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLK_TCK } from '../collectors/proc/procfs';
+import { ROOT, parsePrometheus, startAgent, type RunningAgent } from './helpers/agent';
+import { sleep, start, until } from './helpers/processes';
+import { requireTool } from './helpers/tools';
+
+interface ApiTarget {
+  pid: number;
+  parentPid: number;
+  role: string;
+  serviceName: string;
+  probe: { state: string; method: string; snapshots: number };
+}
+
+const targetsOf = async (agent: RunningAgent): Promise<ApiTarget[]> => (await (await agent.get('/api/targets')).json()) as ApiTarget[];
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+async function startCluster(): Promise<{ primary: ReturnType<typeof start>; workers: number[] }> {
+  const primary = start(process.execPath, [join(ROOT, 'test/fixtures/node/cluster-busy.cjs')]);
+  await primary.waitFor(/worker (\d+) ready[\s\S]*worker (\d+) ready/);
+  const workers = [...primary.stdout().matchAll(/worker (\d+) ready/g)].map((m) => Number(m[1]));
+  return { primary, workers };
+}
+
+test('agent --pid <cluster primary>: every worker probed and labelled; a respawned worker is probed within seconds', async () => {
+  const { primary, workers } = await startCluster();
+  const agent = await startAgent(['--pid', String(primary.pid), '--interval', '500ms']);
+  try {
+    const all = await until(
+      'primary and both workers connected',
+      async () => {
+        const ts = await targetsOf(agent);
+        return ts.length === 3 && ts.every((t) => t.probe.state === 'connected') ? ts : undefined;
+      },
+      20_000,
+      100,
+    );
+    const byPid = new Map(all.map((t) => [t.pid, t]));
+    assert.equal(byPid.get(primary.pid)?.role, 'master');
+    for (const pid of workers) {
+      assert.equal(byPid.get(pid)?.role, 'worker');
+      assert.equal(byPid.get(pid)?.parentPid, primary.pid);
+      assert.equal(byPid.get(pid)?.serviceName, byPid.get(primary.pid)?.serviceName, 'one service name for the tree');
+    }
+    const text = await agent.scrape();
+    const { samples } = parsePrometheus(text);
+    for (const pid of workers) {
+      const series = samples.filter((s) => s.name === 'process_cpu_time_seconds_total' && s.labels.process_pid === String(pid));
+      assert.ok(series.length > 0, `cpu series of worker ${pid}`);
+      assert.ok(
+        series.every((s) => s.labels.process_parent_pid === String(primary.pid) && s.labels.service_name === 'cluster-busy.cjs'),
+        JSON.stringify(series[0]?.labels),
+      );
+    }
+
+    // Kill one worker: the primary forks a new one, which the agent must find and probe.
+    const killedAt = Date.now();
+    process.kill(workers[0]!, 'SIGKILL');
+    const [, fresh] = await primary.waitFor(new RegExp(`worker (?!${workers.join('|')})(\\d+) ready`));
+    const respawned = Number(fresh);
+    await until(
+      'respawned worker probed',
+      async () => ((await targetsOf(agent)).find((t) => t.pid === respawned)?.probe.state === 'connected' ? true : undefined),
+      15_000,
+      50,
+    );
+    const probedAfterS = (Date.now() - killedAt) / 1000;
+    process.stderr.write(`respawned worker ${respawned} probed ${probedAfterS.toFixed(2)} s after its predecessor was killed\n`);
+    const after = await targetsOf(agent);
+    assert.ok(!after.some((t) => t.pid === workers[0]), 'the dead worker is no longer a target');
+    assert.equal(after.find((t) => t.pid === respawned)?.role, 'worker');
+  } finally {
+    await agent.stop();
+    primary.kill();
+  }
+});
+
+test('a real Prometheus server: sum by (service_name) over the workers equals the service CPU /proc counts', async () => {
+  requireTool('prometheus', 'prometheus');
+  const { primary, workers } = await startCluster();
+  const agent = await startAgent(['--pid', String(primary.pid), '--interval', '500ms', '--no-attach']);
+  const dir = mkdtempSync(join(tmpdir(), 'rtprof-prom-tree-'));
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: rtprof\n    static_configs:\n      - targets: ['${agent.url.replace('http://', '')}']\n`,
+  );
+  const prom = start(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, '--web.listen-address=127.0.0.1:0'],
+    { cwd: dir },
+  );
+  try {
+    const [, promAddr] = await prom.waitFor(/Listening on.*address=(127\.0\.0\.1:\d+)/, 30_000);
+    const query = async (q: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }> | undefined> => {
+      const res = await fetch(`http://${promAddr}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      return body.data.result.length > 0 ? body.data.result : undefined;
+    };
+    await until('three processes scraped', async () => {
+      const r = await query('count(process_cpu_time_seconds_total{cpu_mode="user"})');
+      return r && Number(r[0]!.value[1]) === 3 ? true : undefined;
+    });
+    // rate() over 10 s needs the series to be older than that; measure /proc over the same span.
+    const pids = [primary.pid, ...workers];
+    const t0 = Date.now();
+    const ticks0 = pids.reduce((a, pid) => a + cpuTicks(pid), 0);
+    await sleep(10_500);
+    const ticks1 = pids.reduce((a, pid) => a + cpuTicks(pid), 0);
+    const procCores = (ticks1 - ticks0) / CLK_TCK / ((Date.now() - t0) / 1000);
+    const result = await until('sum by (service_name)', () => query('sum by (service_name) (rate(process_cpu_time_seconds_total[10s]))'));
+    assert.equal(result.length, 1, `one service: ${JSON.stringify(result.map((r) => r.metric))}`);
+    assert.equal(result[0]!.metric.service_name, 'cluster-busy.cjs');
+    const promCores = Number(result[0]!.value[1]);
+    assert.ok(procCores > 0.4, `the two workers burn ~0.6 cores, /proc says ${procCores}`);
+    assert.ok(
+      Math.abs(promCores - procCores) <= 0.1 * procCores,
+      `Prometheus ${promCores.toFixed(3)} cores vs /proc ${procCores.toFixed(3)} (±10 %)`,
+    );
+  } finally {
+    prom.kill('SIGTERM');
+    await agent.stop();
+    primary.kill();
+  }
+});
