@@ -82,7 +82,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
   const inFlight = inFlightFraction(samples);
   const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight });
-  let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime);
+  let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime, work !== undefined && offMainOrSeveral(samples));
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
     warnings.push('no samples collected');
@@ -156,4 +156,13 @@ function workThreadCounts(work: WorkSet): Map<number, number> {
     counts.set(pid, (counts.get(pid) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Whether the work is more than one process's main thread (then "in the main thread" is wrong). */
+function offMainOrSeveral(samples: readonly ProfileSample[]): boolean {
+  const pids = new Set<number>();
+  for (const s of samples) for (const p of s.processes ?? []) pids.add(p.pid);
+  return (
+    pids.size > 1 || samples.some((s) => s.processes?.some((p) => p.threads.some((t) => !t.main && t.seconds.cpu > 0.05 * s.durationS)))
+  );
 }

@@ -4,6 +4,7 @@
 import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
+import { serviceLines } from './textService';
 
 export interface TextOptions {
   color: boolean;
@@ -86,8 +87,17 @@ function verdictLines(doc: ProfileDocument, width: number, paint: Paint): string
   return body.map((line, i) => `${i === 0 ? paint(VERDICT_COLOR[doc.verdict], label.padEnd(LABEL)) : ' '.repeat(LABEL)}${line}`);
 }
 
+/** Whose time the bars split: the main thread, or the work threads of a service. */
+function breakdownScope(doc: ProfileDocument): string {
+  const work = doc.threads.filter((t) => t.work);
+  const count = work.reduce((n, t) => n + t.count, 0);
+  if (count === 0 || (count === 1 && work[0]!.tid === work[0]!.pid && doc.processes.length <= 1)) return 'Main thread';
+  const processes = new Set(work.map((t) => t.pid)).size;
+  return `Work threads (${count}${processes > 1 ? ` in ${processes} processes` : ''})`;
+}
+
 function breakdownLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
-  const title = `Main thread · busy ${formatPercent(doc.busy.fraction, 0)} of the window · evidence: ${doc.evidence.detail}`;
+  const title = `${breakdownScope(doc)} · busy ${formatPercent(doc.busy.fraction, 0)} of the window · evidence: ${doc.evidence.detail}`;
   const barWidth = Math.max(10, Math.min(BAR, width - LABEL - 18));
   const lines = [...wrap(title, width, 2), `${' '.repeat(LABEL + barWidth)}  window    busy`];
   for (const state of BREAKDOWN_STATES) {
@@ -151,7 +161,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   lines.push(
     ...metricLine(
       'memory',
-      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
+      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit}${doc.memory.pssBytes ? ` · pss avg ${formatBytes(doc.memory.pssBytes.avg)}` : ''} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
       width,
     ),
   );
@@ -191,6 +201,8 @@ export function renderText(doc: ProfileDocument, options: TextOptions): string {
     '',
     ...metricLines(doc, width),
   ];
+  const service = serviceLines(doc).map((l) => truncate(l, width));
+  if (service.length) lines.push('', ...service);
   if (doc.warnings.length) {
     lines.push('');
     for (const warning of doc.warnings) lines.push(...wrap(`! ${sanitize(warning)}`, width, 2).map((l) => paint('33', l)));

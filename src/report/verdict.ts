@@ -74,7 +74,8 @@ function explainMixed(s: BusyShares, runtime: Runtime | undefined): string {
 }
 
 /** One sentence a backend engineer can act on. */
-export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, runtime?: Runtime): string {
+/** `service`: the breakdown covers a service's work threads rather than one main thread. */
+export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, runtime?: Runtime, service = false): string {
   const s = result.busyShares;
   switch (result.verdict) {
     case 'idle':
@@ -89,7 +90,7 @@ export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, 
       if (s.runqueue >= RUNQUEUE_NOTE_SHARE) {
         return `${pct(s.cpu)} of busy time is on CPU and ${pct(s.runqueue)} waiting for a CPU; the host is short of cores, so give it more CPU or make the hot code cheaper.`;
       }
-      return `${pct(s.cpu)} of busy time is on CPU in the main thread; make the hot code cheaper or spread load over more processes, faster downstreams will not help.`;
+      return `${pct(s.cpu)} of busy time is on CPU${service ? '' : ' in the main thread'}; make the hot code cheaper or spread load over more processes, faster downstreams will not help.`;
     case 'mixed':
       return explainMixed(s, runtime);
   }
