@@ -59,6 +59,49 @@ function breakdownSection(doc: ProfileDocument): string {
   );
 }
 
+/** The processes of a service and its busiest threads, as tables (nothing for a lone main thread). */
+function serviceSection(doc: ProfileDocument): string {
+  const parts: string[] = [];
+  if (doc.processes.length > 1) {
+    const rows = doc.processes
+      .map((p) => {
+        const cells = [
+          String(p.pid),
+          p.role,
+          p.runtime,
+          formatCores(p.cpu.avgCores),
+          p.memory.pssBytes !== null ? formatBytes(p.memory.pssBytes) : '',
+          formatBytes(p.memory.rssBytes),
+          p.eventLoop ? formatSeconds(p.eventLoop.delayP99S) : '',
+          p.requests !== null ? String(p.requests) : '',
+          p.exited ? `exited at ${p.lastSeenS.toFixed(1)} s` : '',
+        ];
+        return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+      })
+      .join('');
+    parts.push(
+      `<h2>Processes</h2><table class="shares"><thead><tr><th>pid</th><th>role</th><th>runtime</th><th>cores</th><th>pss</th><th>rss</th><th>loop p99</th><th>requests</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+    );
+  }
+  if (doc.threads.some((t) => t.work && t.tid !== t.pid) || doc.processes.length > 1) {
+    const rows = doc.threads
+      .map((t) => {
+        const cells = [
+          String(t.pid),
+          `${t.name}${t.count > 1 ? ` ×${t.count}` : ''}`,
+          t.role,
+          ...(['cpu', 'runqueue', 'io', 'lock', 'idle'] as const).map((k) => formatPercent(t.shares[k], 0)),
+        ];
+        return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+      })
+      .join('');
+    parts.push(
+      `<h2>Busiest threads</h2><table class="shares"><thead><tr><th>pid</th><th>thread</th><th>role</th><th>cpu</th><th>runqueue</th><th>io</th><th>lock</th><th>idle</th></tr></thead><tbody>${rows}</tbody></table>`,
+    );
+  }
+  return parts.length ? `<section>${parts.join('')}</section>` : '';
+}
+
 function statsSection(doc: ProfileDocument): string {
   const cards: string[] = [];
   const { cpu, memory, eventLoop: loop, gc, load } = doc;
@@ -231,6 +274,7 @@ ${verdictSection(doc)}
 ${warnings}
 ${breakdownSection(doc)}
 ${statsSection(doc)}
+${serviceSection(doc)}
 ${chartsSection(doc)}
 <footer><a id="download-json" download="rtprof-profile-${esc(String(doc.target.pid))}.json">Download the JSON document</a> · rtprof ${doc.rtprof}</footer>
 </main>
