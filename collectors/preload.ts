@@ -1,7 +1,7 @@
 // The environment that makes a launched service load its probe at start (`rtprof run`).
 import { delimiter } from 'node:path';
 import { probePath } from './node/attach';
-import { PYTHON_PRELOAD_DIR } from '../src/paths';
+import { PYTHON_PRELOAD_DIR } from './paths';
 
 export interface PreloadConfig {
   socketPath: string;

@@ -1,9 +1,9 @@
 // `rtprof profile`: watch one target for a window (attaching a probe when it can, or launching
 // the command with the probe preloaded), optionally drive HTTP load, then print the report.
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { DURATION_FORMS } from '../duration';
+import { newToken } from '../../collectors/channel/server';
 import { errors } from '../errors';
 import { HELP } from '../help';
 import { hostInfo } from '../profile/host';
@@ -125,7 +125,7 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
   try {
     let target: Target;
     if (req.command.length > 0) {
-      const token = randomBytes(16).toString('hex');
+      const token = newToken();
       child = await launchWithProbe(req.command, watcher.channel.socketPath, token, req.intervalMs, 'inherit');
       const launched = watcher.expectPreload(child.pid!, token);
       if (!launched) throw errors.launchFailed(req.command.join(' '), 'it exited at once');

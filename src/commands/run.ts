@@ -1,9 +1,9 @@
 // `rtprof run -- CMD`: the agent plus a child launched with the probe preloaded. The agent lives
 // as long as the child and exits with the child's exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { preloadEnv } from '../../collectors/preload';
 import { Agent } from '../agent';
+import { newToken } from '../../collectors/channel/server';
 import { errors } from '../errors';
 import { HELP } from '../help';
 import { agentOptionsFrom } from './agent';
@@ -46,7 +46,7 @@ export async function runLaunch(argv: string[]): Promise<number> {
   const options = agentOptionsFrom(values);
   const agent = new Agent(options);
   const url = await agent.start();
-  const token = randomBytes(16).toString('hex');
+  const token = newToken();
   let child: ChildProcess;
   try {
     child = await launchWithProbe(

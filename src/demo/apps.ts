@@ -2,7 +2,7 @@
 // and the showdown benchmark. Each prints `READY pid=<pid> port=<port> runtime=<r>` when ready.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { packageRoot } from '../paths';
+import { packageRoot } from '../../collectors/paths';
 
 export type SampleApp = 'downstream' | 'node' | 'python-asyncio' | 'python-threaded' | 'python-fastapi';
 
