@@ -4,7 +4,7 @@ import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
 import { processRows } from './processes';
-import { CPU_BOUND_SHARE, decideVerdict, explainVerdict } from './verdict';
+import { decideVerdict, explainVerdict } from './verdict';
 import { apportionService, findWorkThreads, threadRows, type WorkSet } from './workThreads';
 
 /** A sample the report cannot place in time or scale is dropped with a warning, never thrown. */
@@ -81,7 +81,18 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   // No thread time at all (no samples, or the target exited at once): nothing was seen working.
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
   const inFlight = inFlightFraction(samples);
-  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight });
+  const threads = threadsSummary(samples);
+  const wallS = (endMs - startMs) / 1000;
+  // Without per-thread data the breakdown is the main thread's: when other threads did the work,
+  // the verdict reads the process's CPU over the busy time instead (decideVerdict's offMain).
+  const offMain = !work && threads.workOffMainThread ? { cpuS: threads.mainCpuS + threads.otherCpuS, wallS } : undefined;
+  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight, offMain });
+  if (result.processCpuShareOfBusy !== null) threads.processCpuShareOfBusy = result.processCpuShareOfBusy;
+  else {
+    const busyWallS = wallS * (inFlight ?? result.busyFraction);
+    if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
+  }
+  const verdict = result.verdict;
   let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime, work !== undefined && offMainOrSeveral(samples));
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
@@ -92,28 +103,12 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
   }
-  const threads = threadsSummary(samples);
-  const busyWallS = ((endMs - startMs) / 1000) * (inFlight ?? result.busyFraction);
-  if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
-  let verdict = result.verdict;
-  // Without per-thread data the breakdown is the main thread's; when other threads did the work,
-  // the process's CPU over the busy time is the better measure. With it, the work threads are in.
-  if (!work && threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
-    // The main thread only hands work out; the process's CPU over the busy time is the better measure.
-    verdict = 'cpu-bound';
-    const share = threads.processCpuShareOfBusy!;
-    explanation =
-      (share >= 0.95
-        ? `Worker threads kept ${share.toFixed(1)} cores busy for as long as requests were in flight `
-        : `Worker threads were on CPU for ${Math.round(share * 100)} % of the time requests were in flight `) +
-      `while the main thread mostly waited; make the hot code cheaper or add processes${meta.target.runtime === 'cpython' ? ' (CPython threads share one GIL, so more threads will not help)' : ''}.`;
-  }
   if (threads.workOffMainThread) {
     const split = `other threads did ${Math.round((1 - (threads.mainShareOfCpu ?? 0)) * 100)} % of the process's CPU (${formatCores(threads.otherCpuS, endMs - startMs)} cores vs ${formatCores(threads.mainCpuS, endMs - startMs)} on the main thread): `;
     let how: string;
     if (work) how = 'the breakdown and verdict cover the threads that did the work (see threads)';
-    else if (verdict !== result.verdict)
-      how = `the breakdown describes the main thread (e.g. an accept loop); the verdict reads the process's CPU over the busy time instead (main thread alone: ${result.verdict})`;
+    else if (result.mainThreadVerdict !== undefined && result.mainThreadVerdict !== verdict)
+      how = `the breakdown describes the main thread (e.g. an accept loop); the verdict reads the process's CPU over the busy time instead (main thread alone: ${result.mainThreadVerdict})`;
     else how = 'the breakdown and verdict describe the main thread (e.g. an accept loop), not the worker threads that did the work';
     warnings.push(split + how);
   }

@@ -17,6 +17,9 @@ export interface VerdictInput {
   shares: Breakdown;
   /** From a probe: fraction of the window with ≥ 1 request in flight; null without a probe. */
   inFlightFraction: number | null;
+  /** The shares describe a main thread that only handed work to other threads: the process's CPU
+   * seconds and the window's wall seconds, to judge CPU over the busy time instead. */
+  offMain?: { cpuS: number; wallS: number };
 }
 
 export interface VerdictResult {
@@ -25,6 +28,10 @@ export interface VerdictResult {
   busyFraction: number;
   /** Shares of busy wall time; zeros when nothing was busy. */
   busyShares: BusyShares;
+  /** With offMain: process CPU seconds ÷ busy wall seconds (can exceed 1); else null. */
+  processCpuShareOfBusy: number | null;
+  /** With offMain, when the process's CPU overruled it: what the main thread alone said. */
+  mainThreadVerdict?: Verdict;
 }
 
 export function busySharesOf(shares: Breakdown): { busyFraction: number; busyShares: BusyShares } {
@@ -53,7 +60,24 @@ export function decideVerdict(input: VerdictInput): VerdictResult {
   else if (busyShares.io >= IO_BOUND_SHARE) verdict = 'io-bound';
   else if (busyShares.cpu >= CPU_BOUND_SHARE) verdict = 'cpu-bound';
   else verdict = 'mixed';
-  return { verdict, busyFraction, busyShares };
+  if (!input.offMain) return { verdict, busyFraction, busyShares, processCpuShareOfBusy: null };
+  const busyWallS = input.offMain.wallS * workFraction;
+  const processCpuShareOfBusy = busyWallS > 0 ? input.offMain.cpuS / busyWallS : null;
+  // The main thread only hands work out (an accept loop): the process's CPU over the busy time
+  // is the better measure of whether the work is CPU.
+  if (verdict !== 'idle' && (processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
+    return { verdict: 'cpu-bound', busyFraction, busyShares, processCpuShareOfBusy, mainThreadVerdict: verdict };
+  }
+  return { verdict, busyFraction, busyShares, processCpuShareOfBusy };
+}
+
+function explainOffMain(share: number, runtime: Runtime | undefined): string {
+  return (
+    (share >= 0.95
+      ? `Worker threads kept ${share.toFixed(1)} cores busy for as long as requests were in flight `
+      : `Worker threads were on CPU for ${Math.round(share * 100)} % of the time requests were in flight `) +
+    `while the main thread mostly waited; make the hot code cheaper or add processes${runtime === 'cpython' ? ' (CPython threads share one GIL, so more threads will not help)' : ''}.`
+  );
 }
 
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
@@ -77,6 +101,8 @@ function explainMixed(s: BusyShares, runtime: Runtime | undefined): string {
 /** `service`: the breakdown covers a service's work threads rather than one main thread. */
 export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, runtime?: Runtime, service = false): string {
   const s = result.busyShares;
+  if (result.mainThreadVerdict !== undefined && result.processCpuShareOfBusy !== null)
+    return explainOffMain(result.processCpuShareOfBusy, runtime);
   switch (result.verdict) {
     case 'idle':
       return evidence === 'probe'
