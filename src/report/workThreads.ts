@@ -14,7 +14,8 @@
 // summed (they would count the same request time twice).
 //
 // How waiting splits between a state and idle, per process and interval, by the best evidence:
-// - probe (busyS): a fraction b = busyS / duration of waiting is the state's, the rest idle;
+// - probe (busyS): a fraction b = busyS / duration of waiting is the state's, the rest idle
+//   (except a request thread's blocking read or write: it is serving a request by definition);
 // - /proc (the process held accepted client connections at the sample): waiting for I/O is io if
 //   it did, idle if it did not; - none: waiting stays what it is.
 // An untimed futex in a thread other than a main thread is a pool thread parked for work: idle.
@@ -124,8 +125,10 @@ function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number
   // helper's (a worker_threads loop waiting for its next message) is waiting for work.
   if (role === 'helper') out.idle += pos(s.ready);
   else splitWaiting(out, 'io', pos(s.ready), p, durationS);
-  if (role === 'helper') out.io += pos(s.io);
-  else splitWaiting(out, 'io', pos(s.io), p, durationS);
+  // Blocked moving data is work in flight in a thread that serves requests one at a time (or
+  // helps a loop); only a loop's io, which also holds its idle waiting, is split by evidence.
+  if (role === 'loop') splitWaiting(out, 'io', pos(s.io), p, durationS);
+  else out.io += pos(s.io);
   splitWaiting(out, 'sleep', pos(s.sleep), p, durationS);
   splitWaiting(out, 'other', pos(s.other), p, durationS);
   return out;
