@@ -36,14 +36,15 @@ export interface LabelledMetrics {
   labels: Attributes;
 }
 
-/** Folds several targets' metrics into one ResourceMetrics with one MetricData per name. */
-export function mergeTargets(parts: LabelledMetrics[]): ResourceMetrics {
+/** Folds several targets' metrics into one ResourceMetrics with one MetricData per name; `common`
+ * labels every series, beneath the part's own labels and the point's attributes. */
+export function mergeTargets(parts: LabelledMetrics[], common: Attributes = {}): ResourceMetrics {
   const byName = new Map<string, MetricData>();
   for (const { resourceMetrics, labels } of parts) {
     for (const scope of resourceMetrics.scopeMetrics) {
       for (const metric of scope.metrics) {
         const name = prometheusName(metric.descriptor.name, metric.descriptor.unit, metric.dataPointType);
-        const points = metric.dataPoints.map((p) => ({ ...p, attributes: { ...p.attributes, ...labels } }));
+        const points = metric.dataPoints.map((p) => ({ ...p, attributes: { ...common, ...p.attributes, ...labels } }));
         const existing = byName.get(name);
         if (existing) {
           (existing.dataPoints as unknown[]).push(...points);
@@ -64,8 +65,11 @@ export class PrometheusRenderer {
   // rtprof_target_info carries their identity.
   private readonly serializer = new PrometheusSerializer('', false, undefined, true, true);
 
+  /** @param common labels on every series (the agent's OTEL_RESOURCE_ATTRIBUTES) */
+  constructor(private readonly common: Attributes = {}) {}
+
   render(parts: LabelledMetrics[]): string {
-    return this.serializer.serialize(mergeTargets(parts));
+    return this.serializer.serialize(mergeTargets(parts, this.common));
   }
 }
 

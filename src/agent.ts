@@ -5,6 +5,7 @@ import { createOtlpReader, reportOtlpErrorsTo } from '../exporters/otlp';
 import { PrometheusRenderer, type LabelledMetrics } from '../exporters/prometheus';
 import { errors } from './errors';
 import { AGENT } from './metrics/instruments';
+import { parseResourceAttributes } from './metrics/resourceEnv';
 import { PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
 import { buildServer } from './server';
 import type { Target } from './target';
@@ -21,7 +22,9 @@ export interface AgentOptions extends WatcherOptions {
 export class Agent {
   readonly watcher: Watcher;
   private readonly meters = new Map<string, TargetMeters>();
-  private readonly renderer = new PrometheusRenderer();
+  private readonly renderer: PrometheusRenderer;
+  /** OTEL_RESOURCE_ATTRIBUTES: on every target, beneath the target's own attributes */
+  private readonly resourceAttributes: Record<string, string>;
   private readonly agentReader = new PullReader();
   private readonly agentProvider: MeterProvider;
   private server: FastifyInstance | undefined;
@@ -29,6 +32,10 @@ export class Agent {
 
   constructor(readonly options: AgentOptions) {
     this.watcher = new Watcher(options);
+    const fromEnv = parseResourceAttributes(process.env.OTEL_RESOURCE_ATTRIBUTES);
+    if (fromEnv.error) options.log(`OTEL_RESOURCE_ATTRIBUTES ignored: ${fromEnv.error} (expected key1=value1,key2=value2)`);
+    this.resourceAttributes = fromEnv.attributes;
+    this.renderer = new PrometheusRenderer(this.resourceAttributes);
     this.watcher.on('added', (t) => this.onAdded(t));
     this.watcher.on('removed', (t) => this.onRemoved(t));
     this.watcher.on('snapshot', (t, snap) => this.meters.get(t.key)?.recordSnapshot(snap, t.identity.runtime));
@@ -104,7 +111,7 @@ export class Agent {
 
   private onAdded(target: Target): void {
     const readers = this.options.otlp ? [createOtlpReader(this.options.otlp, this.options.intervalMs)] : [];
-    this.meters.set(target.key, new TargetMeters(target, readers, this.options.withCommandLine));
+    this.meters.set(target.key, new TargetMeters(target, readers, this.options.withCommandLine, this.resourceAttributes));
   }
 
   private onRemoved(target: Target): void {

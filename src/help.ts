@@ -40,6 +40,8 @@ Usage: rtprof agent [--pid N]... [--discover] [--match REGEX] [flags]
   --match REGEX       with --discover: only processes whose command line or service name matches
 ${COMMON}
 Endpoints: GET /metrics (Prometheus), GET /healthz, GET /api/targets (JSON).
+Environment: OTEL_RESOURCE_ATTRIBUTES=k8s.node.name=n1,... goes on every target's OTLP resource
+and every Prometheus series (k8s_node_name), beneath the target's own attributes.
 `,
   run: `rtprof run — launch a service with the probe preloaded and watch it
 

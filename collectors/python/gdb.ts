@@ -41,8 +41,24 @@ export function findGdb(envPath: string = process.env.PATH ?? ''): string | null
 }
 
 export function gdbArgs(pid: number, injectScript: string): string[] {
-  // Symbols of libc and libpython only: reading every library's symbols is most of gdb's attach time.
-  return ['-p', String(pid), '-batch', '-nx', '-iex', 'set auto-solib-add off', '-x', injectScript];
+  const root = `/proc/${pid}/root`;
+  return [
+    '-batch',
+    '-nx',
+    // The target's files through /proc: by default gdb opens a target's executable and libraries in
+    // the target's mount namespace by entering it (setns), which takes CAP_SYS_ADMIN; through
+    // /proc/PID/root and /proc/PID/exe ptrace rights suffice (a container's app, from a sidecar).
+    '-iex',
+    `set sysroot ${root}`,
+    // Symbols of libc and libpython only: reading every library's symbols is most of gdb's attach time.
+    '-iex',
+    'set auto-solib-add off',
+    '-x',
+    injectScript,
+    '-p',
+    String(pid),
+    `/proc/${pid}/exe`,
+  ];
 }
 
 /** One line from gdb's whole output (pure; tested on recorded outputs). */

@@ -96,9 +96,14 @@ export class TargetMeters {
     private readonly target: TargetView,
     extraReaders: IMetricReader[] = [],
     withCommandLine = false,
+    /** the agent's own (OTEL_RESOURCE_ATTRIBUTES); the target's attributes win over them */
+    agentAttributes: Attributes = {},
   ) {
     this.provider = new MeterProvider({
-      resource: resourceFromAttributes(targetResourceAttributes(target.identity, withCommandLine, target.serviceName)),
+      resource: resourceFromAttributes({
+        ...agentAttributes,
+        ...targetResourceAttributes(target.identity, withCommandLine, target.serviceName),
+      }),
       readers: [this.pullReader, ...extraReaders],
     });
     const meter = this.provider.getMeter(SCOPE_NAME);

@@ -17,8 +17,8 @@ export function rtprof(args: string[], env: NodeJS.ProcessEnv = process.env): St
   return start(RTPROF, args, { env });
 }
 
-export async function startAgent(args: string[]): Promise<RunningAgent> {
-  const proc = rtprof(['agent', '--port', '0', ...args]);
+export async function startAgent(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningAgent> {
+  const proc = rtprof(['agent', '--port', '0', ...args], env);
   const [, url] = await proc.waitFor(/serving (http:\/\/[^ ]+)\/metrics/, 20_000);
   const get = (path: string): Promise<Response> => fetch(`${url}${path}`);
   return {
