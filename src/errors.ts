@@ -1,5 +1,5 @@
 // Every error a user can meet, defined once with a stable code and an actionable message.
-// Usage errors exit 2, runtime failures exit 1 (DESIGN.md: CLI contract).
+// Usage errors exit 2, runtime failures exit 1 (README: the CLI).
 
 export class RtprofError extends Error {
   constructor(

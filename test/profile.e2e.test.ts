@@ -1,4 +1,4 @@
-// `rtprof profile` against real targets with a known answer (issue 4's accuracy cases).
+// `rtprof profile` against real targets with a known answer (the accuracy cases).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';

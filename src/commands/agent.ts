@@ -22,7 +22,7 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     otlp: parseUrl('--otlp', values.otlp),
     socketPath: values.socket,
     attach: !values['no-attach'],
-    // Off unless asked for: any per-request hook costs ~3 % CPU per request on a hello-world
+    // Off unless asked for: a per-request hook has a measurable cost on a small request
     // (docs/BENCHMARKS.md). `rtprof profile` turns them on: its verdict needs the requests in flight.
     httpHooks: values.http === true,
     // On unless turned off: seeing each GC pause is what the Node probe costs on a loaded

@@ -1,5 +1,5 @@
 // Splits the main thread's wall time into cpu, runqueue, io, lock, sleep, other and idle
-// (DESIGN.md "Time breakdown"). Pure: samples in, seconds and shares out.
+// (docs/ARCHITECTURE.md, "Definitions"). Pure: samples in, seconds and shares out.
 //
 // How waiting becomes `idle`, per interval, by the best evidence that interval has:
 // - probe (busyS given): with busy fraction b = busyS / durationS, each of io, sleep and other

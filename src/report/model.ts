@@ -1,4 +1,4 @@
-// The profile document (the JSON contract of `rtprof profile --json`, issue 4) and the per-interval
+// The profile document (the JSON contract of `rtprof profile --json`) and the per-interval
 // sample the collectors hand to the report. Field names in ProfileDocument are a public contract:
 // add fields freely, never rename or remove one.
 import type { DelayStatsNs } from '../../collectors/channel/messages';

@@ -1,4 +1,4 @@
-// The verdict over the busy part of a window (DESIGN.md): io ≥ 60 % of busy wall time → io-bound,
+// The verdict over the busy part of a window (docs/ARCHITECTURE.md): io ≥ 60 % of busy wall time → io-bound,
 // cpu ≥ 40 % → cpu-bound, else mixed; idle when nothing (or next to nothing) was in flight.
 // Pure, and explained in one sentence that says what will and will not help.
 import type { Breakdown, EvidenceSource, Runtime, Verdict } from './model';

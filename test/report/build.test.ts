@@ -106,7 +106,7 @@ test('window, series and pass-through fields; samples out of order are sorted', 
   }
 });
 
-test('the JSON document keeps the contract field names of issue 4', () => {
+test('the JSON document keeps the contract field names', () => {
   const doc = JSON.parse(JSON.stringify(buildProfile(generate({ ...IO_HEAVY, seed: 1, withLoop: true, withGc: true }), META)));
   for (const key of ['rtprof', 'target', 'window', 'cpu', 'memory', 'eventLoop', 'gc', 'breakdown', 'verdict', 'load', 'series']) {
     assert.ok(key in doc, key);
