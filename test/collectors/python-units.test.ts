@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildRemoteExecCommand, probeDir } from '../../collectors/python/attach';
+import { buildRemoteExecCommand } from '../../collectors/python/attach';
 import { readGdbOutput } from '../../collectors/python/gdb';
-import { buildInjectionCode } from '../../collectors/python/injection';
+import { buildInjectionCode, pythonProbeDir } from '../../collectors/python/injection';
 import { readRemoteExecFailure } from '../../collectors/python/remoteExec';
 import { remoteDebugDisabled, versionFromNames } from '../../collectors/python/target';
 
@@ -72,7 +72,7 @@ describe('python attach, pure parts', () => {
   it('the injected loader starts the probe once, in its own namespace, and reports load errors', () => {
     const dir = fs.mkdtempSync('/tmp/rtprof-unit-');
     const marker = path.join(dir, 'rtprof-x.marker');
-    const code = buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), {
+    const code = buildInjectionCode(pythonProbeDir(), {
       socket: path.join(dir, 'none.sock'),
       token: 't'.repeat(20),
       intervalMs: 1000,
@@ -82,7 +82,7 @@ describe('python attach, pure parts', () => {
     const script = `${code}${code}g = sorted(k for k in globals() if not k.startswith('__'))\nimport threading\nprint(g, sum(t.name == 'rtprof-probe' for t in threading.enumerate()))`;
     const out = execFileSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
     assert.equal(out.trim(), '[] 1');
-    const broken = buildInjectionCode(path.join(dir, 'missing.py'), {
+    const broken = buildInjectionCode(path.join(dir, 'missing'), {
       socket: 's',
       token: 't'.repeat(20),
       intervalMs: 1000,
