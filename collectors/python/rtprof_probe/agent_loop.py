@@ -12,12 +12,6 @@ from .messages import hello, is_bye
 
 def run(probe):
     select = select_mod.select
-    # Hooks and loops first, and the first poke right away: an attached probe often arrives
-    # when an idle target next runs Python, which may be a callback that blocks the loop.
-    try:
-        probe.refresh_hooks(_clock())
-    except Exception:
-        pass  # hooks touch the host's modules and loops: a failure costs one refresh, not the thread
     now = _clock()
     next_tick = now
     next_snapshot = now + FIRST_SNAPSHOT_S

@@ -1,8 +1,10 @@
 """The probe thread: one per process (start() re-points a running one), it connects to the agent,
 ticks for the interpreter and loop delays, refreshes the hooks, and sends a snapshot per interval.
 
-Only os, sys, threading and time are imported in the caller's thread (often the host's start-up);
-the rest of the package is imported by the probe thread itself.
+The package's modules are imported by the loader, in the caller's thread (the host's start-up, or
+the injected call), so a broken copy fails there, where the attacher hears of it; the ones that need
+socket, select or json (which can cost the host's start-up milliseconds) are imported by the probe
+thread itself, after its first look at the loops.
 """
 
 import os
@@ -11,6 +13,11 @@ import time
 from time import perf_counter as _clock
 
 from .config import MAX_EARLIER_AGENTS, read_config
+from .gcpauses import GcMonitor
+from .hooks import WorkHooks
+from .interpreter import InterpreterDelay, python_threads
+from .loops import Loops
+from .work import Work
 
 _lock = threading.Lock()
 _probe = None  # the one running Probe of this process
@@ -102,6 +109,7 @@ class Probe:
         try:
             self._setup()
             try:
+                self._first_look()
                 from .agent_loop import run
 
                 run(self)
@@ -119,17 +127,10 @@ class Probe:
                     _probe = None
 
     def _setup(self):
-        from .channel import Channel
-        from .gcpauses import GcMonitor
-        from .hooks import WorkHooks
-        from .interpreter import InterpreterDelay
-        from .loops import Loops
-        from .work import Work
-
         self.own_tid = threading.get_ident()
         self.main_tid = threading.main_thread().ident
         self.started_at_ms = int(time.time() * 1000)
-        self.channel = Channel()
+        self.channel = None
         self.gc = GcMonitor()
         self.loops = Loops()
         self.work = Work()
@@ -141,6 +142,19 @@ class Probe:
             os.register_at_fork(after_in_child=self._after_fork)
         except AttributeError:
             pass  # CPython 3.6 (preloaded): no fork hook; a forked child's probe thread is gone anyway
+
+    def _first_look(self):
+        # Hooks and loops first, and the first poke right away, before anything slower: an attached
+        # probe often arrives when an idle target next runs Python, which may be a callback that
+        # blocks the loop; a poke in flight when the block starts measures it whole.
+        try:
+            self.refresh_hooks(_clock())
+            self.loops.poke(_clock())
+        except Exception:
+            pass  # hooks touch the host's modules and loops: a failure costs this look, not the thread
+        from .channel import Channel
+
+        self.channel = Channel()
 
     def _after_fork(self):
         # The child is another pid with no probe thread: its hooks go quiet (they check active()).
@@ -157,7 +171,8 @@ class Probe:
         self.gc.uninstall()
         self.loops.unhook()
         self.hooks.unhook()
-        self.channel.close(_clock(), retry=False)
+        if self.channel is not None:
+            self.channel.close(_clock(), retry=False)
 
     def refresh_hooks(self, now):
         if self.cfg.get("http", True):
@@ -187,8 +202,7 @@ class Probe:
             pass
 
     def snapshot(self, cfg, now):
-        from .interpreter import python_threads
-        from .messages import encode_snapshot, new_snapshot
+        from .messages import encode_snapshot, new_snapshot  # loaded already, by agent_loop
 
         try:
             self.refresh_hooks(now)
