@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildRemoteExecCommand } from '../../collectors/python/attach';
 import { readGdbOutput } from '../../collectors/python/gdb';
-import { buildInjectionCode, pythonProbeDir } from '../../collectors/python/injection';
+import { buildInjectionCode, pythonProbeDir, pythonProbeFiles } from '../../collectors/python/injection';
 import { readRemoteExecFailure } from '../../collectors/python/remoteExec';
 import { remoteDebugDisabled, versionFromNames } from '../../collectors/python/target';
 
@@ -91,6 +91,33 @@ describe('python attach, pure parts', () => {
     });
     execFileSync('/usr/bin/python3', ['-c', broken]);
     assert.match(fs.readFileSync(marker + '.error', 'utf8'), /FileNotFoundError/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  it('the package shipped as pythonProbeFiles() loads from a copy anywhere, sys.path untouched', () => {
+    const files = pythonProbeFiles();
+    for (const f of ['__init__.py', '_loader.py', 'probe.py', 'hooks/__init__.py', 'hooks/asyncio_streams.py'])
+      assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
+    assert.ok(files.every((f) => f.endsWith('.py') && !f.includes('__pycache__')));
+    const dir = fs.mkdtempSync('/tmp/rtprof-unit-');
+    const copy = path.join(dir, 'elsewhere');
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
+      fs.copyFileSync(path.join(pythonProbeDir(), f), path.join(copy, f));
+    }
+    const code = buildInjectionCode(copy, {
+      socket: path.join(dir, 'none.sock'),
+      token: 't'.repeat(20),
+      intervalMs: 1000,
+      attach: 'gdb',
+      attachMarker: path.join(dir, 'rtprof-y.marker'),
+    });
+    const script = `import sys\np = list(sys.path)\n${code}print(sys.modules["rtprof_probe"].__path__[0], sys.path == p)`;
+    const out = execFileSync('/usr/bin/python3', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    assert.equal(out.trim(), `${copy} True`);
+    assert.equal(fs.existsSync(path.join(dir, 'rtprof-y.marker.error')), false);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
