@@ -1,12 +1,20 @@
 // Attaching the Python probe to a running CPython: 3.14+ through sys.remote_exec, 3.8-3.13 through
-// gdb (a pending call queued from a thread in a system call, or at a safe point). Either way the target then imports
-// collectors/python/rtprof_probe.py and calls start(); that import happens in the target's main
+// gdb (a pending call queued from a thread in a system call, or at a safe point). Either way the target then loads
+// the package collectors/python/rtprof_probe and calls start(); that load happens in the target's main
 // thread when it next runs Python code, so a parked target gets it with its next request.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachRequest, AttachResult } from '../attach-types';
 import { findGdb, GDB_MISSING, runGdb } from './gdb';
-import { buildInjectionCode, loaderError, newMarkerPath, removeQuietly, waitForMarkerGone, writeForTarget } from './injection';
+import {
+  buildInjectionCode,
+  loaderError,
+  newMarkerPath,
+  pythonProbeDir,
+  removeQuietly,
+  waitForMarkerGone,
+  writeForTarget,
+} from './injection';
 import type { InjectionConfig } from './injection';
 import { buildRemoteExecCommand, runRemoteExec } from './remoteExec';
 import { lookupPythonTarget, ptraceRefused } from './target';
@@ -25,7 +33,7 @@ const CODE_PAGE_BYTES = 4096;
 
 let cachedProbeDir: string | null = null;
 
-/** Absolute path of collectors/python in the package (this file runs from dist/collectors/python). */
+/** Absolute path of collectors/python in the package (this file runs from dist/collectors/python): gdb_inject.py. */
 export function probeDir(): string {
   if (cachedProbeDir) return cachedProbeDir;
   let dir = __dirname;
@@ -97,10 +105,7 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
   if (!gdb) return { ok: false, reason: GDB_MISSING };
   const marker = newMarkerPath(req.pid);
   const codePath = `${marker}.code`;
-  const code = Buffer.concat([
-    Buffer.from(buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'gdb', marker))),
-    Buffer.from([0]),
-  ]);
+  const code = Buffer.concat([Buffer.from(buildInjectionCode(pythonProbeDir(), injectionConfig(req, 'gdb', marker))), Buffer.from([0])]);
   if (code.length > CODE_PAGE_BYTES) return { ok: false, reason: 'injection code too long (socket path?)' };
   try {
     writeForTarget(marker, '', target);
@@ -149,7 +154,7 @@ async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, de
   }
   // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
   const script = newMarkerPath(req.pid).replace(/\.marker$/, '.py');
-  writeForTarget(script, buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), injectionConfig(req, 'remote_exec', script)), target);
+  writeForTarget(script, buildInjectionCode(pythonProbeDir(), injectionConfig(req, 'remote_exec', script)), target);
   const cmd = buildRemoteExecCommand({ pid: req.pid, exe: target.exe, scriptPath: script, major: target.major, minor: target.minor });
   const ran = await runRemoteExec(cmd, req.pid, Math.max(1000, deadline - Date.now()));
   if (!ran.ok) {

@@ -1,11 +1,13 @@
 // The Python code an attacher makes a running CPython execute, and the files around it. The code
-// only imports the probe from its path (once: a loaded probe is reused, so attaching twice does not
-// stack) and calls start(config); it runs in its own namespace, never in the target's __main__.
+// only runs the package's own loader (rtprof_probe/_loader.py, the preload runs the same one) and
+// calls start(config): a loaded probe is reused, so attaching twice does not stack. It runs in its
+// own namespace, never in the target's __main__, and leaves sys.path alone.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AttachMethod } from '../channel/messages';
+import { packageRoot } from '../../src/paths';
 
 export interface InjectionConfig {
   socket: string;
@@ -14,6 +16,8 @@ export interface InjectionConfig {
   attach: AttachMethod;
   /** false: no HTTP server hooks (the agent's default unless `--http`) */
   http?: boolean;
+  /** false: no GC pause watching (`--no-gc-pauses`) */
+  gc?: boolean;
   /** Seconds the probe keeps trying to reach this agent before it leaves it (default 600). */
   giveUpS?: number;
   /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
@@ -21,25 +25,42 @@ export interface InjectionConfig {
 }
 
 /**
- * One line of Python. Loader failures are written next to the marker (`<marker>.error`) for the
- * attacher to report; nothing is printed in the target.
+ * The Python probe package (collectors/python/rtprof_probe): the one directory to ship into a
+ * target. It is self-contained and works from wherever it is copied to (under any name); give
+ * buildInjectionCode the path the target sees it at.
  */
-export function buildInjectionCode(probeFile: string, config: InjectionConfig): string {
+export function pythonProbeDir(): string {
+  return path.join(packageRoot(), 'collectors', 'python', 'rtprof_probe');
+}
+
+/** The package's files, relative to pythonProbeDir() (sorted; no bytecode caches): what to copy. */
+export function pythonProbeFiles(): string[] {
+  const dir = pythonProbeDir();
+  const files: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory() && entry.name !== '__pycache__') walk(child);
+      else if (entry.isFile() && entry.name.endsWith('.py')) files.push(child);
+    }
+  };
+  walk('');
+  return files.sort();
+}
+
+/**
+ * One line of Python that loads the package found at packageDir (as the target sees it) and
+ * starts it. Loader failures are written next to the marker (`<marker>.error`) for the attacher to
+ * report; nothing is printed in the target.
+ */
+export function buildInjectionCode(packageDir: string, config: InjectionConfig): string {
+  const loader = path.posix.join(packageDir, '_loader.py');
   const body = [
-    'import sys',
     'try:',
-    '    m = sys.modules.get("rtprof_probe")',
-    '    if m is None:',
-    '        import importlib.util',
-    `        s = importlib.util.spec_from_file_location("rtprof_probe", ${JSON.stringify(probeFile)})`,
-    '        m = importlib.util.module_from_spec(s)',
-    '        sys.modules["rtprof_probe"] = m',
-    '        try:',
-    '            s.loader.exec_module(m)',
-    '        except BaseException:',
-    '            del sys.modules["rtprof_probe"]',
-    '            raise',
-    `    m.start(__import__("json").loads(${JSON.stringify(JSON.stringify(config))}))`,
+    '    g = {}',
+    `    with open(${JSON.stringify(loader)}, "rb") as f:`,
+    `        exec(compile(f.read(), ${JSON.stringify(loader)}, "exec"), g)`,
+    `    g["load"](${JSON.stringify(packageDir)}).start(__import__("json").loads(${JSON.stringify(JSON.stringify(config))}))`,
     'except Exception as e:',
     '    try:',
     `        with open(${JSON.stringify(config.attachMarker + '.error')}, "w") as f:`,

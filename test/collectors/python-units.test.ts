@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildRemoteExecCommand, probeDir } from '../../collectors/python/attach';
+import { buildRemoteExecCommand } from '../../collectors/python/attach';
 import { readGdbOutput } from '../../collectors/python/gdb';
-import { buildInjectionCode } from '../../collectors/python/injection';
+import { buildInjectionCode, pythonProbeDir, pythonProbeFiles } from '../../collectors/python/injection';
 import { readRemoteExecFailure } from '../../collectors/python/remoteExec';
 import { remoteDebugDisabled, versionFromNames } from '../../collectors/python/target';
 
@@ -72,7 +72,7 @@ describe('python attach, pure parts', () => {
   it('the injected loader starts the probe once, in its own namespace, and reports load errors', () => {
     const dir = fs.mkdtempSync('/tmp/rtprof-unit-');
     const marker = path.join(dir, 'rtprof-x.marker');
-    const code = buildInjectionCode(path.join(probeDir(), 'rtprof_probe.py'), {
+    const code = buildInjectionCode(pythonProbeDir(), {
       socket: path.join(dir, 'none.sock'),
       token: 't'.repeat(20),
       intervalMs: 1000,
@@ -82,7 +82,7 @@ describe('python attach, pure parts', () => {
     const script = `${code}${code}g = sorted(k for k in globals() if not k.startswith('__'))\nimport threading\nprint(g, sum(t.name == 'rtprof-probe' for t in threading.enumerate()))`;
     const out = execFileSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
     assert.equal(out.trim(), '[] 1');
-    const broken = buildInjectionCode(path.join(dir, 'missing.py'), {
+    const broken = buildInjectionCode(path.join(dir, 'missing'), {
       socket: 's',
       token: 't'.repeat(20),
       intervalMs: 1000,
@@ -91,6 +91,33 @@ describe('python attach, pure parts', () => {
     });
     execFileSync('/usr/bin/python3', ['-c', broken]);
     assert.match(fs.readFileSync(marker + '.error', 'utf8'), /FileNotFoundError/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  it('the package shipped as pythonProbeFiles() loads from a copy anywhere, sys.path untouched', () => {
+    const files = pythonProbeFiles();
+    for (const f of ['__init__.py', '_loader.py', 'probe.py', 'hooks/__init__.py', 'hooks/asyncio_streams.py'])
+      assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
+    assert.ok(files.every((f) => f.endsWith('.py') && !f.includes('__pycache__')));
+    const dir = fs.mkdtempSync('/tmp/rtprof-unit-');
+    const copy = path.join(dir, 'elsewhere');
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
+      fs.copyFileSync(path.join(pythonProbeDir(), f), path.join(copy, f));
+    }
+    const code = buildInjectionCode(copy, {
+      socket: path.join(dir, 'none.sock'),
+      token: 't'.repeat(20),
+      intervalMs: 1000,
+      attach: 'gdb',
+      attachMarker: path.join(dir, 'rtprof-y.marker'),
+    });
+    const script = `import sys\np = list(sys.path)\n${code}print(sys.modules["rtprof_probe"].__path__[0], sys.path == p)`;
+    const out = execFileSync('/usr/bin/python3', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    assert.equal(out.trim(), `${copy} True`);
+    assert.equal(fs.existsSync(path.join(dir, 'rtprof-y.marker.error')), false);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

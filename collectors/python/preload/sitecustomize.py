@@ -8,25 +8,18 @@ nothing else. Compatibility floor: CPython 3.8.
 
 def _rtprof_start_probe():
     import os
-    import sys
 
     if not os.environ.get("RTPROF_SOCKET"):
         return
     try:
-        probe = sys.modules.get("rtprof_probe")
-        if probe is None:
-            import importlib.util
-
-            path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rtprof_probe.py")
-            spec = importlib.util.spec_from_file_location("rtprof_probe", path)
-            probe = importlib.util.module_from_spec(spec)
-            sys.modules["rtprof_probe"] = probe
-            try:
-                spec.loader.exec_module(probe)
-            except BaseException:
-                del sys.modules["rtprof_probe"]
-                raise
-        probe.start(None)
+        # The same loader as an attach (rtprof_probe/_loader.py), so both load the package alike.
+        here = os.path.dirname(os.path.abspath(__file__))
+        package = os.path.join(os.path.dirname(here), "rtprof_probe")
+        loader = os.path.join(package, "_loader.py")
+        with open(loader, "rb") as f:
+            g = {}
+            exec(compile(f.read(), loader, "exec"), g)
+        g["load"](package).start(None)
     except Exception:
         pass  # a guest never breaks its host's start-up
 
