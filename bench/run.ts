@@ -8,6 +8,7 @@ import { footprint } from './footprint';
 import { instructions } from './instructions';
 import { nodeOverhead } from './nodeOverhead';
 import { pythonOverhead } from './pythonOverhead';
+import { treeAttach } from './treeAttach';
 import type { BenchResult } from './types';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   pythonOverhead: () => pythonOverhead(),
   nodeOverhead: () => nodeOverhead(),
   instructions: () => instructions(),
+  treeAttach: () => treeAttach(),
 };
 
 const DOC = join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');

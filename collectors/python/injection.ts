@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AttachMethod } from '../channel/messages';
-import { packageRoot } from '../../src/paths';
+import { packageRoot } from '../paths';
 
 export interface InjectionConfig {
   socket: string;
