@@ -24,7 +24,7 @@ export class Target implements TargetView {
   lastSnapshot: SnapshotMessage | undefined;
   readonly probe = new ProbeLifecycle();
   readonly addedAtMs = Date.now();
-  /** set by the watcher when the root turns out to have descendants */
+  /** set by the watcher when other processes of the tree turn out to descend from this one */
   hasDescendants = false;
 
   constructor(
@@ -35,10 +35,11 @@ export class Target implements TargetView {
     this.proc = new ProcCollector(identity.pid, identity.startTicks, procOptions);
   }
 
-  /** master: a root with descendants; worker: a descendant; main: a process on its own. */
+  /** master: a process of the tree that started others; worker: any other descendant; main: a
+   * process on its own. */
   get role(): ProcessRole {
-    if (this.service.rootPid !== this.identity.pid) return 'worker';
-    return this.hasDescendants ? 'master' : 'main';
+    if (this.hasDescendants) return 'master';
+    return this.service.rootPid !== this.identity.pid ? 'worker' : 'main';
   }
 
   get serviceName(): string {

@@ -190,6 +190,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private add(identity: ProcessIdentity, attach: boolean, rootPid = identity.pid): Target {
     const root = this.targets.get(rootPid);
     if (root && rootPid !== identity.pid) root.hasDescendants = true;
+    // A process that starts others in the tree is a master too (a gunicorn arbiter under a shell).
+    const parent = this.targets.get(identity.ppid);
+    if (parent && parent.service.rootPid === rootPid) parent.hasDescendants = true;
     const service = { rootPid, name: root?.serviceName ?? identity.serviceName };
     const detail = this.options.profileDetail === true;
     const target = new Target(identity, service, { threadsEveryNthTick: detail ? 1 : undefined, profile: detail });

@@ -8,8 +8,9 @@ What each covers, where the probe can see it cheaply:
 - asyncio_streams: asyncio.start_server connections: busy from the data that arrives while idle
   until the handler waits for more (StreamReader._wait_for_data).
 - uvicorn_asgi: uvicorn's h11 and httptools protocols: one request per RequestResponseCycle.run_asgi.
-Not covered: servers with their own protocols/loops (hypercorn, aiohttp, gunicorn's sync workers,
-waitress, twisted, tornado): Work sends nothing until a hook has seen a request, so a service we
+- gunicorn_wsgi: gunicorn's sync and gthread workers: one request per handle_request.
+Not covered: servers with their own protocols/loops (hypercorn, aiohttp, gunicorn's gevent and
+eventlet workers, waitress, twisted, tornado): Work sends nothing until a hook has seen a request, so a service we
 cannot see is not reported as idle.
 """
 
@@ -17,9 +18,9 @@ import sys
 import threading
 
 from ..patching import imported
-from . import asyncio_streams, http_server, uvicorn_asgi
+from . import asyncio_streams, gunicorn_wsgi, http_server, uvicorn_asgi
 
-HOOKS = (http_server, asyncio_streams, uvicorn_asgi)
+HOOKS = (http_server, asyncio_streams, uvicorn_asgi, gunicorn_wsgi)
 
 
 class HookContext:
