@@ -77,7 +77,7 @@ async function profileUnderLoad(
     const { code } = await cli.exited;
     assert.equal(code, 0, `profile exit code; stderr: ${cli.stderr()}`);
     const doc = JSON.parse(cli.stdout()) as ServiceDoc;
-    const truth = serviceTruth(meter, load, Date.parse(doc.window.start), Date.parse(doc.window.end));
+    const truth = serviceTruth(meter, load, Date.parse(doc.window.start), Date.parse(doc.window.end), svc.spec.rootAccepts);
     return { doc, truth, meter };
   } finally {
     await load.stop();
@@ -89,16 +89,25 @@ const show = (d: ServiceDoc): string =>
   `verdict ${d.verdict}, busy ${JSON.stringify(d.busy.shares)}, cpu ${d.cpu.avgCores.toFixed(3)} cores, ` +
   `processes ${JSON.stringify(d.processes)}, busiest ${JSON.stringify(d.threads.busiest)}, warnings ${JSON.stringify(d.warnings)}`;
 
-/** The harness itself: the service answered and the truth is what the workload implies. */
-function assertTruthSane(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, mustServe: number[], maxErrors = 0): void {
+/** The verdict the truth itself implies, by the thresholds the README documents. */
+const truthVerdict = (t: ServiceTruth): string => (t.ioShare >= 0.6 ? 'io-bound' : t.cpuShare >= 0.4 ? 'cpu-bound' : 'mixed');
+
+/** The harness itself: the service answered, and the truth adds up to the workload it ran. */
+function assertTruthSane(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, clients: number, mustServe: number[], maxErrors = 0): void {
   const ctx = `${spec.shape} ${mix.cpuMs}/${mix.ioMs}: ${describeTruth(truth)}`;
-  assert.ok(truth.requests >= 30 * spec.clients, `the service answered a steady load: ${ctx}`);
+  assert.ok(truth.requests >= 25 * clients, `the service answered a steady load: ${ctx}`);
   assert.ok(truth.errors <= maxErrors, `failed requests: ${ctx}`);
   // The fixtures spin an exact amount of thread CPU; the rest is HTTP handling, the masters and
   // the probe, a few ms per request.
   assert.ok(truth.cpuMsPerRequest >= mix.cpuMs * 0.97 && truth.cpuMsPerRequest <= mix.cpuMs + 12, `CPU per request: ${ctx}`);
-  if (mix === IO_BOUND) assert.ok(truth.ioShare >= 0.55 && truth.ioShare <= 0.78, `~3/4 of each request waits: ${ctx}`);
-  else assert.ok(truth.cpuShare >= 0.55, `most of each request is on a CPU: ${ctx}`);
+  // What is left after CPU and run queue is the downstream's delay plus connecting to it: the
+  // decomposition is right when that comes out at the delay the fixture asked for.
+  assert.ok(truth.ioMsPerRequest >= mix.ioMs - 3 && truth.ioMsPerRequest <= mix.ioMs + 10, `io per request: ${ctx}`);
+  assert.equal(
+    truthVerdict(truth),
+    mix.verdict,
+    `the truth itself is ${mix.verdict} (if not, the machine was too busy to test on): ${ctx}`,
+  );
   for (const pid of mustServe) assert.ok((truth.servedBy[pid] ?? 0) > 0, `worker ${pid} served: ${ctx}`);
 }
 
@@ -169,13 +178,16 @@ for (const spec of SHAPES) {
       try {
         for (const mix of [IO_BOUND, CPU_BOUND]) {
           await t.test(`${mix.cpuMs}/${mix.ioMs}`, async (st: TestContext) => {
-            const run = await profileUnderLoad(svc, mix, spec.clients);
+            // 60 ms of CPU per 80 ms request is 0.75 core per client: two of them beside the profiler
+            // and the test on a 2-core machine would measure the machine's run queue more than the service.
+            const clients = mix === CPU_BOUND ? 1 : spec.clients;
+            const run = await profileUnderLoad(svc, mix, clients);
             st.diagnostic(`truth: ${describeTruth(run.truth)}`);
             st.diagnostic(`rtprof: ${show(run.doc)}`);
             // Which worker takes a connection is the kernel's choice, except where 2 clients keep 2 sync
             // workers busy or the cluster primary deals them round-robin.
-            const spread = spec.shape === 'gunicorn-sync' || spec.shape === 'node-cluster';
-            assertTruthSane(spec, mix, run.truth, spread ? svc.workers : []);
+            const spread = (spec.shape === 'gunicorn-sync' && clients === 2) || spec.shape === 'node-cluster';
+            assertTruthSane(spec, mix, run.truth, clients, spread ? svc.workers : []);
             assertProfile(spec, mix, run, svc);
           });
         }
@@ -210,7 +222,7 @@ test(
       t.diagnostic(`rtprof: ${show(doc)}`);
       assert.ok(killedAt > Date.parse(doc.window.start) && killedAt < Date.parse(doc.window.end), 'the kill fell inside the window');
       assert.equal(respawned.length, 1, `gunicorn booted one replacement: ${svc.proc.stderr()}`);
-      assertTruthSane({ ...spec, clients: 1 }, IO_BOUND, truth, [respawned[0]!], 1);
+      assertTruthSane(spec, IO_BOUND, truth, 1, [respawned[0]!], 1);
       assert.ok(
         doc.warnings.some((w) => w.includes(String(victim)) && /exit|died|killed|terminated/i.test(w)),
         `a warning names the worker that exited: ${JSON.stringify(doc.warnings)}`,

@@ -113,6 +113,8 @@ export interface ServiceTruth {
   ioMsPerRequest: number;
   /** CPU of the path threads / latency: what cpuShare would be without helpers and masters. */
   pathCpuShare: number;
+  /** The path threads' run-queue share counted over the whole window, not only while they served. */
+  wholeWindowRunqueueShare: number;
   /** Threads that answered requests in the window. */
   workThreads: number;
   threadCoverage: number;
@@ -138,12 +140,14 @@ export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number,
   }
   let runqueueS = 0;
   let pathCpuS = 0;
+  let wholeWindowRunqueueS = 0;
   for (const key of meter.threadKeys()) {
     const intervals = served.get(`${key.pid}/${key.tid}`);
     if (!intervals) continue;
     const over = meter.threadOver(key, union(intervals, a, b));
     runqueueS += over.runqueueS;
     pathCpuS += over.cpuS;
+    wholeWindowRunqueueS += meter.threadOver(key, [[a, b]]).runqueueS;
   }
 
   let latencyS = 0;
@@ -184,6 +188,7 @@ export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number,
     latencyMsPerRequest: perRequestMs(latencyS),
     ioMsPerRequest: perRequestMs(ioS),
     pathCpuShare: share(pathCpuS),
+    wholeWindowRunqueueShare: share(wholeWindowRunqueueS),
     workThreads: workThreads.size,
     threadCoverage: cpuS > 0 ? meter.threadCpuS(a, b) / cpuS : 1,
     perPidCpuS: Object.fromEntries(perPid),
@@ -197,7 +202,7 @@ export function describeTruth(t: ServiceTruth): string {
   const f = (x: number, d = 3): string => x.toFixed(d);
   return (
     `window ${f(t.windowS, 2)} s, ${t.requests} requests (${t.errors} failed), cpu ${f(t.cpuS)} s = ${f(t.avgCores)} cores, ` +
-    `cpuShare ${f(t.cpuShare)} (path threads ${f(t.pathCpuShare)}), runqueueShare ${f(t.runqueueShare)}, ioShare ${f(t.ioShare)}, ` +
+    `cpuShare ${f(t.cpuShare)} (path threads ${f(t.pathCpuShare)}), runqueueShare ${f(t.runqueueShare)} (whole window ${f(t.wholeWindowRunqueueShare)}), ioShare ${f(t.ioShare)}, ` +
     `per request ${f(t.cpuMsPerRequest, 1)} ms cpu, ${f(t.ioMsPerRequest, 1)} ms io, ${f(t.latencyMsPerRequest, 1)} ms latency, ` +
     `${t.workThreads} work threads, thread coverage ${f(t.threadCoverage, 2)}, ` +
     `served by ${JSON.stringify(t.servedBy)}, pss ${t.pssBytes === undefined ? '-' : `${(t.pssBytes / 2 ** 20).toFixed(1)} MiB`}`

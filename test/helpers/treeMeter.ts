@@ -48,7 +48,7 @@ export interface ThreadKey {
   tid: number;
 }
 
-/** Polls every everyMs; membership (a scan of /proc on kernels without children files) 5× less often, PSS 20×. */
+/** Polls every everyMs; membership (a scan of /proc on kernels without children files) 5× less often, PSS 40×. */
 export class TreeMeter {
   private readonly cpu = new Map<number, Series>();
   private readonly threads = new Map<string, { key: ThreadKey; cpu: Series; runqueue: Series }>();
@@ -59,7 +59,7 @@ export class TreeMeter {
 
   constructor(
     readonly root: number,
-    private readonly everyMs = 50,
+    private readonly everyMs = 25,
   ) {}
 
   start(): this {
@@ -109,7 +109,7 @@ export class TreeMeter {
 
   private poll(): void {
     const first = this.polls === 0;
-    const withPss = this.polls % 20 === 0;
+    const withPss = this.polls % 40 === 0;
     if (this.polls++ % 5 === 0) this.pids = treePids(this.root);
     const t = nowMs();
     let pss = 0;
