@@ -5,19 +5,21 @@
 // credited half a sampling period in its last state (it ended, on average, half-way to the next
 // look), and the rest of its life is already booked. Bounded: at most MAX_THREADS are followed.
 import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { ListenerWaits } from './listenerWait';
 import { CLK_TCK } from './procfs';
 import { classifyWaitKind, type WaitKind } from './syscalls';
 import { zeroTimes, type ThreadTimes } from './threadTime';
 
 const MAX_THREADS = 256;
 
-export const KIND_STATES = ['cpu', 'runqueue', 'io', 'ready', 'lock', 'wait', 'sleep', 'other'] as const;
+/** `accept`: a readiness wait that includes a listening socket (waiting for a new connection). */
+export const KIND_STATES = ['cpu', 'runqueue', 'io', 'ready', 'accept', 'lock', 'wait', 'sleep', 'other'] as const;
 export type KindState = (typeof KIND_STATES)[number];
 /** Seconds per state of one thread. */
 export type KindTimes = Record<KindState, number>;
 
 export function zeroKinds(): KindTimes {
-  return { cpu: 0, runqueue: 0, io: 0, ready: 0, lock: 0, wait: 0, sleep: 0, other: 0 };
+  return { cpu: 0, runqueue: 0, io: 0, ready: 0, accept: 0, lock: 0, wait: 0, sleep: 0, other: 0 };
 }
 
 /** One thread's share of one collection interval. */
@@ -41,7 +43,7 @@ interface Followed {
   tid: number;
   name: string;
   fds: { stat: number; sched: number; syscall: number | undefined };
-  last: { wallNs: number; cpuNs: number; rqNs: number; kind: WaitKind | undefined } | undefined;
+  last: { wallNs: number; cpuNs: number; rqNs: number; kind: KindState | undefined } | undefined;
   acc: KindTimes;
   ended: boolean;
 }
@@ -74,6 +76,7 @@ export class ThreadSet {
   private readonly followed = new Map<number, Followed>();
   private readonly startNs = Number(process.hrtime.bigint());
   private ticks = 0;
+  private readonly listenerWaits: ListenerWaits;
   private lastTickNs = 0;
   private periodNs = 0;
   /** threads beyond MAX_THREADS at the last look */
@@ -84,7 +87,9 @@ export class ThreadSet {
   constructor(
     readonly pid: number,
     private readonly everyNthTick: number,
-  ) {}
+  ) {
+    this.listenerWaits = new ListenerWaits(pid);
+  }
 
   get count(): number {
     return this.followed.size;
@@ -108,7 +113,7 @@ export class ThreadSet {
       if (f.tid !== this.pid) {
         this.othersTime.cpu += f.acc.cpu;
         this.othersTime.runqueue += f.acc.runqueue;
-        this.othersTime.io += f.acc.io + f.acc.ready;
+        this.othersTime.io += f.acc.io + f.acc.ready + f.acc.accept;
         this.othersTime.lock += f.acc.lock + f.acc.wait;
         this.othersTime.sleep += f.acc.sleep;
         this.othersTime.other += f.acc.other;
@@ -176,7 +181,7 @@ export class ThreadSet {
     const close = stat.lastIndexOf(')');
     f.name = stat.slice(stat.indexOf('(') + 1, close);
     const state = stat.charAt(close + 2);
-    let kind: WaitKind | undefined;
+    let kind: KindState | undefined;
     if (state !== 'R') {
       let line: string | undefined;
       try {
@@ -184,7 +189,8 @@ export class ThreadSet {
       } catch {
         line = undefined; // woke mid-read
       }
-      kind = classifyWaitKind(state, line);
+      const wait: WaitKind = classifyWaitKind(state, line);
+      kind = wait === 'ready' && line !== undefined && this.listenerWaits.waitsOnListener(line) === true ? 'accept' : wait;
     }
     const [cpuText, rqText] = sched.split(' ');
     const cpuNs = Number(cpuText);
@@ -231,5 +237,6 @@ export class ThreadSet {
   close(): void {
     for (const f of this.followed.values()) closeAll(f);
     this.followed.clear();
+    this.listenerWaits.close();
   }
 }

@@ -29,6 +29,8 @@ export interface ThreadKindsS {
   runqueue: number;
   io: number;
   ready: number;
+  /** a readiness wait that includes a listening socket: waiting for a new connection */
+  accept?: number;
   lock: number;
   wait: number;
   sleep: number;

@@ -30,7 +30,7 @@ const WORK_CPU_MIN_S = 0.005;
 const zero = (): Breakdown => ({ cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 });
 const pos = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
 const keyOf = (pid: number, tid: number): string => `${pid}:${tid}`;
-const wallOf = (s: ThreadKindsS): number => s.cpu + s.runqueue + s.io + s.ready + s.lock + s.wait + s.sleep + s.other;
+const wallOf = (s: ThreadKindsS): number => s.cpu + s.runqueue + s.io + s.ready + (s.accept ?? 0) + s.lock + s.wait + s.sleep + s.other;
 
 export type ThreadRole = 'loop' | 'request' | 'helper' | 'idle';
 
@@ -125,6 +125,11 @@ function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number
   // helper's (a worker_threads loop waiting for its next message) is waiting for work.
   if (role === 'helper') out.idle += pos(s.ready);
   else splitWaiting(out, 'io', pos(s.ready), p, durationS);
+  // Waiting on a listening socket is waiting for the next connection: a loop's (whose epoll set
+  // always holds its listener) is split by evidence like any readiness wait; any other thread's
+  // (a sync worker between requests, an accept loop) is idle.
+  if (role === 'loop') splitWaiting(out, 'io', pos(s.accept ?? 0), p, durationS);
+  else out.idle += pos(s.accept ?? 0);
   // Blocked moving data is work in flight in a thread that serves requests one at a time (or
   // helps a loop); only a loop's io, which also holds its idle waiting, is split by evidence.
   if (role === 'loop') splitWaiting(out, 'io', pos(s.io), p, durationS);

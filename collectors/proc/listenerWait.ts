@@ -1,0 +1,135 @@
+// Whether a thread's readiness wait (select, poll, epoll, accept) includes one of its process's
+// listening sockets: then it is waiting for a new connection — for work — and not on a reply.
+// A gunicorn sync worker's select() between requests and a server's accept() are such waits; a
+// request thread's poll() on its downstream socket is not. Reads the syscall's arguments and, for
+// select/poll, the fd sets in the target's memory (/proc/PID/mem, which needs the same ptrace
+// access as /proc/PID/syscall). x86_64 only; elsewhere the answer is "unknown".
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { arch } from 'node:process';
+
+const SELECT = new Set([23, 270]); // select, pselect6
+const POLL = new Set([7, 271]); // poll, ppoll
+const ACCEPT = new Set([43, 288]); // accept, accept4
+const EPOLL = new Set([232, 281, 441]); // epoll_wait, epoll_pwait, epoll_pwait2
+const MAX_FDS = 1024;
+/** The listening fds are re-read at most this often (fds change with connections, listeners rarely). */
+const LISTENERS_TTL_MS = 1000;
+const LISTEN = '0A';
+
+export class ListenerWaits {
+  private memFd: number | undefined | null = undefined;
+  private listeners: { at: number; fds: Set<number> } | undefined;
+  private readonly epoll = new Map<number, { at: number; fds: number[] }>();
+  private readonly buffer = Buffer.alloc(1024);
+
+  constructor(readonly pid: number) {}
+
+  /** true: the wait includes a listening socket; false: it does not; undefined: cannot tell. */
+  waitsOnListener(syscallLine: string): boolean | undefined {
+    if (arch !== 'x64') return undefined;
+    const f = syscallLine.trim().split(' ');
+    const nr = Number(f[0]);
+    const arg = (i: number): number => parseInt(f[i + 1] ?? '', 16);
+    try {
+      if (ACCEPT.has(nr)) return true;
+      const listeners = this.listenerFds();
+      if (listeners.size === 0) return false;
+      let fds: number[] | undefined;
+      if (SELECT.has(nr)) fds = this.selectFds(arg(0), arg(1));
+      else if (POLL.has(nr)) fds = this.pollFds(arg(0), arg(1));
+      else if (EPOLL.has(nr)) fds = this.epollFds(arg(0));
+      if (!fds) return undefined;
+      return fds.some((fd) => listeners.has(fd));
+    } catch {
+      return undefined; // the thread moved on, or the memory is not ours to read
+    }
+  }
+
+  private mem(): number | undefined {
+    if (this.memFd === undefined) {
+      try {
+        this.memFd = openSync(`/proc/${this.pid}/mem`, 'r');
+      } catch {
+        this.memFd = null;
+      }
+    }
+    return this.memFd ?? undefined;
+  }
+
+  private readAt(address: number, length: number): Buffer | undefined {
+    const fd = this.mem();
+    if (fd === undefined || !(address > 0) || length <= 0) return undefined;
+    const n = readSync(fd, this.buffer, 0, Math.min(length, this.buffer.length), address);
+    return this.buffer.subarray(0, n);
+  }
+
+  private selectFds(nfds: number, readfds: number): number[] | undefined {
+    if (!(nfds > 0) || nfds > MAX_FDS) return undefined;
+    const bytes = this.readAt(readfds, Math.ceil(nfds / 8));
+    if (!bytes) return undefined;
+    const fds: number[] = [];
+    for (let fd = 0; fd < nfds && fd < bytes.length * 8; fd++) if ((bytes[fd >> 3]! >> (fd & 7)) & 1) fds.push(fd);
+    return fds;
+  }
+
+  private pollFds(pollfds: number, nfds: number): number[] | undefined {
+    if (!(nfds > 0) || nfds > 128) return undefined;
+    const bytes = this.readAt(pollfds, nfds * 8);
+    if (!bytes) return undefined;
+    const fds: number[] = [];
+    for (let i = 0; i + 8 <= bytes.length; i += 8) fds.push(bytes.readInt32LE(i));
+    return fds;
+  }
+
+  private epollFds(epfd: number): number[] | undefined {
+    const cached = this.epoll.get(epfd);
+    if (cached && Date.now() - cached.at < LISTENERS_TTL_MS) return cached.fds;
+    const text = readFileSync(`/proc/${this.pid}/fdinfo/${epfd}`, 'latin1');
+    const fds = [...text.matchAll(/^tfd:\s+(\d+)/gm)].map((m) => Number(m[1]));
+    if (this.epoll.size > 64) this.epoll.clear();
+    this.epoll.set(epfd, { at: Date.now(), fds });
+    return fds;
+  }
+
+  /** The process's fds that are listening TCP sockets. */
+  private listenerFds(): Set<number> {
+    if (this.listeners && Date.now() - this.listeners.at < LISTENERS_TTL_MS) return this.listeners.fds;
+    const listening = new Set<string>();
+    for (const file of ['tcp', 'tcp6']) {
+      let text = '';
+      try {
+        text = readFileSync(`/proc/${this.pid}/net/${file}`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols[3] === LISTEN && cols[9]) listening.add(cols[9]);
+      }
+    }
+    const fds = new Set<number>();
+    if (listening.size > 0) {
+      for (const name of readdirSync(`/proc/${this.pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${this.pid}/fd/${name}`));
+          if (m?.[1] && listening.has(m[1])) fds.add(Number(name));
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    this.listeners = { at: Date.now(), fds };
+    return fds;
+  }
+
+  close(): void {
+    if (typeof this.memFd === 'number') {
+      try {
+        closeSync(this.memFd);
+      } catch {
+        // already closed
+      }
+    }
+    this.memFd = null;
+  }
+}
