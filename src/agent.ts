@@ -5,7 +5,7 @@ import { createOtlpReader, reportOtlpErrorsTo } from '../exporters/otlp';
 import { PrometheusRenderer, type LabelledMetrics } from '../exporters/prometheus';
 import { errors } from './errors';
 import { AGENT } from './metrics/instruments';
-import { PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
+import { containerAttributes, PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
 import { buildServer } from './server';
 import type { Target } from './target';
 import { Watcher, type WatcherOptions } from './watcher';
@@ -88,7 +88,12 @@ export class Agent {
       const id = target.identity;
       parts.push({
         resourceMetrics,
-        labels: { 'process.pid': id.pid, 'service.name': id.serviceName, 'process.runtime.name': id.runtime },
+        labels: {
+          'process.pid': id.pid,
+          'service.name': id.serviceName,
+          'process.runtime.name': id.runtime,
+          ...containerAttributes(target.container.identity),
+        },
       });
     }
     const { resourceMetrics } = await this.agentReader.collect();

@@ -1,6 +1,7 @@
 // One watched process: its identity (pid + start time), its /proc collector, what its probe
 // said last, and what could not be collected and why.
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
+import { containerStats, describeContainer, type ContainerInfo } from '../collectors/proc/container';
 import { ProcCollector, type ProcSample } from '../collectors/proc/process';
 import type { ProcessIdentity } from './discovery';
 import type { TargetView } from './metrics/targetMeters';
@@ -22,9 +23,12 @@ export class Target implements TargetView {
   lastSnapshot: SnapshotMessage | undefined;
   readonly probe: ProbeStatus = { state: 'none', method: 'none', message: undefined, hello: undefined, snapshots: 0 };
   readonly addedAtMs = Date.now();
+  /** Read once: a process rarely changes cgroup, and its container never changes. */
+  readonly container: ContainerInfo;
 
   constructor(readonly identity: ProcessIdentity) {
     this.proc = new ProcCollector(identity.pid, identity.startTicks);
+    this.container = describeContainer(identity.pid);
   }
 
   get pid(): number {
@@ -44,6 +48,20 @@ export class Target implements TargetView {
     return `${this.identity.pid} (${this.identity.serviceName})`;
   }
 
+  private containerJSON(): Record<string, unknown> {
+    const c = this.container.identity;
+    const stats = containerStats(this.container);
+    return {
+      id: c.containerId,
+      podUid: c.podUid,
+      podName: c.podName,
+      namespace: c.namespace,
+      cpuLimitCores: stats?.cpuLimitCores ?? null,
+      memoryLimitBytes: stats?.memoryLimitBytes ?? null,
+      cgroup: { cpu: this.container.location?.cpu?.dir ?? null, memory: this.container.location?.memory?.dir ?? null },
+    };
+  }
+
   /** What is collected and what is not, for /api/targets. */
   toJSON(): Record<string, unknown> {
     const id = this.identity;
@@ -55,6 +73,7 @@ export class Target implements TargetView {
       serviceName: id.serviceName,
       executable: id.exe ?? null,
       uid: id.uid,
+      container: this.containerJSON(),
       probe: {
         state: this.probe.state,
         method: this.probe.method,

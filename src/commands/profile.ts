@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { DURATION_FORMS } from '../duration';
 import { errors } from '../errors';
 import { HELP } from '../help';
+import { containerMeta } from '../profile/container';
 import { hostInfo } from '../profile/host';
 import { startLoad, type RunningLoad } from '../profile/load';
 import { SampleAssembler } from '../profile/samples';
@@ -190,6 +191,7 @@ export async function runWindow(
   if (attach === 'none' && id.runtime !== 'other' && target.probe.message) warnings.push(`no probe: ${target.probe.message}`);
   for (const why of target.proc.unavailable.values()) warnings.push(why);
   const host = await hostInfo();
+  const container = containerMeta(target.container);
   return buildProfile(assembler.samples, {
     host,
     target: { pid: id.pid, runtime: id.runtime, runtimeVersion: id.runtimeVersion ?? null, command: id.argv.join(' '), attach },
@@ -197,6 +199,7 @@ export async function runWindow(
     load: loadSummary,
     targetExited: exited,
     warnings,
+    container,
   });
 }
 

@@ -1,6 +1,7 @@
 // Turns what the watcher sees of one target — /proc samples every interval and the probe's
 // snapshots in between — into the report's per-interval ProfileSamples.
 import type { SnapshotMessage } from '../../collectors/channel/messages';
+import { ThrottleClock } from '../../collectors/proc/cgroupStats';
 import { serverSockets } from '../../collectors/proc/connections';
 import type { GcPause, ProfileSample } from '../report';
 import type { Target } from '../target';
@@ -13,6 +14,7 @@ export class SampleAssembler {
   private probeSeen = false;
   private pid: number | undefined;
   private prev: { userS: number; systemS: number } | undefined;
+  private throttle: ThrottleClock | undefined;
 
   onSnapshot(snap: SnapshotMessage): void {
     this.probeSeen = true;
@@ -27,6 +29,8 @@ export class SampleAssembler {
     if (!p) return;
     const prev = this.prev;
     this.prev = { userS: p.cpuUserS, systemS: p.cpuSystemS };
+    // Read with every /proc sample (the first one is the baseline), so both cover the same interval.
+    const throttledS = (this.throttle ??= new ThrottleClock(target.container.location)).next();
     if (!prev || p.intervalS <= 0) return;
     const sample: ProfileSample = {
       t: p.t,
@@ -35,6 +39,7 @@ export class SampleAssembler {
       rssBytes: p.rssBytes,
       threadTime: { ...p.threadTimeDelta },
     };
+    if (throttledS !== undefined) sample.throttledS = throttledS;
     this.addProbeData(sample);
     this.samples.push(sample);
   }

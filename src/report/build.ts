@@ -2,6 +2,7 @@
 // whether it exited). Everything the text and HTML reports show is computed here, once.
 import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
+import { memoryWarning, summarizeContainer, throttledExplanation } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
 import { CPU_BOUND_SHARE, decideVerdict, explainVerdict } from './verdict';
 
@@ -60,7 +61,7 @@ function formatCores(cpuS: number, windowMs: number): string {
   return windowMs > 0 ? (cpuS / (windowMs / 1000)).toFixed(2) : '?';
 }
 
-const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
+const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
 
 export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
   const warnings = [...(meta.warnings ?? [])];
@@ -87,10 +88,19 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
   }
+  const container = summarizeContainer(samples, meta);
+  let verdict = result.verdict;
+  const throttled = result.verdict === 'idle' || result.verdict === 'io-bound' ? null : throttledExplanation(container, result.busyShares);
+  if (throttled) {
+    // Waiting on the cgroup's quota is wanting CPU: the fix is CPU (or cheaper code), not downstreams.
+    verdict = 'cpu-bound';
+    explanation = throttled;
+  }
+  const memory = memoryWarning(container);
+  if (memory) warnings.push(memory);
   const threads = threadsSummary(samples);
   const busyWallS = ((endMs - startMs) / 1000) * (inFlight ?? result.busyFraction);
   if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
-  let verdict = result.verdict;
   if (threads.workOffMainThread && verdict !== 'idle' && (threads.processCpuShareOfBusy ?? 0) >= CPU_BOUND_SHARE) {
     // The main thread only hands work out; the process's CPU over the busy time is the better measure.
     verdict = 'cpu-bound';
@@ -135,6 +145,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     targetExited,
     warnings,
     host: meta.host ?? null,
+    container,
     series: samples.map(seriesPoint),
   };
 }

@@ -1,0 +1,142 @@
+// Where a process's cgroups live on this host: /proc/PID/cgroup (v1 and v2 lines) joined with the
+// cgroup mounts the agent sees in /proc/self/mountinfo. Pure parsers plus one small reader.
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+
+export type CgroupVersion = 1 | 2;
+
+/** One line of /proc/PID/cgroup: `hierarchy-ID:controller-list:path` (v2 is `0::path`). */
+export interface CgroupEntry {
+  hierarchyId: number;
+  /** v1 controllers (`cpu`, `memory`, `name=systemd`…); empty for the v2 line. */
+  controllers: string[];
+  /** Relative to the root of the reader's cgroup namespace. */
+  path: string;
+}
+
+export interface CgroupMount {
+  version: CgroupVersion;
+  /** v1: the controllers this hierarchy carries (from the super options); v2: empty. */
+  controllers: string[];
+  /** Which cgroup of the hierarchy is mounted here (`/` on a host; a container's own cgroup inside one). */
+  root: string;
+  mountPoint: string;
+}
+
+/** A controller's cgroup directory in the host's filesystem, and the mount it hangs from. */
+export interface CgroupDir {
+  version: CgroupVersion;
+  dir: string;
+  mountPoint: string;
+}
+
+export interface CgroupLocation {
+  entries: CgroupEntry[];
+  cpu: CgroupDir | null;
+  /** cgroup v1 keeps CPU usage in cpuacct, which may be mounted apart from cpu; v2: same as cpu. */
+  cpuacct: CgroupDir | null;
+  memory: CgroupDir | null;
+}
+
+export function parseProcCgroup(text: string): CgroupEntry[] {
+  const entries: CgroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first <= 0 || second < 0) continue;
+    const hierarchyId = Number(line.slice(0, first));
+    if (!Number.isInteger(hierarchyId)) continue;
+    const list = line.slice(first + 1, second);
+    // The path may itself contain ':' (systemd escapes little), so everything after the second colon is the path.
+    entries.push({ hierarchyId, controllers: list ? list.split(',') : [], path: line.slice(second + 1) });
+  }
+  return entries;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo octal. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const dash = line.indexOf(' - ');
+    if (dash < 0) continue;
+    const left = line.slice(0, dash).split(' ');
+    const [fstype, , superOptions = ''] = line.slice(dash + 3).split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const root = unescapeMountField(left[3] ?? '/');
+    const mountPoint = unescapeMountField(left[4] ?? '');
+    if (!mountPoint) continue;
+    const controllers =
+      fstype === 'cgroup' ? superOptions.split(',').filter((o) => !['rw', 'ro'].includes(o) && !o.startsWith('release_agent')) : [];
+    mounts.push({ version: fstype === 'cgroup2' ? 2 : 1, controllers, root, mountPoint });
+  }
+  return mounts;
+}
+
+/** The host directory of `path` under `mount`, or null when the mount does not show that cgroup. */
+export function dirUnder(mount: CgroupMount, path: string): string | null {
+  const root = mount.root === '/' ? '' : mount.root.replace(/\/+$/, '');
+  if (root && path !== root && !path.startsWith(`${root}/`)) return null;
+  const rel = path.slice(root.length);
+  // A path outside our cgroup namespace reads as /../..; it cannot be reached from this mount.
+  if (rel.split('/').includes('..')) return null;
+  return join(mount.mountPoint, rel);
+}
+
+/** Several mounts of one hierarchy (bind mounts) are common: prefer the one showing the whole tree. */
+function mountFor(mounts: readonly CgroupMount[], version: CgroupVersion, controller?: string): CgroupMount[] {
+  const fit = mounts.filter((m) => m.version === version && (controller === undefined || m.controllers.includes(controller)));
+  return [...fit.filter((m) => m.root === '/'), ...fit.filter((m) => m.root !== '/')];
+}
+
+function locate(entries: readonly CgroupEntry[], mounts: readonly CgroupMount[], controller: string): CgroupDir | null {
+  // A v1 hierarchy carrying the controller wins: on a hybrid host the v2 tree has no such controller.
+  const v1 = entries.find((e) => e.hierarchyId !== 0 && e.controllers.includes(controller));
+  if (v1) {
+    for (const mount of mountFor(mounts, 1, controller)) {
+      const dir = dirUnder(mount, v1.path);
+      if (dir) return { version: 1, dir, mountPoint: mount.mountPoint };
+    }
+    return null;
+  }
+  const v2 = entries.find((e) => e.hierarchyId === 0);
+  if (!v2) return null;
+  for (const mount of mountFor(mounts, 2)) {
+    const dir = dirUnder(mount, v2.path);
+    if (dir) return { version: 2, dir, mountPoint: mount.mountPoint };
+  }
+  return null;
+}
+
+export function locateCgroups(entries: CgroupEntry[], mounts: readonly CgroupMount[]): CgroupLocation {
+  return {
+    entries,
+    cpu: locate(entries, mounts, 'cpu'),
+    cpuacct: locate(entries, mounts, 'cpuacct'),
+    memory: locate(entries, mounts, 'memory'),
+  };
+}
+
+/** The directory and its ancestors up to (and including) the mount point, leaf first. */
+export function ancestors(cg: CgroupDir): string[] {
+  const out: string[] = [];
+  let dir = cg.dir;
+  for (;;) {
+    out.push(dir);
+    if (dir === cg.mountPoint || dir.length <= cg.mountPoint.length) break;
+    const up = posix.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return out;
+}
+
+/** Reads where `pid`'s cgroups are; throws the fs error when the process is gone. */
+export function readCgroupLocation(pid: number): CgroupLocation {
+  const entries = parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+  return locateCgroups(entries, mounts);
+}
