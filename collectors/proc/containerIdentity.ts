@@ -1,6 +1,7 @@
 // Which container and Kubernetes pod a process belongs to: container id and pod uid from the shapes
 // container runtimes give cgroup paths, pod name and namespace from what the target itself can see.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { CgroupEntry } from './cgroup';
 
 export interface ContainerIdentity {
@@ -65,6 +66,36 @@ function readOrNull(path: string): string | null {
 }
 
 /**
+ * `path` as the target sees it, under /proc/PID/root. The kernel resolves an absolute symlink met
+ * below /proc/PID/root against the *reader's* root, and /var/run is such a link (to /run) in most
+ * images, so each component is resolved here, inside the target's root. null when it escapes or loops.
+ */
+export function resolveInRoot(pid: number, path: string): string | null {
+  const root = `/proc/${pid}/root`;
+  const todo = path.split('/').filter(Boolean);
+  const done: string[] = [];
+  for (let links = 0; todo.length > 0;) {
+    const part = todo.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    let target: string;
+    try {
+      target = readlinkSync(posix.join(root, ...done, part));
+    } catch {
+      done.push(part); // not a link (or absent: the read that follows says so)
+      continue;
+    }
+    if (++links > 40) return null;
+    if (target.startsWith('/')) done.length = 0;
+    todo.unshift(...target.split('/').filter(Boolean));
+  }
+  return posix.join(root, ...done);
+}
+
+/**
  * Pod name and namespace, only for a process in a pod: the kubelet sets a container's HOSTNAME to
  * its pod's name (unless the pod sets hostname or uses the host network), and the service-account
  * volume holds the namespace. Read through /proc/PID/root, i.e. the target's own mount namespace.
@@ -72,7 +103,8 @@ function readOrNull(path: string): string | null {
 export function readPodFacts(pid: number): { podName: string | null; namespace: string | null } {
   const environ = readOrNull(`/proc/${pid}/environ`);
   const host = environ ? envValue(environ, 'HOSTNAME') : null;
-  const ns = readOrNull(`/proc/${pid}/root/var/run/secrets/kubernetes.io/serviceaccount/namespace`)?.trim() ?? null;
+  const file = resolveInRoot(pid, '/var/run/secrets/kubernetes.io/serviceaccount/namespace');
+  const ns = file ? (readOrNull(file)?.trim() ?? null) : null;
   return {
     podName: host && NAME.test(host) ? host : null,
     namespace: ns && NAME.test(ns) ? ns : null,

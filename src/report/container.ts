@@ -45,10 +45,10 @@ export function memoryWarning(container: ContainerSummary | null): string | null
   );
 }
 
-/** "container 1a2b3c4d5e6f · pod web-7d9 (shop, uid …) · CPU limit 0.2 cores, throttled 2.41 s · memory …". */
-export function containerLine(c: ContainerSummary): string {
+/** ["id 1a2b3c4d5e6f", "pod web-7d9 (shop, uid …)", "CPU limit 0.2 cores, throttled 2.41 s", "memory limit …"]. */
+export function containerParts(c: ContainerSummary): string[] {
   const parts: string[] = [];
-  if (c.id) parts.push(`container ${c.id.slice(0, 12)}`);
+  if (c.id) parts.push(`id ${c.id.slice(0, 12)}`);
   if (c.podUid) {
     const where = [c.namespace, `uid ${c.podUid}`].filter(Boolean).join(', ');
     parts.push(`pod ${c.podName ?? '?'} (${where})`);
@@ -64,5 +64,5 @@ export function containerLine(c: ContainerSummary): string {
         : '';
     parts.push(`memory limit ${formatBytes(c.memoryLimitBytes)}${ws}`);
   } else parts.push('no memory limit');
-  return parts.join(' · ');
+  return parts;
 }

@@ -3,7 +3,7 @@
 // SVG made in charts.ts, one small inline script allowed by its hash in the page's CSP.
 import { createHash } from 'node:crypto';
 import { renderChart, type ChartSpec } from './charts';
-import { containerLine } from './container';
+import { containerParts } from './container';
 import { escapeHtml, jsonForScript } from './escape';
 import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import { HTML_STYLE } from './htmlStyle';
@@ -213,7 +213,7 @@ function headerSection(doc: ProfileDocument): string {
     `<header><h1>rtprof profile · pid ${esc(String(t.pid))}</h1>` +
     `<p class="meta">${esc(runtime)} · attach: ${esc(t.attach)} · ${esc(doc.window.start)} · ${esc(formatSeconds(doc.window.durationS))}${doc.targetExited ? ' · <strong>target exited</strong>' : ''}</p>` +
     (t.command ? `<pre class="command">${esc(t.command)}</pre>` : '') +
-    (doc.container ? `<p class="meta container">${esc(containerLine(doc.container))}</p>` : '') +
+    (doc.container ? `<p class="meta container">container · ${esc(containerParts(doc.container).join(' · '))}</p>` : '') +
     `</header>`
   );
 }

@@ -2,7 +2,7 @@
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
 import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
-import { containerLine } from './container';
+import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
 
@@ -79,7 +79,7 @@ function headerLines(doc: ProfileDocument, width: number): string[] {
   if (t.command) lines.push(truncate(`$ ${sanitize(t.command)}`, width));
   const h = doc.host;
   if (h) lines.push(truncate(`host: ${h.cores} × ${sanitize(h.cpuModel)} · ${formatBytes(h.memTotalBytes)} · ${sanitize(h.os)}`, width));
-  if (doc.container) lines.push(...wrap(sanitize(containerLine(doc.container)), width, 2));
+  if (doc.container) lines.push(...metricLine('container', containerParts(doc.container).map(sanitize).join(' · '), width));
   return lines;
 }
 
