@@ -95,6 +95,8 @@ function mountFor(mounts: readonly CgroupMount[], version: CgroupVersion, contro
 function locate(entries: readonly CgroupEntry[], mounts: readonly CgroupMount[], controller: string): CgroupDir | null {
   // A v1 hierarchy carrying the controller wins: on a hybrid host the v2 tree has no such controller.
   const v1 = entries.find((e) => e.hierarchyId !== 0 && e.controllers.includes(controller));
+  // The root cgroup accounts the whole host, not a container: its usage would be misread as the target's.
+  if (v1?.path === '/') return null;
   if (v1) {
     for (const mount of mountFor(mounts, 1, controller)) {
       const dir = dirUnder(mount, v1.path);
@@ -103,7 +105,7 @@ function locate(entries: readonly CgroupEntry[], mounts: readonly CgroupMount[],
     return null;
   }
   const v2 = entries.find((e) => e.hierarchyId === 0);
-  if (!v2) return null;
+  if (!v2 || v2.path === '/') return null;
   for (const mount of mountFor(mounts, 2)) {
     const dir = dirUnder(mount, v2.path);
     if (dir) return { version: 2, dir, mountPoint: mount.mountPoint };

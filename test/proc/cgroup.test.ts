@@ -64,6 +64,11 @@ test('unified host: every controller is the one v2 directory', () => {
     assert.deepEqual(cg, { version: 2, dir: '/sys/fs/cgroup/kubepods.slice/k.slice/c.scope', mountPoint: '/sys/fs/cgroup' });
   }
   assert.equal(locateCgroups(parseProcCgroup('0::/x\n'), []).cpu, null, 'no mount, no directory');
+  const atRoot = locateCgroups(parseProcCgroup('0::/\n'), parseCgroupMounts(MOUNTINFO_UNIFIED));
+  assert.equal(atRoot.memory, null, 'the root cgroup is the whole host, not a container');
+  const hybridRoot = locateCgroups(parseProcCgroup('3:cpu,cpuacct:/\n4:memory:/a\n0::/b\n'), parseCgroupMounts(MOUNTINFO_HYBRID));
+  assert.equal(hybridRoot.cpu, null);
+  assert.equal(hybridRoot.memory?.dir, '/sys/fs/cgroup/memory/a');
 });
 
 test('CPU limits: v2 cpu.max and v1 quota/period in cores; unlimited is null', () => {
