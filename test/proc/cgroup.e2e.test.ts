@@ -97,6 +97,51 @@ test('the OTLP resource and the container metrics of a target in that cgroup', {
 });
 
 test(
+  "an agent in a private cgroup namespace still finds the target's cgroups (the /../.. paths a pod on cgroup v2 sees)",
+  { skip },
+  async () => {
+    const cg = makeK8sCgroup({ cpuQuotaUs: 20000 });
+    const app = start(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    cg.add(app.pid);
+    // The "agent": moved into a cgroup two levels below the cpu root, then into its own cgroup namespace.
+    const agentCg = join(cg.dirs.cpu!.split('/kubepods/')[0]!, `rtprof-agent-${randomBytes(4).toString('hex')}`);
+    mkdirSync(join(agentCg, 'ns'), { recursive: true });
+    const reader = join(__dirname, '..', '..', 'collectors', 'proc', 'container.js');
+    const script =
+      `const c = require(${JSON.stringify(reader)}); const info = c.describeContainer(${app.pid});` +
+      `console.log(JSON.stringify({ seen: require('fs').readFileSync('/proc/${app.pid}/cgroup', 'utf8'), info, stats: c.containerStats(info) }))`;
+    const agent = start('sh', [
+      '-c',
+      `echo $$ > ${join(agentCg, 'ns', 'cgroup.procs')} && exec unshare --cgroup "$0" -e "$1"`,
+      process.execPath,
+      script,
+    ]);
+    try {
+      const { code } = await agent.exited;
+      assert.equal(code, 0, agent.stderr());
+      const out = JSON.parse(agent.stdout()) as {
+        seen: string;
+        info: ReturnType<typeof describeContainer>;
+        stats: ReturnType<typeof containerStats>;
+      };
+      const inNs = new RegExp(`^\\d+:cpu[^:]*:/\\.\\./\\.\\./kubepods/burstable/pod${cg.podUid}/${cg.containerId}$`, 'm');
+      assert.match(out.seen, inNs, 'the target as the namespace sees it');
+      assert.equal(out.info.identity.containerId, cg.containerId);
+      assert.equal(out.info.identity.podUid, cg.podUid);
+      assert.equal(out.info.location?.cpu?.dir, cg.dirs.cpu, 'same climb as the mount root');
+      assert.equal(out.info.location?.memory?.dir, cg.dirs.memory, 'below our own (looked-up) memory cgroup');
+      assert.equal(out.stats?.cpuLimitCores, 0.2);
+    } finally {
+      app.kill();
+      await app.exited;
+      cg.remove();
+      rmdirSync(join(agentCg, 'ns'));
+      rmdirSync(agentCg);
+    }
+  },
+);
+
+test(
   'cgroup v2: the identity comes from the 0:: line (systemd-driver containerd shape)',
   { skip: skip || !existsSync('/sys/fs/cgroup/unified/cgroup.procs') },
   async () => {

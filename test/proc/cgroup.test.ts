@@ -50,6 +50,27 @@ test('a mount of a sub-tree shows only paths below its root; paths outside the n
   assert.equal(dirUnder(host!, '/../../kubepods'), null);
 });
 
+test('in a private cgroup namespace: paths climbing as far as the mount root map below it; fewer climbs use our own ancestry', () => {
+  // A pod's agent with the host's cgroupfs mounted in: the mount's root prints as our depth in '..'.
+  const [mount] = parseCgroupMounts('1 0 0:1 /../../.. /host/cgroup rw - cgroup2 cgroup2 rw\n');
+  const self = ['kubepods.slice', 'kubepods-pod1.slice', 'cri-containerd-agent.scope'];
+  let asked: number | undefined;
+  const findSelf = (_m: unknown, depth: number): string[] => ((asked = depth), self);
+  assert.equal(dirUnder(mount!, '/../../../kubepods.slice/x.slice/c.scope', findSelf), '/host/cgroup/kubepods.slice/x.slice/c.scope');
+  assert.equal(asked, undefined, 'same climb: no lookup');
+  assert.equal(
+    dirUnder(mount!, '/../cri-containerd-app.scope', findSelf),
+    '/host/cgroup/kubepods.slice/kubepods-pod1.slice/cri-containerd-app.scope',
+  );
+  assert.equal(asked, 3);
+  assert.equal(
+    dirUnder(mount!, '/../sibling', () => null),
+    null,
+    'our own cgroup not found: unreachable',
+  );
+  assert.equal(dirUnder(mount!, '/../../../../above', findSelf), null, 'above the mount root');
+});
+
 test('hybrid host: cpu and memory come from their v1 hierarchies, not the controller-less v2 tree', () => {
   const entries = parseProcCgroup('4:memory:/kubepods/p/c\n3:cpu,cpuacct:/kubepods/p/c\n0::/system.slice/x.service\n');
   const loc = locateCgroups(entries, parseCgroupMounts(MOUNTINFO_HYBRID));
