@@ -2,6 +2,7 @@
 // 0.2-core CPU limit: the container is identified, the throttled time matches the kernel's cpu.stat
 // over the same window, it is carved out of the run queue, and the verdict names the limit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ProfileDocument } from '../src/report';
@@ -138,7 +139,10 @@ test('agent: /api/targets and every Prometheus series carry the container identi
     assert.equal(mine.container.podName, 'web-7d9f8-x2k4q');
     assert.equal(mine.container.cpuLimitCores, 0.2);
     assert.equal(mine.container.memoryLimitBytes, 128 * 2 ** 20);
-    const { samples } = parsePrometheus(await agent.scrape());
+    const text = await agent.scrape();
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.ok(promtool.error || promtool.status === 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
+    const { samples } = parsePrometheus(text);
     const ours = samples.filter((s) => s.labels.process_pid === String(app.pid));
     assert.ok(ours.length > 20);
     for (const s of ours) {
