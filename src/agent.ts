@@ -6,7 +6,7 @@ import { PrometheusRenderer, type LabelledMetrics } from '../exporters/prometheu
 import { errors } from './errors';
 import { AGENT } from './metrics/instruments';
 import { parseResourceAttributes } from './metrics/resourceEnv';
-import { PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
+import { containerAttributes, PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
 import { buildServer } from './server';
 import type { Target } from './target';
 import { Watcher, type WatcherOptions } from './watcher';
@@ -101,6 +101,7 @@ export class Agent {
           'service.name': target.serviceName,
           'process.runtime.name': id.runtime,
           'process.parent_pid': id.ppid,
+          ...containerAttributes(target.container.identity),
         },
       });
     }

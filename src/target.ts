@@ -1,6 +1,7 @@
 // One watched process: its identity (pid + start time), the service it belongs to, its /proc
 // collector, its probe's lifecycle and what it said last, and what could not be collected and why.
 import type { SnapshotMessage } from '../collectors/channel/messages';
+import { containerStats, describeContainer, type ContainerInfo } from '../collectors/proc/container';
 import type { ProcessIdentity } from '../collectors/proc/identity';
 import { ProcCollector, type ProcCollectorOptions, type ProcSample } from '../collectors/proc/process';
 import type { TargetView } from './metrics/targetMeters';
@@ -24,6 +25,8 @@ export class Target implements TargetView {
   lastSnapshot: SnapshotMessage | undefined;
   readonly probe = new ProbeLifecycle();
   readonly addedAtMs = Date.now();
+  /** Read once: a process rarely changes cgroup, and its container never changes. */
+  readonly container: ContainerInfo;
   /** set by the watcher when other processes of the tree turn out to descend from this one */
   hasDescendants = false;
 
@@ -33,6 +36,7 @@ export class Target implements TargetView {
     procOptions: ProcCollectorOptions = {},
   ) {
     this.proc = new ProcCollector(identity.pid, identity.startTicks, procOptions);
+    this.container = describeContainer(identity.pid);
   }
 
   /** master: a process of the tree that started others; worker: any other descendant; main: a
@@ -63,6 +67,20 @@ export class Target implements TargetView {
     return `${this.identity.pid} (${this.service.name})`;
   }
 
+  private containerJSON(): Record<string, unknown> {
+    const c = this.container.identity;
+    const stats = containerStats(this.container);
+    return {
+      id: c.containerId,
+      podUid: c.podUid,
+      podName: c.podName,
+      namespace: c.namespace,
+      cpuLimitCores: stats?.cpuLimitCores ?? null,
+      memoryLimitBytes: stats?.memoryLimitBytes ?? null,
+      cgroup: { cpu: this.container.location?.cpu?.dir ?? null, memory: this.container.location?.memory?.dir ?? null },
+    };
+  }
+
   /** What is collected and what is not, for /api/targets. */
   toJSON(): Record<string, unknown> {
     const id = this.identity;
@@ -77,6 +95,7 @@ export class Target implements TargetView {
       role: this.role,
       executable: id.exe ?? null,
       uid: id.uid,
+      container: this.containerJSON(),
       probe: this.probe.toJSON(),
       collected: {
         proc: this.lastProc !== undefined,

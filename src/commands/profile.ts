@@ -6,6 +6,7 @@ import { DURATION_FORMS } from '../duration';
 import { newToken } from '../../collectors/channel/server';
 import { errors } from '../errors';
 import { HELP } from '../help';
+import { containerMeta } from '../profile/container';
 import { hostInfo } from '../profile/host';
 import { startLoad, type RunningLoad } from '../profile/load';
 import { ServiceAssembler } from '../profile/samples';
@@ -222,6 +223,7 @@ export async function runWindow(
   }
   for (const why of target.proc.unavailable.values()) warnings.push(why);
   const host = await hostInfo();
+  const container = containerMeta(target.container);
   return buildProfile(assembler.samples, {
     host,
     target: { pid: id.pid, runtime: id.runtime, runtimeVersion: id.runtimeVersion ?? null, command: id.argv.join(' '), attach },
@@ -229,6 +231,7 @@ export async function runWindow(
     load: loadSummary,
     targetExited: exited,
     warnings,
+    container,
   });
 }
 

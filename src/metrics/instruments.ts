@@ -1,7 +1,12 @@
 // The one place where rtprof's metric names, units and descriptions are defined. Names follow the
 // OpenTelemetry semantic conventions where one exists; rtprof.* only where none does.
 import {
+  METRIC_CONTAINER_CPU_TIME,
+  METRIC_CONTAINER_MEMORY_USAGE,
+  METRIC_CONTAINER_MEMORY_WORKING_SET,
   METRIC_CPYTHON_GC_COLLECTED_OBJECTS,
+  METRIC_K8S_CONTAINER_CPU_LIMIT_CURRENT,
+  METRIC_K8S_CONTAINER_MEMORY_LIMIT_CURRENT,
   METRIC_CPYTHON_GC_COLLECTIONS,
   METRIC_CPYTHON_GC_UNCOLLECTABLE_OBJECTS,
   METRIC_NODEJS_EVENTLOOP_DELAY_MAX,
@@ -73,6 +78,32 @@ export const PROC = {
     'Wall time of the other threads (all but the main one) by state, summed; rate() sums to their number',
   ),
   targetInfo: spec('rtprof.target.info', 'gauge', '{target}', 'Always 1: a watched target and how it is watched'),
+};
+
+/**
+ * The target's cgroup (any process in a limited or identified cgroup). The k8s.container.*.limit.current
+ * names are the semantic conventions' "actual resources" of a container: the cgroup's limit is exactly
+ * that, whether or not Kubernetes set it. Throttling has no convention yet, hence rtprof.*.
+ */
+export const CONTAINER = {
+  cpuTime: spec(METRIC_CONTAINER_CPU_TIME, 'counter', 's', 'CPU seconds used by the cgroup (all its processes)'),
+  cpuLimit: spec(METRIC_K8S_CONTAINER_CPU_LIMIT_CURRENT, 'updowncounter', '{cpu}', 'CPU limit of the cgroup in cores (quota / period)'),
+  memoryLimit: spec(METRIC_K8S_CONTAINER_MEMORY_LIMIT_CURRENT, 'updowncounter', 'By', 'Memory limit of the cgroup'),
+  memoryUsage: spec(METRIC_CONTAINER_MEMORY_USAGE, 'updowncounter', 'By', 'Memory charged to the cgroup, page cache included'),
+  memoryWorkingSet: spec(METRIC_CONTAINER_MEMORY_WORKING_SET, 'updowncounter', 'By', 'Memory usage minus inactive file pages'),
+  throttledTime: spec(
+    'rtprof.container.cpu.throttled.time',
+    'counter',
+    's',
+    'Time the cgroup was throttled by its CPU limit, summed over the CPUs whose queues were throttled',
+  ),
+  periods: spec('rtprof.container.cpu.periods', 'counter', '{period}', 'CPU bandwidth periods in which the cgroup ran'),
+  throttledPeriods: spec(
+    'rtprof.container.cpu.throttled.periods',
+    'counter',
+    '{period}',
+    'CPU bandwidth periods in which the cgroup hit its limit',
+  ),
 };
 
 /** Node probe layer. */

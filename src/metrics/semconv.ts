@@ -1,6 +1,10 @@
 // Semantic-convention names rtprof uses, as @opentelemetry/semantic-conventions/incubating spells
 // them. Copied rather than imported: that module costs ~9 MB of agent RSS at load (measured with
 // process.memoryUsage), and test/metrics/semconv.test.ts checks every value against it.
+export const ATTR_CONTAINER_ID = 'container.id';
+export const ATTR_K8S_NAMESPACE_NAME = 'k8s.namespace.name';
+export const ATTR_K8S_POD_NAME = 'k8s.pod.name';
+export const ATTR_K8S_POD_UID = 'k8s.pod.uid';
 export const ATTR_CPU_MODE = 'cpu.mode';
 export const ATTR_CPYTHON_GC_GENERATION = 'cpython.gc.generation';
 export const ATTR_DISK_IO_DIRECTION = 'disk.io.direction';
@@ -18,9 +22,14 @@ export const ATTR_SYSTEM_PAGING_FAULT_TYPE = 'system.paging.fault.type';
 export const ATTR_V8JS_GC_TYPE = 'v8js.gc.type';
 export const ATTR_V8JS_HEAP_SPACE_NAME = 'v8js.heap.space.name';
 export const ATTR_V8JS_RESOURCE_TYPE = 'v8js.resource.type';
+export const METRIC_CONTAINER_CPU_TIME = 'container.cpu.time';
+export const METRIC_CONTAINER_MEMORY_USAGE = 'container.memory.usage';
+export const METRIC_CONTAINER_MEMORY_WORKING_SET = 'container.memory.working_set';
 export const METRIC_CPYTHON_GC_COLLECTED_OBJECTS = 'cpython.gc.collected_objects';
 export const METRIC_CPYTHON_GC_COLLECTIONS = 'cpython.gc.collections';
 export const METRIC_CPYTHON_GC_UNCOLLECTABLE_OBJECTS = 'cpython.gc.uncollectable_objects';
+export const METRIC_K8S_CONTAINER_CPU_LIMIT_CURRENT = 'k8s.container.cpu.limit.current';
+export const METRIC_K8S_CONTAINER_MEMORY_LIMIT_CURRENT = 'k8s.container.memory.limit.current';
 export const METRIC_NODEJS_EVENTLOOP_DELAY_MAX = 'nodejs.eventloop.delay.max';
 export const METRIC_NODEJS_EVENTLOOP_DELAY_MEAN = 'nodejs.eventloop.delay.mean';
 export const METRIC_NODEJS_EVENTLOOP_DELAY_MIN = 'nodejs.eventloop.delay.min';

@@ -5,9 +5,13 @@ import type { Attributes, BatchObservableResult, Histogram, Meter, Observable } 
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, type IMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
+  ATTR_CONTAINER_ID,
   ATTR_CPU_MODE,
   ATTR_CPYTHON_GC_GENERATION,
   ATTR_DISK_IO_DIRECTION,
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_POD_NAME,
+  ATTR_K8S_POD_UID,
   ATTR_NODEJS_EVENTLOOP_STATE,
   ATTR_PROCESS_COMMAND_LINE,
   ATTR_PROCESS_CONTEXT_SWITCH_TYPE,
@@ -24,10 +28,11 @@ import {
   ATTR_V8JS_RESOURCE_TYPE,
 } from './semconv';
 import type { DelayStatsNs, SnapshotMessage } from '../../collectors/channel/messages';
+import { containerStats, type ContainerIdentity, type ContainerInfo } from '../../collectors/proc/container';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';
 import type { ProcessIdentity } from '../discovery';
-import { GC_BUCKETS_S, NODE, PROC, PYTHON, WORK, type InstrumentSpec } from './instruments';
+import { CONTAINER, GC_BUCKETS_S, NODE, PROC, PYTHON, WORK, type InstrumentSpec } from './instruments';
 
 export const SCOPE_NAME = 'rtprof';
 
@@ -40,6 +45,8 @@ export interface TargetView {
   lastSnapshot: SnapshotMessage | undefined;
   /** how the probe got in, or 'none' */
   attachMethod: string;
+  /** its container and cgroups, when known */
+  container?: ContainerInfo;
 }
 
 /** A reader the Prometheus endpoint pulls from on each scrape. */
@@ -52,10 +59,21 @@ export class PullReader extends MetricReader {
   }
 }
 
+/** container.id, k8s.pod.uid, k8s.pod.name, k8s.namespace.name: only those the target shows. */
+export function containerAttributes(identity: ContainerIdentity | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (identity?.containerId) out[ATTR_CONTAINER_ID] = identity.containerId;
+  if (identity?.podUid) out[ATTR_K8S_POD_UID] = identity.podUid;
+  if (identity?.podName) out[ATTR_K8S_POD_NAME] = identity.podName;
+  if (identity?.namespace) out[ATTR_K8S_NAMESPACE_NAME] = identity.namespace;
+  return out;
+}
+
 export function targetResourceAttributes(
   identity: ProcessIdentity,
   withCommandLine: boolean,
   serviceName = identity.serviceName,
+  container?: ContainerIdentity,
 ): Attributes {
   const attributes: Attributes = {
     [ATTR_PROCESS_PID]: identity.pid,
@@ -68,7 +86,7 @@ export function targetResourceAttributes(
   if (identity.runtimeVersion) attributes[ATTR_PROCESS_RUNTIME_VERSION] = identity.runtimeVersion;
   // Command lines carry secrets: opt-in only (semantic conventions, process resource).
   if (withCommandLine) attributes[ATTR_PROCESS_COMMAND_LINE] = identity.argv.join(' ');
-  return attributes;
+  return { ...attributes, ...containerAttributes(container) };
 }
 
 type Observables = Record<string, Observable>;
@@ -102,7 +120,7 @@ export class TargetMeters {
     this.provider = new MeterProvider({
       resource: resourceFromAttributes({
         ...agentAttributes,
-        ...targetResourceAttributes(target.identity, withCommandLine, target.serviceName),
+        ...targetResourceAttributes(target.identity, withCommandLine, target.serviceName, target.container?.identity),
       }),
       readers: [this.pullReader, ...extraReaders],
     });
@@ -111,6 +129,8 @@ export class TargetMeters {
     this.pyGc = histogram(meter, PYTHON.gcDuration);
     const procObs = Object.fromEntries(Object.entries(PROC).map(([k, s]) => [k, observable(meter, s)]));
     meter.addBatchObservableCallback((result) => this.observeProc(result, procObs), Object.values(procObs));
+    const cgroupObs = Object.fromEntries(Object.entries(CONTAINER).map(([k, s]) => [k, observable(meter, s)]));
+    meter.addBatchObservableCallback((result) => this.observeCgroup(result, cgroupObs), Object.values(cgroupObs));
     const probeSpecs: Record<string, InstrumentSpec> = {
       ...prefixed('nodeDelay', NODE.delay),
       utilization: NODE.utilization,
@@ -173,6 +193,23 @@ export class TargetMeters {
     for (const state of THREAD_STATES) result.observe(o.threadTime!, p.threadTime[state], { state });
     for (const state of THREAD_STATES) result.observe(o.otherThreadsTime!, p.otherThreadsTime[state], { state });
     result.observe(o.targetInfo!, 1, { 'rtprof.attach': this.target.attachMethod });
+  }
+
+  /** Read at collection time: a handful of small cgroup files per scrape. Unknown values are left out. */
+  private observeCgroup(result: BatchObservableResult, o: Observables): void {
+    const c = containerStats(this.target.container);
+    if (!c) return;
+    if (c.cpuUsageS !== null) result.observe(o.cpuTime!, c.cpuUsageS);
+    if (c.cpuLimitCores !== null) result.observe(o.cpuLimit!, c.cpuLimitCores);
+    if (c.memoryLimitBytes !== null) result.observe(o.memoryLimit!, c.memoryLimitBytes);
+    if (c.memoryUsageBytes !== null) result.observe(o.memoryUsage!, c.memoryUsageBytes);
+    if (c.memoryWorkingSetBytes !== null) result.observe(o.memoryWorkingSet!, c.memoryWorkingSetBytes);
+    // Throttling only means something under a limit; an unlimited cgroup's zeros would be noise.
+    if (c.cpu && c.cpuLimitCores !== null) {
+      result.observe(o.throttledTime!, c.cpu.throttledS);
+      result.observe(o.periods!, c.cpu.periods);
+      result.observe(o.throttledPeriods!, c.cpu.throttledPeriods);
+    }
   }
 
   private observeProbe(result: BatchObservableResult, o: Observables): void {

@@ -3,6 +3,7 @@
 // totals, and each process's own interval (its threads, loop, GC, requests) for the report to
 // take the breakdown over the threads that did the work.
 import type { SnapshotMessage } from '../../collectors/channel/messages';
+import { ThrottleClock } from '../../collectors/proc/cgroupStats';
 import type { GcPause, ProcessInterval, ProfileSample } from '../report';
 import type { Target } from '../target';
 
@@ -77,6 +78,9 @@ class ProcessTrack {
 export class ServiceAssembler {
   readonly samples: ProfileSample[] = [];
   private readonly tracks = new Map<string, ProcessTrack>();
+  /** one clock per CPU cgroup: processes of one container share its throttling, counted once */
+  private readonly throttles = new Map<string, ThrottleClock>();
+  private throttledS: number | undefined;
   private bucket: Array<{ interval: ProcessInterval; t: number; durationS: number; main: ProfileSample['threadTime'] }> = [];
 
   private track(target: Target): ProcessTrack {
@@ -90,15 +94,34 @@ export class ServiceAssembler {
   }
 
   onSample(target: Target): void {
+    this.readThrottle(target);
     const interval = this.track(target).interval(target);
     const p = target.lastProc;
     if (interval && p) this.bucket.push({ interval, t: p.t, durationS: p.intervalS, main: { ...p.threadTimeDelta } });
   }
 
+  /** Reads the target's CPU cgroup throttling once per interval, with its /proc sample (the first
+   * read of a cgroup is its baseline), so both cover the same interval. */
+  private readThrottle(target: Target): void {
+    const dir = target.container.location?.cpu?.dir;
+    if (dir === undefined) return;
+    let clock = this.throttles.get(dir);
+    if (!clock) this.throttles.set(dir, (clock = new ThrottleClock(target.container.location)));
+    if (this.seenThisTick.has(dir)) return;
+    this.seenThisTick.add(dir);
+    const delta = clock.next();
+    if (delta !== undefined) this.throttledS = (this.throttledS ?? 0) + delta;
+  }
+
+  private readonly seenThisTick = new Set<string>();
+
   /** Closes the interval: one sample for the whole service. */
   onTick(): void {
     const bucket = this.bucket;
     this.bucket = [];
+    const throttledS = this.throttledS;
+    this.throttledS = undefined;
+    this.seenThisTick.clear();
     if (bucket.length === 0) return;
     const processes = bucket.map((b) => b.interval);
     const sum = (pick: (p: ProcessInterval) => number): number => processes.reduce((a, p) => a + pick(p), 0);
@@ -121,6 +144,7 @@ export class ServiceAssembler {
       ),
       processes,
     };
+    if (throttledS !== undefined) sample.throttledS = throttledS;
     if (processes.every((p) => p.pssBytes !== undefined)) sample.pssBytes = sum((p) => p.pssBytes ?? 0);
     const busy = processes.filter((p) => p.busyS !== undefined);
     // The union of the processes' busy time is not known; the busiest process's is a lower bound.

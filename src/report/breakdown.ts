@@ -10,6 +10,14 @@
 // - none: waiting stays in its state; io is reported as io and the evidence says "none".
 // cpu and runqueue are never idle (the thread wanted to run), nor is lock: a thread blocked on a
 // lock (for CPython, often the GIL) has work and is waiting for another thread, not for requests.
+//
+// `throttled` is carved out of runqueue. A throttled cgroup's runnable threads stay queued, so the
+// kernel counts their throttled wait in schedstat's run delay; the sampler cannot tell it from
+// waiting for a busy host. cpu.stat says how long the cgroup was throttled (summed over each CPU
+// whose queue was throttled), not which thread waited then, so the main thread is given
+// min(its run-queue time, the cgroup's throttled time) per interval: while it was runnable and the
+// cgroup throttled, it waited on the limit. With one busy thread this is exact; when several CPUs'
+// queues were throttled at once the sum exceeds any one thread's wait and the run-queue time bounds it.
 import type { Breakdown, BreakdownState, Evidence, EvidenceSource, ProfileSample } from './model';
 import { BREAKDOWN_STATES } from './model';
 
@@ -36,7 +44,7 @@ export const EVIDENCE_DETAIL: Record<EvidenceSource, string> = {
 };
 
 export function zeroSeconds(): BreakdownSeconds {
-  return { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 };
+  return { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 };
 }
 
 const nonNegative = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
@@ -57,6 +65,8 @@ export function apportionInterval(sample: ProfileSample): IntervalBreakdown {
   const s = zeroSeconds();
   s.cpu = nonNegative(tt.cpu);
   s.runqueue = nonNegative(tt.runqueue);
+  s.throttled = Math.min(s.runqueue, nonNegative(sample.throttledS ?? 0));
+  s.runqueue -= s.throttled;
   s.io = nonNegative(tt.io);
   s.lock = nonNegative(tt.lock);
   s.sleep = nonNegative(tt.sleep);

@@ -2,6 +2,7 @@
 // whether it exited). Everything the text and HTML reports show is computed here, once.
 import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
+import { memoryWarning, summarizeContainer, throttledExplanation } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
 import { processRows } from './processes';
 import { decideVerdict, explainVerdict } from './verdict';
@@ -62,7 +63,7 @@ function formatCores(cpuS: number, windowMs: number): string {
   return windowMs > 0 ? (cpuS / (windowMs / 1000)).toFixed(2) : '?';
 }
 
-const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
+const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 1 };
 
 export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
   const warnings = [...(meta.warnings ?? [])];
@@ -92,7 +93,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     const busyWallS = wallS * (inFlight ?? result.busyFraction);
     if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
   }
-  const verdict = result.verdict;
+  let verdict = result.verdict;
   let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime, work !== undefined && offMainOrSeveral(samples));
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
@@ -103,6 +104,16 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
   }
+  // A CPU limit that throttled the cgroup for much of the busy time is the cause to name: waiting
+  // on the quota is wanting CPU, so the fix is CPU (or cheaper code), not faster downstreams.
+  const container = summarizeContainer(samples, meta);
+  const throttled = verdict === 'idle' || verdict === 'io-bound' ? null : throttledExplanation(container, result.busyShares);
+  if (throttled) {
+    verdict = 'cpu-bound';
+    explanation = throttled;
+  }
+  const memory = memoryWarning(container);
+  if (memory) warnings.push(memory);
   if (threads.workOffMainThread) {
     const split = `other threads did ${Math.round((1 - (threads.mainShareOfCpu ?? 0)) * 100)} % of the process's CPU (${formatCores(threads.otherCpuS, endMs - startMs)} cores vs ${formatCores(threads.mainCpuS, endMs - startMs)} on the main thread): `;
     let how: string;
@@ -139,6 +150,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     targetExited,
     warnings,
     host: meta.host ?? null,
+    container,
     series: samples.map(seriesPoint),
   };
 }

@@ -3,6 +3,7 @@
 // SVG made in charts.ts, one small inline script allowed by its hash in the page's CSP.
 import { createHash } from 'node:crypto';
 import { renderChart, type ChartSpec } from './charts';
+import { containerParts } from './container';
 import { escapeHtml, jsonForScript } from './escape';
 import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import { HTML_STYLE } from './htmlStyle';
@@ -12,6 +13,7 @@ import { BREAKDOWN_STATES } from './model';
 export const STATE_COLORS: Record<BreakdownState, string> = {
   cpu: '#d9480f',
   runqueue: '#ae3ec9',
+  throttled: '#862e9c',
   io: '#1c7ed6',
   lock: '#f59f00',
   sleep: '#0ca678',
@@ -254,6 +256,7 @@ function headerSection(doc: ProfileDocument): string {
     `<header><h1>rtprof profile · pid ${esc(String(t.pid))}</h1>` +
     `<p class="meta">${esc(runtime)} · attach: ${esc(t.attach)} · ${esc(doc.window.start)} · ${esc(formatSeconds(doc.window.durationS))}${doc.targetExited ? ' · <strong>target exited</strong>' : ''}</p>` +
     (t.command ? `<pre class="command">${esc(t.command)}</pre>` : '') +
+    (doc.container ? `<p class="meta container">container · ${esc(containerParts(doc.container).join(' · '))}</p>` : '') +
     `</header>`
   );
 }

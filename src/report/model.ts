@@ -3,8 +3,11 @@
 // add fields freely, never rename or remove one.
 import type { DelayStatsNs } from '../../collectors/channel/messages';
 
-/** The main thread's states, in the order every report shows them. `idle` is waiting with nothing in flight. */
-export const BREAKDOWN_STATES = ['cpu', 'runqueue', 'io', 'lock', 'sleep', 'other', 'idle'] as const;
+/**
+ * The main thread's states, in the order every report shows them. `idle` is waiting with nothing in
+ * flight; `throttled` is the part of waiting for a CPU its cgroup's CPU limit caused.
+ */
+export const BREAKDOWN_STATES = ['cpu', 'runqueue', 'throttled', 'io', 'lock', 'sleep', 'other', 'idle'] as const;
 export type BreakdownState = (typeof BREAKDOWN_STATES)[number];
 /** Fractions of wall time per state; they sum to 1 (all 0 only when there was no wall time at all). */
 export type Breakdown = Record<BreakdownState, number>;
@@ -103,6 +106,8 @@ export interface ProfileSample {
   apportioned?: { seconds: Breakdown; evidence: EvidenceSource };
   /** PSS summed over the service's processes, when read. */
   pssBytes?: number;
+  /** Seconds the target's cgroup was throttled by its CPU limit (cpu.stat delta); undefined when not limited. */
+  throttledS?: number;
 }
 
 export type Runtime = 'nodejs' | 'cpython' | 'other';
@@ -211,6 +216,12 @@ export interface ProfileDocument {
   warnings: string[];
   /** The machine the profile ran on (null when it could not be read). */
   host?: HostInfo | null;
+  /**
+   * The target's container and its limits. null when the target is in no identified container
+   * (no container id, no pod uid) and under no CPU or memory limit: then there is nothing to say.
+   * Inside, each field is null when unknown.
+   */
+  container?: ContainerSummary | null;
   series: SeriesPoint[];
 }
 
@@ -252,6 +263,19 @@ export interface ProcessRow {
   workThreads: number;
 }
 
+export interface ContainerSummary {
+  id: string | null;
+  podUid: string | null;
+  podName: string | null;
+  namespace: string | null;
+  cpuLimitCores: number | null;
+  /** Seconds the cgroup was throttled over the window (cpu.stat, summed over the CPUs throttled); null when not CPU-limited. */
+  throttledS: number | null;
+  memoryLimitBytes: number | null;
+  /** Working set (usage − inactive file) at the end of the window. */
+  memoryWorkingSetBytes: number | null;
+}
+
 export interface HostInfo {
   cores: number;
   cpuModel: string;
@@ -269,4 +293,6 @@ export interface ProfileMeta {
   targetExited?: boolean;
   warnings?: string[];
   host?: HostInfo | null;
+  /** Identity and limits of the target's cgroup (throttledS is summed from the samples, not taken from here). */
+  container?: Omit<ContainerSummary, 'throttledS'> | null;
 }

@@ -2,6 +2,7 @@
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
 import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
 import { serviceLines } from './textService';
@@ -20,6 +21,7 @@ const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 const STATE_COLOR: Record<BreakdownState, string> = {
   cpu: '31',
   runqueue: '35',
+  throttled: '1;35',
   io: '36',
   lock: '33',
   sleep: '34',
@@ -78,6 +80,7 @@ function headerLines(doc: ProfileDocument, width: number): string[] {
   if (t.command) lines.push(truncate(`$ ${sanitize(t.command)}`, width));
   const h = doc.host;
   if (h) lines.push(truncate(`host: ${h.cores} × ${sanitize(h.cpuModel)} · ${formatBytes(h.memTotalBytes)} · ${sanitize(h.os)}`, width));
+  if (doc.container) lines.push(...metricLine('container', containerParts(doc.container).map(sanitize).join(' · '), width));
   return lines;
 }
 

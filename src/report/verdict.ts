@@ -35,7 +35,7 @@ export interface VerdictResult {
 }
 
 export function busySharesOf(shares: Breakdown): { busyFraction: number; busyShares: BusyShares } {
-  const total = shares.cpu + shares.runqueue + shares.io + shares.lock + shares.sleep + shares.other + shares.idle;
+  const total = shares.cpu + shares.runqueue + shares.throttled + shares.io + shares.lock + shares.sleep + shares.other + shares.idle;
   const busyFraction = total > 0 ? Math.max(0, 1 - shares.idle / total) : 0;
   const scale = busyFraction > 0 ? 1 / (busyFraction * total) : 0;
   return {
@@ -43,6 +43,7 @@ export function busySharesOf(shares: Breakdown): { busyFraction: number; busySha
     busyShares: {
       cpu: shares.cpu * scale,
       runqueue: shares.runqueue * scale,
+      throttled: shares.throttled * scale,
       io: shares.io * scale,
       lock: shares.lock * scale,
       sleep: shares.sleep * scale,
@@ -85,6 +86,7 @@ const pct = (x: number): string => `${Math.round(x * 100)} %`;
 function explainMixed(s: BusyShares, runtime: Runtime | undefined): string {
   const others: Array<[string, number]> = [
     ['waiting for a CPU', s.runqueue],
+    ['throttled by a CPU limit', s.throttled],
     [runtime === 'cpython' ? 'waiting on locks (often the GIL)' : 'waiting on locks', s.lock],
     ['sleeping in timers', s.sleep],
     ['in other waits', s.other],

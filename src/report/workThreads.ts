@@ -27,7 +27,7 @@ export const WORK_CPU_SHARE = 0.03;
 /** ... and at least this much CPU in the window (one short-lived thread's noise is not work). */
 const WORK_CPU_MIN_S = 0.005;
 
-const zero = (): Breakdown => ({ cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 });
+const zero = (): Breakdown => ({ cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 });
 const pos = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
 const keyOf = (pid: number, tid: number): string => `${pid}:${tid}`;
 const wallOf = (s: ThreadKindsS): number => s.cpu + s.runqueue + s.io + s.ready + (s.accept ?? 0) + s.lock + s.wait + s.sleep + s.other;
@@ -121,21 +121,29 @@ function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number
   out.lock = pos(s.lock);
   if (t.main) out.lock += pos(s.wait);
   else out.idle += pos(s.wait);
-  // A loop's (or a request thread's) waiting for readiness is io while work is in flight; a
-  // helper's (a worker_threads loop waiting for its next message) is waiting for work.
-  if (role === 'helper') out.idle += pos(s.ready);
-  else splitWaiting(out, 'io', pos(s.ready), p, durationS);
-  // Waiting on a listening socket is waiting for the next connection: a loop's (whose epoll set
-  // always holds its listener) is split by evidence like any readiness wait; any other thread's
-  // (a sync worker between requests, an accept loop) is idle.
-  if (role === 'loop') splitWaiting(out, 'io', pos(s.accept ?? 0), p, durationS);
-  else out.idle += pos(s.accept ?? 0);
-  // Blocked moving data is work in flight in a thread that serves requests one at a time (or
-  // helps a loop); only a loop's io, which also holds its idle waiting, is split by evidence.
-  if (role === 'loop') splitWaiting(out, 'io', pos(s.io), p, durationS);
-  else out.io += pos(s.io);
-  splitWaiting(out, 'sleep', pos(s.sleep), p, durationS);
-  splitWaiting(out, 'other', pos(s.other), p, durationS);
+  const accept = pos(s.accept ?? 0);
+  if (role === 'loop') {
+    // A loop waits for everything in one epoll, its listener included: only the evidence of work
+    // in flight tells its io from its idle.
+    for (const waiting of [s.ready, accept, s.io]) splitWaiting(out, 'io', pos(waiting), p, durationS);
+    splitWaiting(out, 'sleep', pos(s.sleep), p, durationS);
+    splitWaiting(out, 'other', pos(s.other), p, durationS);
+  } else if (role === 'helper') {
+    // A helper (a worker_threads loop, a pool thread) waiting for readiness waits for its next job.
+    out.idle += pos(s.ready) + accept;
+    out.io += pos(s.io);
+    out.sleep += pos(s.sleep);
+    out.other += pos(s.other);
+  } else {
+    // A thread that serves one request at a time tells its idle from its io by what it waits on:
+    // a listening socket (the next connection) is idle; data, or readiness of a connection (a
+    // socket with a timeout polls before it reads), is the request's io. Its sleeps are the
+    // request's too. What this cannot see: a keep-alive connection's wait for its next request.
+    out.idle += accept;
+    out.io += pos(s.ready) + pos(s.io);
+    out.sleep += pos(s.sleep);
+    out.other += pos(s.other);
+  }
   return out;
 }
 
@@ -170,6 +178,10 @@ export function apportionService(sample: ProfileSample, work: WorkSet): { second
       add(total, loop);
     }
   }
+  // Time the cgroup was throttled by its CPU limit is carved out of the work threads' run queue
+  // (a throttled cgroup's runnable threads stay queued; see breakdown.ts).
+  total.throttled = Math.min(total.runqueue, pos(sample.throttledS ?? 0));
+  total.runqueue -= total.throttled;
   return { seconds: total, evidence: best };
 }
 

@@ -82,7 +82,7 @@ test('evidence names its source, and says how much of the window it covered', ()
 });
 
 test('no thread time gives all-zero shares rather than NaN', () => {
-  const zero = { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 };
+  const zero = { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 };
   assert.deepEqual(toShares(zero), zero);
   assert.equal(windowBreakdown([]).wallS, 0);
 });

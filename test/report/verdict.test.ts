@@ -61,7 +61,7 @@ test('no evidence: io counted as io, the sentence and the warnings say idle may 
 });
 
 function shares(over: Partial<Breakdown>): Breakdown {
-  return { cpu: 0, runqueue: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0, ...over };
+  return { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0, ...over };
 }
 
 test('thresholds: io ≥ 60 % of busy time is io-bound, cpu ≥ 40 % is cpu-bound, measured over busy time only', () => {
