@@ -45,6 +45,9 @@ interface Followed {
   fds: { stat: number; sched: number; syscall: number | undefined };
   last: { wallNs: number; cpuNs: number; rqNs: number; kind: KindState | undefined } | undefined;
   acc: KindTimes;
+  /** wall seconds accounted this interval, and those a runnable thread could not yet explain */
+  wallS: number;
+  heldS: number;
   ended: boolean;
 }
 
@@ -70,6 +73,27 @@ function closeAll(f: Followed): void {
 /** Adds `add` (seconds) to `into` for one wait kind, or to cpu/runqueue. */
 function book(into: KindTimes, state: KindState, seconds: number): void {
   if (seconds > 0 && Number.isFinite(seconds)) into[state] += seconds;
+}
+
+/**
+ * Closes one thread's interval: its states must add up to the wall time it was watched. Run-queue
+ * time that arrived late (a wait that began in an earlier interval) can overshoot: cpu and runqueue
+ * are scaled back to fit beside the waits. Time held back while it was runnable and still not
+ * explained is a wait for a CPU that has not ended yet: runqueue.
+ */
+function settle(f: Followed): void {
+  const a = f.acc;
+  const waits = a.io + a.ready + a.accept + a.lock + a.wait + a.sleep + a.other;
+  const room = Math.max(0, f.wallS - waits);
+  const onCpu = a.cpu + a.runqueue;
+  if (onCpu > room) {
+    const scale = onCpu > 0 ? room / onCpu : 0;
+    a.cpu *= scale;
+    a.runqueue *= scale;
+  } else {
+    a.runqueue += Math.min(f.heldS, room - onCpu);
+    a.other += Math.max(0, room - onCpu - f.heldS);
+  }
 }
 
 export class ThreadSet {
@@ -109,6 +133,7 @@ export class ThreadSet {
   collect(): ThreadInterval[] {
     const out: ThreadInterval[] = [];
     for (const f of this.followed.values()) {
+      settle(f);
       out.push({ tid: f.tid, name: f.name, main: f.tid === this.pid, seconds: f.acc, ended: f.ended });
       if (f.tid !== this.pid) {
         this.othersTime.cpu += f.acc.cpu;
@@ -119,6 +144,8 @@ export class ThreadSet {
         this.othersTime.other += f.acc.other;
       }
       f.acc = zeroKinds();
+      f.wallS = 0;
+      f.heldS = 0;
     }
     for (const [tid, f] of this.followed) if (f.ended) this.followed.delete(tid);
     return out;
@@ -162,6 +189,8 @@ export class ThreadSet {
       fds: { stat, sched, syscall: open(`${base}/syscall`) },
       last: undefined,
       acc: zeroKinds(),
+      wallS: 0,
+      heldS: 0,
       ended: false,
     };
     this.followed.set(tid, f);
@@ -198,19 +227,16 @@ export class ThreadSet {
     const last = f.last ?? this.birth(stat);
     if (last) {
       const wallNs = now - last.wallNs;
-      let cpu = Math.max(0, cpuNs - last.cpuNs);
-      let rq = Math.max(0, rqNs - last.rqNs);
-      // Our clock and the scheduler's are read microseconds apart: clamp the overshoot.
-      if (cpu + rq > wallNs && cpu + rq > 0) {
-        const scale = Math.max(0, wallNs) / (cpu + rq);
-        cpu *= scale;
-        rq *= scale;
-      }
+      const cpu = Math.max(0, cpuNs - last.cpuNs);
+      const rq = Math.max(0, rqNs - last.rqNs);
+      f.wallS += wallNs / 1e9;
       book(f.acc, 'cpu', cpu / 1e9);
       book(f.acc, 'runqueue', rq / 1e9);
-      // The wait seen now is the likeliest for the time since the last look; a thread seen
-      // running now waited, if at all, as it was seen waiting before.
-      book(f.acc, kind ?? last.kind ?? 'other', (wallNs - cpu - rq) / 1e9);
+      // schedstat adds a run-queue wait only when the wait ends (the thread gets a CPU), so time a
+      // runnable thread spent waiting shows up later, all at once: a thread seen runnable has its
+      // unexplained time held back, and collect() settles the interval as a whole.
+      if (state === 'R') f.heldS += Math.max(0, wallNs - cpu - rq) / 1e9;
+      else book(f.acc, kind ?? 'other', (wallNs - cpu - rq) / 1e9);
     }
     f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
     return true;
@@ -229,7 +255,10 @@ export class ThreadSet {
   }
 
   private end(f: Followed): void {
-    if (f.last?.kind && this.periodNs > 0) book(f.acc, f.last.kind, this.periodNs / 2 / 1e9);
+    if (f.last?.kind && this.periodNs > 0) {
+      book(f.acc, f.last.kind, this.periodNs / 2 / 1e9);
+      f.wallS += this.periodNs / 2 / 1e9;
+    }
     f.ended = true;
     closeAll(f);
   }

@@ -6,7 +6,7 @@ import { memoryWarning, summarizeContainer, throttledExplanation } from './conta
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
 import { processRows } from './processes';
 import { decideVerdict, explainVerdict } from './verdict';
-import { apportionService, findWorkThreads, threadRows, type WorkSet } from './workThreads';
+import { apportionService, carveThrottled, findWorkThreads, threadRows, type WorkSet } from './workThreads';
 
 /** A sample the report cannot place in time or scale is dropped with a warning, never thrown. */
 function isUsable(s: ProfileSample): boolean {
@@ -72,6 +72,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   // A service (samples carrying their processes): the breakdown covers the threads that did work.
   const work: WorkSet | undefined = usable.some((s) => (s.processes?.length ?? 0) > 0) ? findWorkThreads(usable) : undefined;
   const samples = work ? usable.map((s) => ({ ...s, apportioned: apportionService(s, work) })) : usable;
+  if (work) carveThrottled(samples);
 
   const first = samples[0];
   const last = samples[samples.length - 1];

@@ -178,10 +178,6 @@ export function apportionService(sample: ProfileSample, work: WorkSet): { second
       add(total, loop);
     }
   }
-  // Time the cgroup was throttled by its CPU limit is carved out of the work threads' run queue
-  // (a throttled cgroup's runnable threads stay queued; see breakdown.ts).
-  total.throttled = Math.min(total.runqueue, pos(sample.throttledS ?? 0));
-  total.runqueue -= total.throttled;
   return { seconds: total, evidence: best };
 }
 
@@ -228,4 +224,28 @@ export function threadRows(samples: readonly ProfileSample[], work: WorkSet): Th
   });
   out.sort((a, b) => Number(b.work) - Number(a.work) || b.cpuS - a.cpuS);
   return out.slice(0, MAX_THREAD_ROWS);
+}
+
+/**
+ * Time the cgroup was throttled by its CPU limit is carved out of the work threads' run queue (a
+ * throttled cgroup's runnable threads stay queued; see breakdown.ts): min(throttled, run queue)
+ * over the window, shared out over the intervals by their run queue. Per interval the two do not
+ * line up: schedstat books a run-queue wait when it ends, cpu.stat a throttled period when the
+ * quota refills.
+ */
+export function carveThrottled(samples: ReadonlyArray<{ throttledS?: number; apportioned?: { seconds: Breakdown } }>): void {
+  let throttledS = 0;
+  let runqueueS = 0;
+  for (const s of samples) {
+    throttledS += pos(s.throttledS ?? 0);
+    runqueueS += pos(s.apportioned?.seconds.runqueue ?? 0);
+  }
+  if (throttledS <= 0 || runqueueS <= 0) return;
+  const share = Math.min(1, throttledS / runqueueS);
+  for (const s of samples) {
+    const seconds = s.apportioned?.seconds;
+    if (!seconds) continue;
+    seconds.throttled = seconds.runqueue * share;
+    seconds.runqueue -= seconds.throttled;
+  }
 }
