@@ -129,7 +129,7 @@ function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService)
   // The tree: the root as master, each worker, nothing from outside the tree.
   const processes = doc.processes ?? [];
   const byPid = new Map(processes.map((p) => [p.pid, p]));
-  assert.equal(byPid.get(svc.root)?.role, 'master', `the root is the master: ${ctx}`);
+  assert.equal(byPid.get(svc.root)?.role, spec.workers > 0 ? 'master' : 'main', `the root is the master (or main, alone): ${ctx}`);
   for (const w of svc.workers) assert.equal(byPid.get(w)?.role, 'worker', `worker ${w} listed: ${ctx}`);
   for (const p of processes) {
     assert.ok(meter.seen().includes(p.pid), `${p.pid} is in the tree: ${ctx}`);
