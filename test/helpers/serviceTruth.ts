@@ -9,12 +9,14 @@
 //   latency  = Σ over client requests of the part of their [sent, answered] inside the window
 //   cpuShare = cpu / latency
 //   runqueueShare = run-queue time on the requests' path / latency. The path of a request is the
-//              thread that answered it (the fixtures name their tid), its process's main thread
-//              (it accepts, or polls for a pool) and, where the root accepts for its workers (a
-//              Node cluster), the root's main thread; each counted only while a request it serves
-//              is in flight. Summing every thread instead would count waits that run beside the
-//              request: V8's helper threads, a probe's thread, and the workers that woke for a
-//              connection another worker took (every sync/uvicorn worker polls the same socket).
+//              thread that answered it (the fixtures name their tid) and, where the root accepts
+//              for its workers (a Node cluster), the root's main thread; each counted only while a
+//              request it serves is in flight. Summing every thread instead would count waits that
+//              run beside the request: V8's helper threads, a probe's thread, the workers that woke
+//              for a connection another worker took (every sync/uvicorn worker polls the same
+//              socket), and a pool's main thread woken by a probe's timers while a pool thread spins.
+//              The cost: a pool's main thread's own wake-ups for the request (accept, a Node main
+//              thread's I/O callbacks) are left out, one or two per request.
 //   ioShare  = 1 − cpuShare − runqueueShare.
 // What ioShare cannot see, so the fixtures keep it out of the workload: time a request waited for
 // something other than its downstream while off the CPU (the GIL or another lock, the listen backlog
@@ -134,8 +136,7 @@ export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number,
   };
   for (const r of load.records) {
     if (r.pid === undefined) continue;
-    if (r.tid !== undefined) add(r.pid, r.tid, r);
-    if (r.tid !== r.pid) add(r.pid, r.pid, r);
+    add(r.pid, r.tid ?? r.pid, r);
     if (rootAccepts && r.pid !== meter.root) add(meter.root, meter.root, r);
   }
   let runqueueS = 0;
