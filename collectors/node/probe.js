@@ -31,6 +31,8 @@ const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF
 // A snapshot line stays under the agent's limit (MAX_LINE_BYTES, 64 KiB) with room to spare: worker
 // entries are trimmed to fit (see fitLine).
 const MAX_LINE_CHARS = 60 * 1024;
+// How long a snapshot waits for the worker threads' answers, at most.
+const WORKER_WAIT_MS = 100;
 
 const sampling = require('./sampler');
 const guard = sampling.guard;
@@ -298,11 +300,28 @@ function tick(s) {
   // attacher's inspector evaluation, where opening another session would nest inspector dispatch.
   if (s.config.workers !== false && !s.workers) s.workers = createWorkerWatch(workerConfig(s.config));
   const sampler = s.sampler;
-  sampler.settle(() => s.running && s.sampler === sampler && emit(s));
+  const workers = s.workers;
+  if (workers) workers.request();
+  sampler.settle(() => {
+    if (!s.running || s.sampler !== sampler) return;
+    // The main thread's figures are taken now; the snapshot waits a little for the workers' answers
+    // (a worker busy past that answers into the next snapshot).
+    const main = sampler.sample();
+    const began = Date.now();
+    const send = () => {
+      if (!s.running || s.sampler !== sampler) return;
+      if (workers && s.workers === workers && workers.outstanding() > 0 && Date.now() - began < WORKER_WAIT_MS) {
+        const t = setTimeout(guard(send), 10);
+        t.unref();
+        return;
+      }
+      emit(s, main);
+    };
+    send();
+  });
 }
 
-function emit(s) {
-  const sample = s.sampler.sample();
+function emit(s, sample) {
   const snapshot = {
     v: 1,
     type: 'snapshot',

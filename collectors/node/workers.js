@@ -1,12 +1,13 @@
 'use strict';
 // rtprof worker watch: the main thread's probe finds every worker_threads worker (running at attach
 // and created later) through an in-process inspector session (NodeWorker domain; no port is
-// opened), runs in-worker.js in each with Runtime.evaluate, and collects each worker's loop delay,
-// utilization and GC pauses for its own snapshots (the `workers` field, docs/PROTOCOL.md).
+// opened), runs in-worker.js in each with Runtime.evaluate, and at each snapshot asks every worker
+// for its loop delay, utilization and GC pauses over the interval just ended (the snapshot's
+// `workers` field, docs/PROTOCOL.md).
 //
 // Safety: the session's event handlers can run from an inspector interrupt in the middle of the
-// app's own code, so they only record what arrived; every message to a worker is sent from one
-// unref()ed timer (pump). Our evaluations are `silent` (an app debugger pausing on exceptions is
+// app's own code, so they only record what arrived; every message to a worker is sent from the
+// probe's own unref()ed timers (the snapshot tick, and pump for workers being set up). Our evaluations are `silent` (an app debugger pausing on exceptions is
 // not triggered) and never run during a worker's bootstrap (see READY).
 
 const { guard } = require('./sampler');
@@ -73,7 +74,7 @@ function startExpression(config) {
   })()`;
 }
 
-const NEXT_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).next()`;
+const SAMPLE_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).sample()`;
 const STOP_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).stop()`;
 
 /** Merges the samples a worker produced since the last snapshot into one entry. */
@@ -83,6 +84,9 @@ function mergeSamples(w) {
   w.samples = [];
   let dropped = w.lost;
   if (samples.length === 0) {
+    // No answer this interval (a loop busy throughout): the cumulative times still hold, so those
+    // counters go on; the interval's delay and utilization are left out, as the main thread's are.
+    if (w.prevLoop) entry.eventLoop = { activeS: w.prevLoop.activeS, idleS: w.prevLoop.idleS };
     if (dropped) entry.dropped = dropped;
     return entry;
   }
@@ -201,15 +205,12 @@ function createWorkerWatch(config) {
     } else if (value === null) {
       // The worker's sampler stopped by itself (it was not asked for a while): start it again.
       w.state = 'loading';
-    } else if (value && Array.isArray(value.samples)) {
-      w.lost = value.lost || 0;
-      for (const s of value.samples) {
-        if (w.samples.length >= MAX_PENDING_SAMPLES) {
-          w.samples.shift();
-          w.lost++;
-        }
-        if (s && s.eventLoop) w.samples.push(s);
+    } else if (value && value.eventLoop) {
+      if (w.samples.length >= MAX_PENDING_SAMPLES) {
+        w.samples.shift();
+        w.lost++;
       }
+      w.samples.push(value);
     }
   }
 
@@ -223,8 +224,6 @@ function createWorkerWatch(config) {
         else send(w, 'check', checkExpression(w));
       } else if (w.state === 'loading') {
         send(w, 'start', startExpression(cfg));
-      } else if (w.state === 'running') {
-        send(w, 'next', NEXT_EXPRESSION);
       }
     }
   }
@@ -256,6 +255,17 @@ function createWorkerWatch(config) {
   }
 
   return {
+    /** At a snapshot tick: asks each worker for its interval (one question at a time per worker). */
+    request() {
+      if (!session) return;
+      for (const w of workers.values()) if (w.state === 'running' && !w.outstanding) send(w, 'sample', SAMPLE_EXPRESSION);
+    },
+    /** Workers still answering. */
+    outstanding() {
+      let n = 0;
+      for (const w of workers.values()) if (w.state === 'running' && w.outstanding) n++;
+      return n;
+    },
     collect() {
       const entries = [];
       const errors = [];
@@ -298,4 +308,5 @@ function createWorkerWatch(config) {
 
 function noopCallback() {}
 
-module.exports = { createWorkerWatch: createWorkerWatch, MAX_WORKERS: MAX_WORKERS };
+// The bounds are the agent's schema's (collectors/channel/messages.ts; a test checks they agree).
+module.exports = { createWorkerWatch: createWorkerWatch, MAX_WORKERS: MAX_WORKERS, MAX_GC_EVENTS_PER_WORKER: MAX_GC_EVENTS_PER_WORKER };
