@@ -24,7 +24,7 @@ import {
   ATTR_V8JS_HEAP_SPACE_NAME,
   ATTR_V8JS_RESOURCE_TYPE,
 } from './semconv';
-import type { DelayStatsNs, EventLoopStats, GcEvent, SnapshotMessage } from '../../collectors/channel/messages';
+import type { DelayStatsNs, EventLoopStats, GcEvent, SnapshotMessage, WorkerThreadStats } from '../../collectors/channel/messages';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';
 import type { ProcessIdentity } from '../discovery';
@@ -80,11 +80,18 @@ function histogram(meter: Meter, s: InstrumentSpec): Histogram {
 
 const DELAY_KEYS = ['min', 'max', 'mean', 'p50', 'p90', 'p99'] as const;
 
+// The SDK keeps every attribute set it has seen for a provider's lifetime (cumulative temporality),
+// so an exited worker thread's series stay, with their last values, until the target goes. Worker
+// threads that each get series are bounded per target so a pool that keeps replacing its workers
+// cannot grow them without end; later threads are left out of the metrics (they stay in snapshots).
+export const MAX_WORKER_THREAD_SERIES = 256;
+
 export class TargetMeters {
   readonly provider: MeterProvider;
   readonly pullReader = new PullReader();
   private readonly v8Gc: Histogram;
   private readonly pyGc: Histogram;
+  private readonly workerThreads = new Set<number>();
 
   constructor(
     private readonly target: TargetView,
@@ -128,11 +135,21 @@ export class TargetMeters {
       return;
     }
     this.recordV8Gc(snap.gc, {});
-    for (const w of snap.workers ?? []) this.recordV8Gc(w.gc, threadAttributes(w));
+    for (const w of this.exported(snap.workers)) this.recordV8Gc(w.gc, threadAttributes(w));
   }
 
   private recordV8Gc(events: GcEvent[] | undefined, attributes: Attributes): void {
     for (const gc of events ?? []) this.v8Gc.record(gc.durationS, { ...attributes, [ATTR_V8JS_GC_TYPE]: gc.kind });
+  }
+
+  /** The worker threads that have (or may get) series: the first MAX_WORKER_THREAD_SERIES seen. */
+  private exported(workers: WorkerThreadStats[] | undefined): WorkerThreadStats[] {
+    return (workers ?? []).filter((w) => {
+      if (this.workerThreads.has(w.threadId)) return true;
+      if (this.workerThreads.size >= MAX_WORKER_THREAD_SERIES) return false;
+      this.workerThreads.add(w.threadId);
+      return true;
+    });
   }
 
   async collect(): Promise<ResourceMetrics> {
@@ -185,7 +202,7 @@ export class TargetMeters {
     };
     if (runtime === 'nodejs') {
       nodeLoop(s.eventLoop);
-      for (const w of s.workers ?? []) nodeLoop(w.eventLoop, threadAttributes(w));
+      for (const w of this.exported(s.workers)) nodeLoop(w.eventLoop, threadAttributes(w));
       for (const space of s.heap?.spaces ?? []) {
         const attrs = { [ATTR_V8JS_HEAP_SPACE_NAME]: space.name };
         result.observe(o.heapUsed!, space.usedBytes, attrs);
