@@ -1,6 +1,6 @@
 // Worker threads measured by the Node probe, on a real service that offloads a 50 ms CPU handler to
 // a worker_threads pool of 2 under saturating load: attached through the inspector (Node 18, 20,
-// 22) and preloaded by `rtprof run` (scraped, promtool-clean). Each worker's utilization, a worker
+// 22, 24) and preloaded by `rtprof run` (scraped, promtool-clean). Each worker's utilization, a worker
 // blocking 120 ms read as such, a worker created after attach seen within 2 s, GC in the workers,
 // the main thread staying responsive, and nothing left running in the workers after bye.
 
@@ -13,7 +13,7 @@ import { attachNode } from '../../../collectors/node/attach';
 import { targetListeners } from '../../../collectors/node/target-facts';
 import { parsePrometheus, rtprof, valuesOf } from '../../helpers/agent';
 import { until } from '../../helpers/processes';
-import { nodeBinary, nodeFixture, sleep, start, type NodeBinary, type Started } from '../../helpers/spawn';
+import { nodeBinary, nodeFixture, sleep, start, TEST_NODE_MAJORS, type NodeBinary, type Started } from '../../helpers/spawn';
 import { requireTool } from '../../helpers/tools';
 import { median, startHarness, type Harness } from '../channel-harness';
 
@@ -84,7 +84,7 @@ async function samplerStates(target: Started, count: number): Promise<string[]> 
   );
 }
 
-for (const major of [18, 20, 22]) {
+for (const major of TEST_NODE_MAJORS) {
   describe(`node worker threads, attached, Node ${major}`, () => {
     let node: NodeBinary;
     let h: Harness;
