@@ -1,6 +1,7 @@
 'use strict';
 // rtprof Node probe: runs inside the target and pushes one snapshot per interval (event-loop delay
-// and utilization, GC pauses, heap spaces, active resources, HTTP work in flight) to the agent's
+// and utilization, GC pauses, heap spaces, active resources, HTTP work in flight; the same loop and
+// GC figures for each worker thread, workers.js) to the agent's
 // unix socket as NDJSON (docs/PROTOCOL.md). The same file is preloaded (`--require`, NODE_OPTIONS;
 // configured by RTPROF_* env) or injected through the inspector (`require(this).start(config)`).
 //

@@ -7,8 +7,9 @@
 //
 // Safety: the session's event handlers can run from an inspector interrupt in the middle of the
 // app's own code, so they only record what arrived; every message to a worker is sent from the
-// probe's own unref()ed timers (the snapshot tick, and pump for workers being set up). Our evaluations are `silent` (an app debugger pausing on exceptions is
-// not triggered) and never run during a worker's bootstrap (see READY).
+// probe's own unref()ed timers (the snapshot tick, and pump for workers being set up). Our
+// evaluations are `silent` (an app debugger pausing on exceptions is not triggered) and never run
+// inside a worker's bootstrap (see checkExpression).
 
 const { guard } = require('./sampler');
 
