@@ -102,7 +102,11 @@ export class Target implements TargetView {
         threadState: !this.proc.unavailable.has('threadState'),
         probe: this.probe.state === 'connected',
       },
-      unavailable: Object.fromEntries(this.proc.unavailable),
+      unavailable: {
+        ...Object.fromEntries(this.proc.unavailable),
+        // Node worker threads the probe could not measure, and why (the latest snapshot says).
+        ...(this.lastSnapshot?.workersUnavailable ? { workers: this.lastSnapshot.workersUnavailable } : {}),
+      },
       last: this.lastProc
         ? {
             t: new Date(this.lastProc.t).toISOString(),

@@ -45,6 +45,40 @@ export interface HeapSpace {
   physicalBytes: number;
 }
 
+/** At most this many worker threads in one snapshot (the Node probe watches no more). */
+export const MAX_WORKERS = 64;
+/** GC pauses of one worker in one snapshot, at most. */
+export const MAX_WORKER_GC_EVENTS = 100;
+
+export interface EventLoopStats {
+  delayNs?: DelayStatsNs;
+  utilization?: number;
+  activeS?: number;
+  idleS?: number;
+  resolutionNs?: number;
+}
+
+export interface GcTotals {
+  count: number;
+  collected?: number;
+  uncollectable?: number;
+  byKind?: Record<string, { count: number; collected?: number; uncollectable?: number }>;
+}
+
+/** One Node worker_threads worker: its loop and GC pauses, measured in the worker itself. */
+export interface WorkerThreadStats {
+  /** worker_threads threadId (the main thread is 0 and is never listed) */
+  threadId: number;
+  /** the Worker's `name` option, else its script's file name */
+  name: string;
+  /** absent when the worker sent no sample this interval (a loop blocked throughout) */
+  eventLoop?: EventLoopStats;
+  gc?: GcEvent[];
+  gcTotals?: GcTotals;
+  /** the worker's GC pauses not sent (over the per-snapshot bound), since the probe reached it */
+  dropped?: number;
+}
+
 export interface SnapshotMessage {
   v: 1;
   type: 'snapshot';
@@ -52,26 +86,19 @@ export interface SnapshotMessage {
   seq: number;
   t: number;
   intervalMs?: number;
-  eventLoop?: {
-    delayNs?: DelayStatsNs;
-    utilization?: number;
-    activeS?: number;
-    idleS?: number;
-    resolutionNs?: number;
-  };
+  eventLoop?: EventLoopStats;
   gc?: GcEvent[];
-  gcTotals?: {
-    count: number;
-    collected?: number;
-    uncollectable?: number;
-    byKind?: Record<string, { count: number; collected?: number; uncollectable?: number }>;
-  };
+  gcTotals?: GcTotals;
   heap?: { usedBytes?: number; totalBytes?: number; spaces?: HeapSpace[] };
   resources?: Record<string, number>;
   interpreter?: { delayNs?: DelayStatsNs };
   threads?: number;
   work?: { inFlight: number; completed: number; busyS: number };
   dropped?: number;
+  /** Node: worker threads, main thread excluded, each worker once (by threadId) */
+  workers?: WorkerThreadStats[];
+  /** Node: why some or all worker threads are not measured (one line) */
+  workersUnavailable?: string;
 }
 
 export interface ByeMessage {

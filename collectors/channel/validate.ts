@@ -1,7 +1,7 @@
 // Shape checks for probe → agent lines (docs/PROTOCOL.md). Pure functions: the channel server
 // decides what a failure costs (drop the line, or close the connection), these only say why.
 
-import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
+import { MAX_LINE_BYTES, MAX_WORKER_GC_EVENTS, MAX_WORKERS, PROTOCOL_VERSION } from './messages';
 import type { DelayStatsNs, HelloMessage, ProbeMessage, SnapshotMessage } from './messages';
 
 export type DropReason = 'bad_json' | 'too_long' | 'bad_schema' | 'bad_version' | 'bad_token' | 'wrong_pid' | 'rate_limited' | 'no_hello';
@@ -95,6 +95,26 @@ function isEventLoop(v: unknown): boolean {
   );
 }
 
+function isGcEvents(v: unknown, max: number): boolean {
+  return Array.isArray(v) && v.length <= max && v.every(isGcEvent);
+}
+
+function isWorker(v: unknown): boolean {
+  if (!isObj(v) || !isInt(v.threadId) || v.threadId === 0 || !isStr(v.name, 128)) return false;
+  return (
+    optional(v, 'eventLoop', isEventLoop) &&
+    optional(v, 'gc', (g) => isGcEvents(g, MAX_WORKER_GC_EVENTS)) &&
+    optional(v, 'gcTotals', isGcTotals) &&
+    optional(v, 'dropped', isNum)
+  );
+}
+
+/** At most MAX_WORKERS, each valid, no threadId twice (each would be one set of series). */
+function isWorkers(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length > MAX_WORKERS || !v.every(isWorker)) return false;
+  return new Set(v.map((w: Obj) => w.threadId)).size === v.length;
+}
+
 function isWork(v: unknown): boolean {
   return isObj(v) && isNum(v.inFlight) && isNum(v.completed) && isNum(v.busyS);
 }
@@ -117,8 +137,7 @@ function checkSnapshot(o: Obj): string | null {
   if (!isNum(o.t)) return 't';
   if (!optional(o, 'intervalMs', isNum)) return 'intervalMs';
   if (!optional(o, 'eventLoop', isEventLoop)) return 'eventLoop';
-  const gc = o.gc;
-  if (gc !== undefined && !(Array.isArray(gc) && gc.length <= MAX_GC_EVENTS && gc.every(isGcEvent))) return 'gc';
+  if (!optional(o, 'gc', (g) => isGcEvents(g, MAX_GC_EVENTS))) return 'gc';
   if (!optional(o, 'gcTotals', isGcTotals)) return 'gcTotals';
   if (!optional(o, 'heap', isHeap)) return 'heap';
   if (!optional(o, 'resources', isCountMap)) return 'resources';
@@ -126,6 +145,8 @@ function checkSnapshot(o: Obj): string | null {
   if (!optional(o, 'threads', isInt)) return 'threads';
   if (!optional(o, 'work', isWork)) return 'work';
   if (!optional(o, 'dropped', isNum)) return 'dropped';
+  if (!optional(o, 'workers', isWorkers)) return 'workers';
+  if (!optional(o, 'workersUnavailable', (v) => isStr(v, MAX_STRING))) return 'workersUnavailable';
   return null;
 }
 

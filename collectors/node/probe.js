@@ -1,6 +1,7 @@
 'use strict';
 // rtprof Node probe: runs inside the target and pushes one snapshot per interval (event-loop delay
-// and utilization, GC pauses, heap spaces, active resources, HTTP work in flight) to the agent's
+// and utilization, GC pauses, heap spaces, active resources, HTTP work in flight; the same loop and
+// GC figures for each worker thread, workers.js) to the agent's
 // unix socket as NDJSON (docs/PROTOCOL.md). The same file is preloaded (`--require`, NODE_OPTIONS;
 // configured by RTPROF_* env) or injected through the inspector (`require(this).start(config)`).
 //
@@ -14,7 +15,6 @@ const STATE_KEY = Symbol.for('rtprof.probe');
 const MAX_QUEUE = 64;
 // After a reconnect only the newest lines are sent, so the backlog stays under the agent's rate limit.
 const MAX_FLUSH_AFTER_RECONNECT = 16;
-const MAX_GC_EVENTS = 1000;
 const MAX_INBOUND_BYTES = 64 * 1024;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -28,40 +28,24 @@ const CONNECTION_COUNTS_AFTER_MS = 5000;
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
 const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = [
-  'RTPROF_SOCKET',
-  'RTPROF_TOKEN',
-  'RTPROF_INTERVAL_MS',
-  'RTPROF_ATTACH',
-  'RTPROF_RESOLUTION_MS',
-  'RTPROF_HTTP',
-  'RTPROF_GC',
-];
-// Loop turns timed after a reset of the delay monitor, at most (see createSampler).
-const MAX_WATCHED_TURNS = 1000;
-const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP', 'RTPROF_GC', 'RTPROF_WORKERS'];
+// A snapshot line stays under the agent's limit (MAX_LINE_BYTES, 64 KiB) with room to spare: worker
+// entries are trimmed to fit (see fitLine).
+const MAX_LINE_CHARS = 60 * 1024;
+// How long a snapshot waits for the worker threads' answers, at most.
+const WORKER_WAIT_MS = 100;
+
+const sampling = require('./sampler');
+const guard = sampling.guard;
+const later = sampling.later;
+const createSampler = sampling.createSampler;
+const createWorkerWatch = require('./workers').createWorkerWatch;
 
 function noop() {}
-
-function guard(fn) {
-  return function guarded() {
-    try {
-      return fn.apply(this, arguments);
-    } catch (e) {
-      return undefined;
-    }
-  };
-}
 
 function positiveNumber(value, fallback) {
   const n = Number(value);
   return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
-function gcKindName(entry) {
-  // Node >= 16 puts the kind in entry.detail; older releases put it on the entry itself.
-  const kind = entry.detail && entry.detail.kind !== undefined ? entry.detail.kind : entry.kind;
-  return GC_KINDS[kind] || 'other';
 }
 
 /** One probe per process, whatever copy of this file loaded first (Symbol.for is process-wide). */
@@ -72,167 +56,6 @@ function state() {
     Object.defineProperty(globalThis, STATE_KEY, { value: s, enumerable: false, configurable: true });
   }
   return s;
-}
-
-// ---- sampling --------------------------------------------------------------------------------
-
-function createSampler(resolutionMs, gcOn) {
-  const perfHooks = require('perf_hooks');
-  const v8 = require('v8');
-  const performance = perfHooks.performance;
-  const resolutionNs = resolutionMs * 1e6;
-  // Loop delay: perf_hooks.monitorEventLoopDelay, a libuv timer every resolutionMs timed in C++.
-  // A JS setInterval doing the same (the probe's earlier way) cost ~2.6 % more CPU per request on a
-  // loaded hello-world; the native monitor's cost did not show against an A/A control.
-  // The monitor records a delay only when its timer next fires, and its reset() forgets when it last
-  // fired (the first tick after a reset records nothing), so a block just before or just after a
-  // read would be lost. The probe times those loop turns itself, with unref'd immediates (one per
-  // turn, so an idle turn lasts until the monitor's next timer at most): the turn that ends at the
-  // read (settle), and each turn after the reset until the monitor records again (watchAfterReset).
-  // Their excess over the resolution joins the next read's maximum (extraNs).
-  const monitor = perfHooks.monitorEventLoopDelay({ resolution: resolutionMs });
-  monitor.enable();
-  let extraNs = 0;
-  let chain = 0;
-  function noteTurn(ms) {
-    const ns = ms * 1e6 - resolutionNs;
-    if (ns > extraNs) extraNs = ns;
-  }
-  function watchAfterReset() {
-    const id = ++chain;
-    let last = performance.now();
-    let hops = 0;
-    const step = () => {
-      if (id !== chain) return;
-      const now = performance.now();
-      noteTurn(now - last);
-      last = now;
-      if (monitor.count === 0 && ++hops < MAX_WATCHED_TURNS) later(step);
-    };
-    later(step);
-  }
-  watchAfterReset();
-  const eluStart = performance.eventLoopUtilization();
-  let lastElu = eluStart;
-  const gcTotals = { count: 0, byKind: {} };
-  let gcEvents = [];
-  let gcDropped = 0;
-
-  // GC pauses: a PerformanceObserver for 'gc' (V8 GC callbacks). Seeing each pause is most of what
-  // the probe costs on a loaded hello-world (docs/BENCHMARKS.md), so an agent may turn it off
-  // (`--no-gc-pauses`): no observer then, and no gc/gcTotals in the snapshots.
-  let observer = null;
-  function watchGc(on) {
-    if (on && !observer) {
-      observer = new perfHooks.PerformanceObserver(
-        guard((list) => {
-          const entries = list.getEntries();
-          for (let i = 0; i < entries.length; i++) {
-            const kind = gcKindName(entries[i]);
-            gcTotals.count++;
-            const byKind = gcTotals.byKind[kind] || (gcTotals.byKind[kind] = { count: 0 });
-            byKind.count++;
-            if (gcEvents.length < MAX_GC_EVENTS) gcEvents.push({ kind: kind, durationS: entries[i].duration / 1000 });
-            else gcDropped++;
-          }
-        }),
-      );
-      observer.observe({ entryTypes: ['gc'] });
-    } else if (!on && observer) {
-      try {
-        observer.disconnect();
-      } catch (e) {}
-      observer = null;
-      gcEvents = [];
-    }
-  }
-  watchGc(gcOn !== false);
-
-  function excess(ns) {
-    return ns > resolutionNs ? Math.round(ns - resolutionNs) : 0;
-  }
-
-  function delayStats() {
-    // With no sample in the interval (a loop blocked throughout) min is a 2^63 sentinel: send nothing.
-    const empty = monitor.count === 0 || monitor.min > 1e15;
-    if (empty) return undefined;
-    return {
-      min: excess(monitor.min),
-      mean: excess(monitor.mean),
-      p50: excess(monitor.percentile(50)),
-      p90: excess(monitor.percentile(90)),
-      p99: excess(monitor.percentile(99)),
-      max: Math.max(excess(monitor.max), Math.round(extraNs)),
-    };
-  }
-
-  function heap() {
-    const stats = v8.getHeapStatistics();
-    const spaces = v8.getHeapSpaceStatistics().map((s) => ({
-      name: s.space_name,
-      sizeBytes: s.space_size,
-      usedBytes: s.space_used_size,
-      availableBytes: s.space_available_size,
-      physicalBytes: s.physical_space_size,
-    }));
-    return { usedBytes: stats.used_heap_size, totalBytes: stats.total_heap_size, spaces: spaces };
-  }
-
-  // getActiveResourcesInfo lists only ref'd handles and timers, so the probe's own (unref'd)
-  // socket and timers are not counted.
-  function resources() {
-    if (typeof process.getActiveResourcesInfo !== 'function') return undefined;
-    const counts = {};
-    const info = process.getActiveResourcesInfo();
-    for (let i = 0; i < info.length; i++) counts[info[i]] = (counts[info[i]] || 0) + 1;
-    return counts;
-  }
-
-  return {
-    resolutionNs: resolutionNs,
-    /** Calls fn once the loop has turned past the timers phase after now, timing that turn. */
-    settle(fn) {
-      later(() => {
-        const t0 = performance.now();
-        later(() => {
-          noteTurn(performance.now() - t0);
-          fn();
-        });
-      });
-    },
-    sample() {
-      const now = performance.eventLoopUtilization();
-      const sinceStart = performance.eventLoopUtilization(now, eluStart);
-      const eventLoop = {
-        utilization: performance.eventLoopUtilization(now, lastElu).utilization,
-        activeS: sinceStart.active / 1000,
-        idleS: sinceStart.idle / 1000,
-        resolutionNs: resolutionNs,
-      };
-      lastElu = now;
-      const delay = delayStats();
-      if (delay) eventLoop.delayNs = delay;
-      monitor.reset();
-      extraNs = 0;
-      watchAfterReset();
-      const events = gcEvents;
-      gcEvents = [];
-      return {
-        eventLoop: eventLoop,
-        gc: observer ? events : undefined,
-        gcTotals: observer ? { count: gcTotals.count, byKind: JSON.parse(JSON.stringify(gcTotals.byKind)) } : undefined,
-        heap: heap(),
-        resources: resources(),
-        gcDropped: gcDropped,
-      };
-    },
-    setGc: watchGc,
-    stop() {
-      watchGc(false);
-      chain++;
-      monitor.disable();
-    },
-  };
 }
 
 const MAX_SOCKETS = 100000;
@@ -475,20 +298,34 @@ function createLink(s) {
 
 // ---- lifecycle -----------------------------------------------------------------------------------
 
-function later(fn) {
-  const im = setImmediate(guard(fn));
-  if (im && typeof im.unref === 'function') im.unref();
-}
-
-// A snapshot falls due: it is taken once the loop has turned past its next timers phase, where the
 // delay monitor records a block that ended just before (see createSampler).
 function tick(s) {
+  // Worker threads are watched from the first tick, not from start(): start() can run inside the
+  // attacher's inspector evaluation, where opening another session would nest inspector dispatch.
+  if (s.config.workers !== false && !s.workers) s.workers = createWorkerWatch(workerConfig(s.config));
   const sampler = s.sampler;
-  sampler.settle(() => s.running && s.sampler === sampler && emit(s));
+  const workers = s.workers;
+  if (workers) workers.request();
+  sampler.settle(() => {
+    if (!s.running || s.sampler !== sampler) return;
+    // The main thread's figures are taken now; the snapshot waits a little for the workers' answers
+    // (a worker busy past that answers into the next snapshot).
+    const main = sampler.sample();
+    const began = Date.now();
+    const send = () => {
+      if (!s.running || s.sampler !== sampler) return;
+      if (workers && s.workers === workers && workers.outstanding() > 0 && Date.now() - began < WORKER_WAIT_MS) {
+        const t = setTimeout(guard(send), 10);
+        t.unref();
+        return;
+      }
+      emit(s, main);
+    };
+    send();
+  });
 }
 
-function emit(s) {
-  const sample = s.sampler.sample();
+function emit(s, sample) {
   const snapshot = {
     v: 1,
     type: 'snapshot',
@@ -504,7 +341,36 @@ function emit(s) {
   if (sample.resources) snapshot.resources = sample.resources;
   if (s.work) snapshot.work = s.work.sample();
   snapshot.dropped = s.dropped + sample.gcDropped;
-  s.link.send(JSON.stringify(snapshot));
+  if (s.workers) {
+    const w = s.workers.collect();
+    if (w.workers.length > 0) snapshot.workers = w.workers;
+    if (w.unavailable) snapshot.workersUnavailable = w.unavailable;
+  }
+  s.link.send(fitLine(snapshot));
+}
+
+function workerConfig(c) {
+  return { intervalMs: c.intervalMs, resolutionMs: c.resolutionMs, gc: c.gc };
+}
+
+/** The snapshot as one line under MAX_LINE_CHARS: workers' GC pauses go first, then whole workers. */
+function fitLine(snapshot) {
+  let line = JSON.stringify(snapshot);
+  const workers = snapshot.workers;
+  if (line.length <= MAX_LINE_CHARS || !workers) return line;
+  for (let i = 0; i < workers.length; i++) {
+    const w = workers[i];
+    if (w.gc && w.gc.length > 0) {
+      w.dropped = (w.dropped || 0) + w.gc.length;
+      w.gc = [];
+    }
+  }
+  line = JSON.stringify(snapshot);
+  while (line.length > MAX_LINE_CHARS && workers.length > 0) {
+    workers.length = Math.floor(workers.length / 2);
+    line = JSON.stringify(snapshot);
+  }
+  return line;
 }
 
 function startTimer(s) {
@@ -533,6 +399,8 @@ function normalize(config) {
     http: !(c.http === false || c.http === 0 || c.http === '0'),
     // false, 0 or '0': no GC pause watching (`--no-gc-pauses`): no GC callback in this process.
     gc: !(c.gc === false || c.gc === 0 || c.gc === '0'),
+    // false, 0 or '0': worker threads are not watched (no in-process inspector session).
+    workers: !(c.workers === false || c.workers === 0 || c.workers === '0'),
   };
 }
 
@@ -555,14 +423,15 @@ function stopProbe() {
   if (s.link) s.link.stop();
   if (s.sampler) s.sampler.stop();
   if (s.work) s.work.stop();
-  s.link = s.sampler = s.work = null;
+  if (s.workers) s.workers.stop();
+  s.link = s.sampler = s.work = s.workers = null;
   s.config = null;
   s.earlier = [];
 }
 
 /**
  * Starts the probe, or, if one already runs in this process, points it at the new socket/token.
- * config: { socket, token, intervalMs?, attach?, resolutionMs?, http?, gc?, giveUpMs? }.
+ * config: { socket, token, intervalMs?, attach?, resolutionMs?, http?, gc?, workers?, giveUpMs? }.
  * Returns { ok: true, state: 'started' | 'switched', pid, probeVersion } or { ok: false, error }.
  */
 function start(config) {
@@ -577,6 +446,7 @@ function start(config) {
     s.startedAt = Date.now();
     s.sampler = createSampler(cfg.resolutionMs, cfg.gc);
     s.work = cfg.http ? createWorkTracker() : null;
+    s.workers = null;
     s.link = createLink(s);
     s.running = true;
     // The agents this probe was taken over from (newest last, one per socket): a bye from the
@@ -594,6 +464,11 @@ function start(config) {
       // GC pause watching follows the current agent too (a config from an older copy has no gc: on).
       if (s.sampler && s.sampler.setGc) s.sampler.setGc(next.gc !== false);
       s.config = Object.assign({}, next, { resolutionMs: s.config.resolutionMs });
+      // Worker watching follows the current agent too (a config from an older copy has none: on).
+      if (next.workers === false && s.workers) {
+        s.workers.stop();
+        s.workers = null;
+      } else if (s.workers) s.workers.configure(workerConfig(s.config));
       s.link.restart();
       if (intervalChanged) startTimer(s);
     };
@@ -650,6 +525,7 @@ function startFromEnv() {
     resolutionMs: env.RTPROF_RESOLUTION_MS,
     http: env.RTPROF_HTTP,
     gc: env.RTPROF_GC,
+    workers: env.RTPROF_WORKERS,
   };
   for (let i = 0; i < ENV_KEYS.length; i++) delete env[ENV_KEYS[i]];
   start(config);

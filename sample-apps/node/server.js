@@ -8,8 +8,10 @@
 //   GET /cpu?ms=N                 compute on the event loop for N ms (wall clock)
 //   GET /mixed?cpu_ms=C&io_ms=I   compute C ms, then wait I ms on the downstream
 //   GET /healthz                  {"status":"ok","runtime":"nodejs","pid":..}
+//   GET /offload?ms=N             Node only: /cpu's compute for N ms in a worker_threads pool
+//                                 (POOL_SIZE workers, default 2, started on the first call)
 //
-// /io, /cpu and /mixed answer {"endpoint","cpu_ms","io_ms","iterations","elapsed_ms"}.
+// /io, /cpu, /mixed and /offload answer {"endpoint","cpu_ms","io_ms","iterations","elapsed_ms"}.
 // PORT (default 3000; 0 = free port), HOST (default 127.0.0.1), DOWNSTREAM_URL (default
 // http://127.0.0.1:3999), or --port/--host/--downstream. Prints one line when ready:
 // READY pid=<pid> port=<port> runtime=nodejs. SIGTERM/SIGINT: close and exit 0.
@@ -17,6 +19,7 @@ const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 const Fastify = require('fastify');
 const { jsonRoundTrip } = require('./payload.js');
+const { burn, createPool } = require('./cpu-pool.js');
 
 function flag(name) {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,19 +46,6 @@ function msParam(query, name, dflt) {
     throw new BadRequest(`${name} must be an integer between 0 and ${MAX_MS}`);
   }
   return Number(raw);
-}
-
-/** Busy compute on the loop until ms of wall time have passed; returns the iterations done. */
-function burn(ms) {
-  const deadline = performance.now() + ms;
-  let x = 1;
-  let iterations = 0;
-  do {
-    for (let i = 0; i < 1000; i++) x = (x * 48271) % 2147483647;
-    iterations += 1000;
-  } while (performance.now() < deadline);
-  if (x === 0) throw new Error('unreachable'); // keep x alive
-  return iterations;
 }
 
 function downstreamOnce(ms) {
@@ -128,6 +118,18 @@ app.get('/mixed', async (request) => {
   const iterations = burn(cpuMs);
   await downstream(ioMs);
   return { endpoint: 'mixed', cpu_ms: cpuMs, io_ms: ioMs, iterations, elapsed_ms: round3(performance.now() - t0) };
+});
+
+// The pool starts on the first /offload, so the service has no extra threads unless it is used.
+let pool = null;
+const POOL_SIZE = Math.max(1, Math.min(Number(process.env.POOL_SIZE) || 2, 64));
+
+app.get('/offload', async (request) => {
+  const ms = msParam(request.query, 'ms', 10);
+  const t0 = performance.now();
+  if (!pool) pool = createPool(POOL_SIZE);
+  const iterations = await pool.run(ms);
+  return { endpoint: 'offload', cpu_ms: ms, io_ms: 0, iterations, elapsed_ms: round3(performance.now() - t0) };
 });
 
 let stopping = false;

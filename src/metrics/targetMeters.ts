@@ -23,11 +23,13 @@ import {
   ATTR_PROCESS_RUNTIME_VERSION,
   ATTR_SERVICE_NAME,
   ATTR_SYSTEM_PAGING_FAULT_TYPE,
+  ATTR_THREAD_ID,
+  ATTR_THREAD_NAME,
   ATTR_V8JS_GC_TYPE,
   ATTR_V8JS_HEAP_SPACE_NAME,
   ATTR_V8JS_RESOURCE_TYPE,
 } from './semconv';
-import type { DelayStatsNs, SnapshotMessage } from '../../collectors/channel/messages';
+import type { DelayStatsNs, EventLoopStats, GcEvent, SnapshotMessage, WorkerThreadStats } from '../../collectors/channel/messages';
 import { containerStats, type ContainerIdentity, type ContainerInfo } from '../../collectors/proc/container';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';
@@ -104,11 +106,18 @@ function histogram(meter: Meter, s: InstrumentSpec): Histogram {
 
 const DELAY_KEYS = ['min', 'max', 'mean', 'p50', 'p90', 'p99'] as const;
 
+// The SDK keeps every attribute set it has seen for a provider's lifetime (cumulative temporality),
+// so an exited worker thread's series stay, with their last values, until the target goes. Worker
+// threads that each get series are bounded per target so a pool that keeps replacing its workers
+// cannot grow them without end; later threads are left out of the metrics (they stay in snapshots).
+export const MAX_WORKER_THREAD_SERIES = 256;
+
 export class TargetMeters {
   readonly provider: MeterProvider;
   readonly pullReader = new PullReader();
   private readonly v8Gc: Histogram;
   private readonly pyGc: Histogram;
+  private readonly workerThreads = new Set<number>();
 
   constructor(
     private readonly target: TargetView,
@@ -154,13 +163,26 @@ export class TargetMeters {
 
   /** GC pauses of one snapshot go into the histograms (once: snapshots arrive once each). */
   recordSnapshot(snap: SnapshotMessage, runtime: string): void {
-    for (const gc of snap.gc ?? []) {
-      if (runtime === 'cpython') {
-        this.pyGc.record(gc.durationS, { [ATTR_CPYTHON_GC_GENERATION]: Number(gc.kind.replace('gen', '')) });
-      } else {
-        this.v8Gc.record(gc.durationS, { [ATTR_V8JS_GC_TYPE]: gc.kind });
-      }
+    if (runtime === 'cpython') {
+      for (const gc of snap.gc ?? []) this.pyGc.record(gc.durationS, { [ATTR_CPYTHON_GC_GENERATION]: Number(gc.kind.replace('gen', '')) });
+      return;
     }
+    this.recordV8Gc(snap.gc, {});
+    for (const w of this.exported(snap.workers)) this.recordV8Gc(w.gc, threadAttributes(w));
+  }
+
+  private recordV8Gc(events: GcEvent[] | undefined, attributes: Attributes): void {
+    for (const gc of events ?? []) this.v8Gc.record(gc.durationS, { ...attributes, [ATTR_V8JS_GC_TYPE]: gc.kind });
+  }
+
+  /** The worker threads that have (or may get) series: the first MAX_WORKER_THREAD_SERIES seen. */
+  private exported(workers: WorkerThreadStats[] | undefined): WorkerThreadStats[] {
+    return (workers ?? []).filter((w) => {
+      if (this.workerThreads.has(w.threadId)) return true;
+      if (this.workerThreads.size >= MAX_WORKER_THREAD_SERIES) return false;
+      this.workerThreads.add(w.threadId);
+      return true;
+    });
   }
 
   async collect(): Promise<ResourceMetrics> {
@@ -216,15 +238,21 @@ export class TargetMeters {
     const s = this.target.lastSnapshot;
     if (!s) return;
     const runtime = this.target.identity.runtime;
-    const delays = (prefix: string, stats: DelayStatsNs | undefined): void => {
+    const delays = (prefix: string, stats: DelayStatsNs | undefined, attributes: Attributes = {}): void => {
       if (!stats) return;
-      for (const key of DELAY_KEYS) result.observe(o[`${prefix}.${key}`]!, stats[key] / 1e9);
+      for (const key of DELAY_KEYS) result.observe(o[`${prefix}.${key}`]!, stats[key] / 1e9, attributes);
+    };
+    // The main thread's series carry no thread attributes (as before workers were measured); each
+    // worker thread's the same series with thread.id and thread.name.
+    const nodeLoop = (loop: EventLoopStats | undefined, attributes: Attributes = {}): void => {
+      delays('nodeDelay', loop?.delayNs, attributes);
+      if (loop?.utilization !== undefined) result.observe(o.utilization!, loop.utilization, attributes);
+      if (loop?.activeS !== undefined) result.observe(o.time!, loop.activeS, { ...attributes, [ATTR_NODEJS_EVENTLOOP_STATE]: 'active' });
+      if (loop?.idleS !== undefined) result.observe(o.time!, loop.idleS, { ...attributes, [ATTR_NODEJS_EVENTLOOP_STATE]: 'idle' });
     };
     if (runtime === 'nodejs') {
-      delays('nodeDelay', s.eventLoop?.delayNs);
-      if (s.eventLoop?.utilization !== undefined) result.observe(o.utilization!, s.eventLoop.utilization);
-      if (s.eventLoop?.activeS !== undefined) result.observe(o.time!, s.eventLoop.activeS, { [ATTR_NODEJS_EVENTLOOP_STATE]: 'active' });
-      if (s.eventLoop?.idleS !== undefined) result.observe(o.time!, s.eventLoop.idleS, { [ATTR_NODEJS_EVENTLOOP_STATE]: 'idle' });
+      nodeLoop(s.eventLoop);
+      for (const w of this.exported(s.workers)) nodeLoop(w.eventLoop, threadAttributes(w));
       for (const space of s.heap?.spaces ?? []) {
         const attrs = { [ATTR_V8JS_HEAP_SPACE_NAME]: space.name };
         result.observe(o.heapUsed!, space.usedBytes, attrs);
@@ -252,6 +280,10 @@ export class TargetMeters {
       result.observe(o['work.busyTime']!, s.work.busyS);
     }
   }
+}
+
+function threadAttributes(w: { threadId: number; name: string }): Attributes {
+  return { [ATTR_THREAD_ID]: w.threadId, [ATTR_THREAD_NAME]: w.name };
 }
 
 function prefixed(prefix: string, specs: Record<string, InstrumentSpec>): Record<string, InstrumentSpec> {

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MAX_WORKER_GC_EVENTS, MAX_WORKERS } from '../../../collectors/channel/messages';
 import { ChannelServer, defaultSocketPath } from '../../../collectors/channel/server';
+import { ROOT } from '../../helpers/agent';
 import { startHarness } from '../channel-harness';
 import type { Harness } from '../channel-harness';
 
@@ -96,6 +98,63 @@ describe('channel server', () => {
     assert.equal(now.bad_version! - before.bad_version!, 1);
     assert.equal(h.server.isConnected(4102), true);
     c.socket.destroy();
+  });
+
+  it('accepts a snapshot with Node worker threads; drops each malformed workers field as bad_schema', async () => {
+    const token = h.server.issueToken(4110);
+    const c = await connect(h.socketPath);
+    const loop = { utilization: 0.9, activeS: 1, idleS: 0.1, delayNs: { min: 0, mean: 1, p50: 0, p90: 1, p99: 2, max: 120e6 } };
+    const worker = (threadId: number, extra: object = {}): object => ({
+      threadId,
+      name: 'pool-1',
+      eventLoop: loop,
+      gc: [{ kind: 'minor', durationS: 0.001 }],
+      gcTotals: { count: 1, byKind: { minor: { count: 1 } } },
+      ...extra,
+    });
+    const gcEvent = { kind: 'minor', durationS: 0.001 };
+    const bad: object[] = [
+      { workers: Array.from({ length: MAX_WORKERS + 1 }, (_, i) => worker(i + 1)) }, // over the bound
+      { workers: [worker(1), worker(1)] }, // one thread twice
+      { workers: [worker(0)] }, // the main thread is not a worker
+      { workers: [worker(1.5)] },
+      { workers: [worker(1, { name: '' })] },
+      { workers: [worker(1, { name: 'n'.repeat(129) })] },
+      { workers: [worker(1, { eventLoop: { utilization: 1.5 } })] },
+      { workers: [worker(1, { gc: Array.from({ length: MAX_WORKER_GC_EVENTS + 1 }, () => gcEvent) })] },
+      { workers: [worker(1, { gcTotals: { count: -1 } })] },
+      { workers: [worker(1, { dropped: 'x' })] },
+      { workers: { threadId: 1 } },
+      { workersUnavailable: '' },
+      { workersUnavailable: 'x'.repeat(257) },
+    ];
+    const before = h.server.droppedCounts();
+    const good = { workers: [worker(1), worker(7, { name: 'late', eventLoop: undefined, gc: undefined, gcTotals: undefined })] };
+    c.send(hello(4110, token), ...bad.map((extra, i) => snap(4110, i + 1, extra)), snap(4110, 99, { ...good, workersUnavailable: 'why' }));
+    await h.waitFor('the good snapshot', () => h.snapshotsOf(4110).length === 1, 5000);
+    const now = h.server.droppedCounts();
+    assert.equal(now.bad_schema! - before.bad_schema!, bad.length, 'each malformed workers field dropped, counted as bad_schema');
+    const got = h.snapshotsOf(4110)[0]!;
+    assert.equal(got.seq, 99);
+    assert.deepEqual(
+      got.workers!.map((w) => [w.threadId, w.name, w.eventLoop?.delayNs?.max]),
+      [
+        [1, 'pool-1', 120e6],
+        [7, 'late', undefined],
+      ],
+    );
+    assert.equal(got.workersUnavailable, 'why');
+    c.socket.destroy();
+  });
+
+  it('the probe’s worker bounds are the schema’s', () => {
+    // collectors/node/workers.js is the probe (plain JS in the target): its bounds must not exceed what the agent accepts.
+    const probeWorkers = require(path.join(ROOT, 'collectors', 'node', 'workers.js')) as {
+      MAX_WORKERS: number;
+      MAX_GC_EVENTS_PER_WORKER: number;
+    };
+    assert.equal(probeWorkers.MAX_WORKERS, MAX_WORKERS);
+    assert.equal(probeWorkers.MAX_GC_EVENTS_PER_WORKER, MAX_WORKER_GC_EVENTS);
   });
 
   it('rejects a wrong token and another pid’s token, and closes only those connections', async () => {
