@@ -48,6 +48,8 @@ interface Followed {
   /** wall seconds accounted this interval, and those a runnable thread could not yet explain */
   wallS: number;
   heldS: number;
+  /** run-queue time booked before schedstat reported it, paid back when it does */
+  debtS: number;
   ended: boolean;
 }
 
@@ -91,10 +93,15 @@ function settle(f: Followed): void {
     a.cpu *= scale;
     a.runqueue *= scale;
   } else {
-    a.runqueue += Math.min(f.heldS, room - onCpu);
+    const waitedS = Math.min(f.heldS, room - onCpu);
+    a.runqueue += waitedS;
+    f.debtS = Math.min(MAX_DEBT_S, f.debtS + waitedS);
     a.other += Math.max(0, room - onCpu - f.heldS);
   }
 }
+
+/** A run-queue wait longer than this is not held against later reports. */
+const MAX_DEBT_S = 2;
 
 export class ThreadSet {
   private readonly followed = new Map<number, Followed>();
@@ -191,6 +198,7 @@ export class ThreadSet {
       acc: zeroKinds(),
       wallS: 0,
       heldS: 0,
+      debtS: 0,
       ended: false,
     };
     this.followed.set(tid, f);
@@ -227,16 +235,29 @@ export class ThreadSet {
     const last = f.last ?? this.birth(stat);
     if (last) {
       const wallNs = now - last.wallNs;
-      const cpu = Math.max(0, cpuNs - last.cpuNs);
-      const rq = Math.max(0, rqNs - last.rqNs);
+      const cpuS = Math.max(0, cpuNs - last.cpuNs) / 1e9;
+      let rqS = Math.max(0, rqNs - last.rqNs) / 1e9;
       f.wallS += wallNs / 1e9;
-      book(f.acc, 'cpu', cpu / 1e9);
-      book(f.acc, 'runqueue', rq / 1e9);
       // schedstat adds a run-queue wait only when the wait ends (the thread gets a CPU), so time a
       // runnable thread spent waiting shows up later, all at once: a thread seen runnable has its
-      // unexplained time held back, and collect() settles the interval as a whole.
-      if (state === 'R') f.heldS += Math.max(0, wallNs - cpu - rq) / 1e9;
-      else book(f.acc, kind ?? 'other', (wallNs - cpu - rq) / 1e9);
+      // unexplained time held back; when the wait arrives it pays back what was held (in this
+      // interval) or what an earlier interval already booked as run queue (the debt).
+      let remS = wallNs / 1e9 - cpuS - rqS;
+      if (remS < 0) {
+        const fromHeld = Math.min(f.heldS, -remS);
+        f.heldS -= fromHeld;
+        remS += fromHeld;
+      }
+      if (remS < 0) {
+        const fromDebt = Math.min(f.debtS, -remS, rqS);
+        f.debtS -= fromDebt;
+        rqS -= fromDebt;
+        remS += fromDebt;
+      }
+      book(f.acc, 'cpu', cpuS);
+      book(f.acc, 'runqueue', rqS);
+      if (state === 'R') f.heldS += Math.max(0, remS);
+      else book(f.acc, kind ?? 'other', remS);
     }
     f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
     return true;
