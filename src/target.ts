@@ -12,6 +12,8 @@ export interface ProbeStatus {
   method: string;
   /** one line: why the probe is not there, or what it is waiting for */
   message: string | undefined;
+  /** The coded error (src/errors.ts) behind a failed attach, when it has one. */
+  code?: string;
   hello: HelloMessage | undefined;
   snapshots: number;
 }
@@ -59,6 +61,7 @@ export class Target implements TargetView {
         state: this.probe.state,
         method: this.probe.method,
         message: this.probe.message ?? null,
+        ...(this.probe.code ? { code: this.probe.code } : {}),
         snapshots: this.probe.snapshots,
         probeVersion: this.probe.hello?.probeVersion ?? null,
       },

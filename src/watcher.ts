@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
 import { ChannelServer, defaultSocketPath, sameToken } from '../collectors/channel/server';
 import { attachTo } from '../collectors/attach';
+import { InsideSockets, type TargetReach } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { discover, identify, isNodeOrPython, type ProcessIdentity } from './discovery';
 import { errors } from './errors';
@@ -41,6 +42,8 @@ export interface WatcherEvents {
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
   readonly channel: ChannelServer;
+  /** Sockets and probe files inside targets in other mount/pid namespaces (containers). */
+  private readonly inside: InsideSockets;
   private readonly hub: SamplerHub;
   private timer: NodeJS.Timeout | undefined;
   private attachQueue: Promise<void> = Promise.resolve();
@@ -60,6 +63,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       log: options.log,
       adopt: (pid, token) => this.adoptDescendant(pid, token),
     });
+    this.inside = new InsideSockets(this.channel, options.log);
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.onDisconnect(pid));
@@ -193,10 +197,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   private async attach(target: Target): Promise<void> {
     if (this.stopped || !this.targets.has(target.pid)) return;
+    let reach: TargetReach;
+    try {
+      reach = await this.inside.reach(target.pid);
+    } catch (err) {
+      this.attachFailed(target, (err as Error).message, (err as { code?: string }).code);
+      return;
+    }
     const token = this.channel.issueToken(target.pid);
     const result = await attachTo(target.identity.runtime, {
       pid: target.pid,
-      socketPath: this.channel.socketPath,
+      socketPath: reach.socketPath,
+      targetDir: reach.dir,
       token,
       intervalMs: this.options.intervalMs,
       http: this.options.httpHooks !== false,
@@ -206,14 +218,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (result.ok) {
       target.probe.method = result.method;
       target.probe.state = result.pending ? 'pending' : target.probe.state === 'attaching' ? 'pending' : target.probe.state;
-      target.probe.message = result.pending ? 'probe pending: target idle (loads when it next runs code)' : result.note;
+      target.probe.message = result.pending
+        ? 'probe pending: target idle (loads when it next runs code)'
+        : (result.note ?? `probe started; waiting for it to connect to ${reach.socketPath}`);
       if (result.pending) this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
     } else {
-      target.probe.state = 'failed';
-      target.probe.message = result.reason;
-      this.channel.revokeToken(target.pid);
-      this.options.log(`target ${target.label()}: attach failed: ${result.reason}; watching from /proc only`);
+      this.attachFailed(target, result.reason, result.code);
     }
+  }
+
+  private attachFailed(target: Target, reason: string, code: string | undefined): void {
+    target.probe.state = 'failed';
+    target.probe.message = reason;
+    target.probe.code = code;
+    this.channel.revokeToken(target.pid);
+    this.options.log(`target ${target.label()}: attach failed: ${reason}; watching from /proc only`);
   }
 
   private onHello(hello: HelloMessage): void {
@@ -224,6 +243,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     target.probe.method = hello.attach;
     target.probe.hello = hello;
     target.probe.message = undefined;
+    target.probe.code = undefined;
     this.options.log(`target ${target.label()}: probe connected (${hello.runtime} ${hello.runtimeVersion}, ${hello.attach})`);
   }
 
@@ -296,6 +316,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.hub.delete(target.proc);
     target.proc.close();
     this.channel.revokeToken(target.pid);
+    this.inside.close(target.pid);
     this.options.log(`target ${target.label()} ${why}; no longer watched`);
     this.emit('removed', target, why);
   }
@@ -353,6 +374,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.hub.stop();
     for (const target of this.targets.values()) target.proc.close();
     await this.channel.close();
+    this.inside.closeAll();
   }
 }
 

@@ -84,7 +84,14 @@ export async function waitForMarkerGone(marker: string, timeoutMs: number, alive
 /** What the injected loader wrote when it failed in the target, if anything. */
 export function loaderError(marker: string): string | null {
   try {
-    return fs.readFileSync(marker + '.error', 'utf8').slice(0, 300);
+    // O_NOFOLLOW: in a container the target owns that directory, and a symlink it planted would
+    // resolve against the agent's filesystem.
+    const fd = fs.openSync(marker + '.error', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      return fs.readFileSync(fd, 'utf8').slice(0, 300);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return null;
   }

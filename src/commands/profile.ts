@@ -129,7 +129,8 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
         `probe not connected yet (${target.probe.message ?? target.probe.state}); profiling from /proc, the probe joins when it connects`,
       );
     } else if (target.probe.state === 'failed') {
-      req.log(`no probe: ${target.probe.message}; profiling from /proc only`);
+      const code = target.probe.code ? ` (${target.probe.code})` : '';
+      req.log(`no probe${code}: ${target.probe.message}; profiling from /proc only`);
     }
     return await runWindow(watcher, target, req, (l) => (load = l));
   } finally {
