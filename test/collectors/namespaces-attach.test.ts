@@ -123,7 +123,12 @@ async function probeOf(agent: RunningAgent, pid: number): Promise<ProbeInfo['pro
 }
 
 /** Both namespace shapes of one runtime version under one agent: every check the brief names. */
-async function checkVersion(t: { diagnostic: (s: string) => void }, runtime: 'nodejs' | 'cpython', exe: string, script: string): Promise<void> {
+async function checkVersion(
+  t: { diagnostic: (s: string) => void },
+  runtime: 'nodejs' | 'cpython',
+  exe: string,
+  script: string,
+): Promise<void> {
   const targets = MODES.map((mode) => ({ mode, p: startInNamespaces(mode, exe, [script]) }));
   for (const { p } of targets) await p.waitFor(/^ready/m);
   const agent = await startAgent(['--interval', '1s', ...targets.flatMap(({ p }) => ['--pid', String(p.pid)])]);
@@ -142,7 +147,10 @@ async function checkVersion(t: { diagnostic: (s: string) => void }, runtime: 'no
       });
       assert.equal(probe.state, 'connected', `${mode.name}: ${probe.message}`);
       assert.equal(probe.method, runtime === 'nodejs' ? 'inspector' : 'gdb');
-      assert.match(agent.stderr(), new RegExp(`target ${p.pid} is in another mount/pid namespace: its probe connects to /tmp/rtprof-\\d+-[0-9a-f]+/agent\\.sock`));
+      assert.match(
+        agent.stderr(),
+        new RegExp(`target ${p.pid} is in another mount/pid namespace: its probe connects to /tmp/rtprof-\\d+-[0-9a-f]+/agent\\.sock`),
+      );
     }
     const seen = await Promise.all(targets.map(({ p }) => watchMetrics(agent, p.pid, runtime, 6)));
     for (const [i, { mode, p }] of targets.entries()) {
