@@ -30,7 +30,28 @@ interface Mode {
 const MODES: Mode[] = [
   { name: 'private-tmp', unshare: ['--mount', '--propagation', 'private'], before: '' },
   { name: 'netns+mntns', unshare: ['--net', '--mount', '--propagation', 'private'], before: 'ip link set lo up && ' },
+  // A pod beside a hostPID DaemonSet: its own pid namespace too (the target is pid 1 in it).
+  {
+    name: 'pidns+netns+mntns',
+    unshare: ['--pid', '--fork', '--mount-proc', '--net', '--mount', '--propagation', 'private'],
+    before: 'ip link set lo up && ',
+  },
 ];
+
+interface InNamespaces {
+  p: Started;
+  /** The target's pid as the agent sees it (with --fork, unshare's child). */
+  pid: number;
+}
+
+/** Waits for "ready" and finds the target's pid in our pid namespace. */
+async function ready(p: Started, mode: Mode): Promise<InNamespaces> {
+  await p.waitFor(/^ready/m);
+  if (!mode.unshare.includes('--fork')) return { p, pid: p.pid };
+  const children = fs.readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.equal(children.length, 1, `unshare --fork has one child: ${children.join(' ')}`);
+  return { p, pid: children[0]! };
+}
 
 const isRoot = process.getuid?.() === 0;
 
@@ -129,15 +150,16 @@ async function checkVersion(
   exe: string,
   script: string,
 ): Promise<void> {
-  const targets = MODES.map((mode) => ({ mode, p: startInNamespaces(mode, exe, [script]) }));
-  for (const { p } of targets) await p.waitFor(/^ready/m);
-  const agent = await startAgent(['--interval', '1s', ...targets.flatMap(({ p }) => ['--pid', String(p.pid)])]);
+  const started = MODES.map((mode) => ({ mode, p: startInNamespaces(mode, exe, [script]) }));
+  const targets: Array<InNamespaces & { mode: Mode }> = [];
+  for (const { mode, p } of started) targets.push({ mode, ...(await ready(p, mode)) });
+  const agent = await startAgent(['--interval', '1s', ...targets.flatMap(({ pid }) => ['--pid', String(pid)])]);
   try {
-    for (const { mode, p } of targets) {
+    for (const { mode, pid } of targets) {
       const probe = await until(
         `probe of ${mode.name} target connected`,
         async () => {
-          const probe = await probeOf(agent, p.pid);
+          const probe = await probeOf(agent, pid);
           return probe.state === 'connected' || probe.state === 'failed' ? probe : undefined;
         },
         30_000,
@@ -149,11 +171,11 @@ async function checkVersion(
       assert.equal(probe.method, runtime === 'nodejs' ? 'inspector' : 'gdb');
       assert.match(
         agent.stderr(),
-        new RegExp(`target ${p.pid} is in another mount/pid namespace: its probe connects to /tmp/rtprof-\\d+-[0-9a-f]+/agent\\.sock`),
+        new RegExp(`target ${pid} is in another mount/pid namespace: its probe connects to /tmp/rtprof-\\d+-[0-9a-f]+/agent\\.sock`),
       );
     }
-    const seen = await Promise.all(targets.map(({ p }) => watchMetrics(agent, p.pid, runtime, 6)));
-    for (const [i, { mode, p }] of targets.entries()) {
+    const seen = await Promise.all(targets.map(({ pid }) => watchMetrics(agent, pid, runtime, 6)));
+    for (const [i, { mode, p, pid }] of targets.entries()) {
       const { delayMaxMs, gcPauses } = seen[i]!;
       const blocked = delayMaxMs.filter((m) => m > 50);
       t.diagnostic(`${mode.name}: loop delay max per interval ${delayMaxMs.map((m) => m.toFixed(1)).join(', ')} ms; GC pauses ${gcPauses}`);
@@ -164,14 +186,14 @@ async function checkVersion(
         `${mode.name}: loop delay max ${typical.toFixed(1)} ms, want ${BLOCK_MS} ± ${TOLERANCE_MS} (all: ${delayMaxMs.join(', ')})`,
       );
       assert.ok(gcPauses > 0, `${mode.name}: no GC pause seen`);
-      assert.equal(listenersOnPort(p.pid, 9229), 0, `${mode.name}: an inspector is left listening in the target's network namespace`);
+      assert.equal(listenersOnPort(pid, 9229), 0, `${mode.name}: an inspector is left listening in the target's network namespace`);
       await pong(p);
     }
   } finally {
     await agent.stop();
   }
-  for (const { mode, p } of targets) {
-    const left = fs.readdirSync(`/proc/${p.pid}/root/tmp`).filter((n) => n.startsWith('rtprof-'));
+  for (const { mode, p, pid } of targets) {
+    const left = fs.readdirSync(`/proc/${pid}/root/tmp`).filter((n) => n.startsWith('rtprof-'));
     assert.deepEqual(left, [], `${mode.name}: the agent left ${left.join(', ')} in the target's /tmp`);
     await pong(p); // the agent going away leaves it running and answering
     p.kill();
@@ -181,14 +203,14 @@ async function checkVersion(
 
 describe('attach across namespaces', { skip: isRoot ? false : 'needs root to make namespaces' }, () => {
   for (const major of NODE_MAJORS) {
-    it(`Node ${major}: private /tmp, and own network + mount namespaces`, async (t) => {
+    it(`Node ${major}: private /tmp; own network + mount namespaces; own pid namespace too`, async (t) => {
       const node = await nodeBinary(major);
       if ('skip' in node) return t.skip(node.skip);
       await checkVersion(t, 'nodejs', node.path, nodeFixture('ns-target.cjs'));
     });
   }
   for (const minor of PYTHON_MINORS) {
-    it(`CPython ${minor}: private /tmp, and own network + mount namespaces`, async (t) => {
+    it(`CPython ${minor}: private /tmp; own network + mount namespaces; own pid namespace too`, async (t) => {
       const python = pythonOf(minor);
       if (!python) return t.skip(`CPython ${minor} is not installed under pyenv`);
       await checkVersion(t, 'cpython', python, fixture('ns_target.py'));
