@@ -1,5 +1,6 @@
 // Finding Node and Python processes and telling what they are, from /proc alone.
 import { execFileSync } from 'node:child_process';
+import { sameNamespace } from '../collectors/proc/namespaces';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { userInfo } from 'node:os';
@@ -35,6 +36,9 @@ const versionCache = new Map<string, string | undefined>();
 /** Asks the target's own executable for its version once per (path, mtime). */
 export function runtimeVersionOf(exe: string | undefined, runtime: Runtime, pid: number): string | undefined {
   if (!exe || runtime === 'other') return undefined;
+  // A container's own binary is never run by the agent (often root on the host): its probe's hello
+  // tells the version instead (Watcher.onHello).
+  if (sameNamespace(pid, 'mnt') === false) return undefined;
   // /proc/PID/exe still works when the binary was replaced or deleted after start.
   const path = `/proc/${pid}/exe`;
   let key = exe;
@@ -140,6 +144,8 @@ export function attachability(identity: ProcessIdentity): { ok: boolean; why: st
     return { ok: true, why: 'inspector (SIGUSR1)' };
   }
   if (identity.runtime === 'cpython') {
+    // Unknown in another mount namespace until its probe says (its binary is not run, see above).
+    if (identity.runtimeVersion === undefined) return { ok: true, why: 'gdb, or sys.remote_exec on 3.14+' };
     const [major, minor] = (identity.runtimeVersion ?? '').split('.').map(Number);
     if (major === 3 && (minor ?? 0) >= 14) return { ok: true, why: 'sys.remote_exec' };
     if (major === 3 && (minor ?? 0) >= 8) return { ok: true, why: 'gdb' };

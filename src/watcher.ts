@@ -240,6 +240,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (!target) return;
     if (target.identity.runtime === 'other') target = this.reidentify(target) ?? target;
     target.probe.state = 'connected';
+    if (target.identity.runtimeVersion === undefined) target.identity.runtimeVersion = hello.runtimeVersion;
     target.probe.method = hello.attach;
     target.probe.hello = hello;
     target.probe.message = undefined;
