@@ -60,9 +60,14 @@ export function newMarkerPath(pid: number): string {
  * the target's user, so the probe can read it (remote_exec) and delete it (marker).
  */
 export function writeForTarget(file: string, content: string | Buffer, owner: { uid: number; gid: number }): void {
-  fs.writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
-  if (process.getuid?.() === 0 && owner.uid >= 0 && owner.uid !== 0) {
-    fs.chownSync(file, owner.uid, owner.gid);
+  // Through the open file, not its name: in a container the directory may be the target's, which
+  // could swap the name for a symlink to a file of the agent's in between.
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, content);
+    if (process.getuid?.() === 0 && owner.uid >= 0 && owner.uid !== 0) fs.fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
