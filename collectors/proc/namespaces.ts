@@ -26,6 +26,15 @@ function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String((err as Error).message);
 }
 
+/** Told apart by uid_map, which anyone may read: whose user namespace it is needs no ptrace access. */
+function otherUserNamespace(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/uid_map`, 'utf8') !== fs.readFileSync('/proc/self/uid_map', 'utf8');
+  } catch {
+    return false;
+  }
+}
+
 /** Whether pid shares the agent's namespace of this kind; undefined when that cannot be read. */
 export function sameNamespace(pid: number, kind: NsKind): boolean | undefined {
   try {
@@ -45,6 +54,7 @@ export function namespaceView(pid: number): NamespaceView {
     } catch (err) {
       const code = errCode(err);
       if (code === 'ENOENT' || code === 'ESRCH') throw new Error(`process ${pid} exited`);
+      if (otherUserNamespace(pid)) throw errors.nsUser(String(pid));
       throw errors.nsNoAccess(String(pid), `/proc/${pid}/ns/${kind}: ${code}`);
     }
     same[kind] = theirs === fs.readlinkSync(`/proc/self/ns/${kind}`);

@@ -258,4 +258,32 @@ describe('attach across namespaces', { skip: isRoot ? false : 'needs root to mak
     await pong(target);
     target.kill();
   });
+
+  it('an agent in a user namespace of its own (rootless): one coded line within 5 s', async () => {
+    const target = start(
+      '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, nodeFixture('ns-target.cjs')],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    await target.waitFor(/^ready/m);
+    const began = Date.now();
+    const cli = start('unshare', [
+      '--user',
+      '--map-root-user',
+      path.join(ROOT, 'bin', 'rtprof.js'),
+      'profile',
+      '--pid',
+      String(target.pid),
+      '--duration',
+      '1s',
+    ]);
+    const [line] = await cli.waitFor(/^rtprof: no probe \(RTPROF_ERR_NS_USER\): .*$/m, 5000);
+    assert.ok(Date.now() - began <= 5000, `the line came after ${Date.now() - began} ms`);
+    assert.match(line!, /run the agent in the host's user namespace/);
+    assert.equal((await cli.exited).code, 0);
+    await pong(target);
+    target.kill();
+  });
 });
