@@ -151,13 +151,33 @@ export function createTargetDir(view: NamespaceView): TargetDir {
     fs.chmodSync(onHost, 0o711);
     fs.mkdirSync(path.join(onHost, 'm'), { mode: 0o700 });
     chownFor(path.join(onHost, 'm'), owner);
-    return targetDir(path.join(parent, name), onHost, owner);
+    return targetDir(view.pid, path.join(parent, name), onHost, owner);
   }
   throw errors.nsReadOnly(String(view.pid));
 }
 
-function targetDir(inTarget: string, onHost: string, owner: { uid: number; gid: number }): TargetDir {
+/** Another live process in the same mount namespace as pid had (its own /proc/PID/root is gone). */
+function sharingMountNamespace(mntId: string, exclude: number): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    const other = Number(entry);
+    if (!Number.isInteger(other) || other <= 0 || other === exclude) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${other}/ns/mnt`) === mntId) return other;
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return undefined;
+}
+
+function targetDir(pid: number, inTarget: string, onHost: string, owner: { uid: number; gid: number }): TargetDir {
   const placed = new Map<string, string>();
+  let mntId: string | undefined;
+  try {
+    mntId = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    mntId = undefined;
+  }
   return {
     inTarget,
     onHost,
@@ -175,10 +195,14 @@ function targetDir(inTarget: string, onHost: string, owner: { uid: number; gid: 
       return [path.join(inTarget, 'm', name), path.join(onHost, 'm', name)];
     },
     remove() {
+      // After the target exited its /proc/PID/root is gone, but its container (mount namespace)
+      // may live on in other processes: remove the directory through one of them.
+      const via = fs.existsSync(`/proc/${pid}/root/`) ? pid : mntId ? sharingMountNamespace(mntId, pid) : undefined;
+      if (via === undefined) return;
       try {
-        fs.rmSync(onHost, { recursive: true, force: true });
+        fs.rmSync(via === pid ? onHost : hostPathOf(via, inTarget), { recursive: true, force: true });
       } catch {
-        // the target is gone (its /proc/PID/root with it) or removed it itself
+        // removed meanwhile, with its container
       }
     },
   };

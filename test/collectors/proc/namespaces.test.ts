@@ -104,6 +104,31 @@ describe('namespaces', { skip: isRoot ? false : 'needs root to make namespaces' 
     }
   });
 
+  it('a target that exited: its directory is removed through another process of its container', async () => {
+    // The target (pid of sleep 60 below) shares its mount namespace with a sibling sleep.
+    const p = start('unshare', [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount -t tmpfs tmpfs /tmp && sleep 60 & sleep 0.2; echo ready; exec sleep 60',
+    ]);
+    try {
+      await p.waitFor(/^ready/m);
+      const sibling = Number(fs.readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      assert.ok(sibling > 0);
+      const dir = createTargetDir(namespaceView(p.pid));
+      assert.ok(fs.existsSync(`/proc/${sibling}/root${dir.inTarget}`), 'the sibling sees the directory');
+      process.kill(p.pid, 'SIGKILL');
+      await p.exited;
+      dir.remove();
+      assert.equal(fs.existsSync(`/proc/${sibling}/root${dir.inTarget}`), false, 'removed through the sibling');
+    } finally {
+      p.kill();
+    }
+  });
+
   it("the socket made for a target takes a hello for that target only, also by its own pid namespace's pid, and goes with close()", async () => {
     const { p, pid } = await sleeper(['--pid', '--fork', '--mount-proc']);
     const inside = new InsideSockets(h.server, (l) => h.logs.push(l));
