@@ -53,7 +53,7 @@ export const errors = {
     'RTPROF_ERR_NS_ACCESS',
     1,
     (pid, why) =>
-      `cannot reach pid ${pid}'s container filesystem through /proc/${pid}/root (${why}): run the agent as root with CAP_SYS_PTRACE (Kubernetes: securityContext.capabilities.add: ["SYS_PTRACE"])`,
+      `no access to pid ${pid}'s namespaces and filesystem (${why}): run the agent as root with CAP_SYS_PTRACE (Kubernetes: securityContext.capabilities.add: ["SYS_PTRACE"])`,
   ),
   nsUser: define(
     'RTPROF_ERR_NS_USER',
