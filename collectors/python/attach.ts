@@ -181,14 +181,16 @@ async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, de
   // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
   const [scriptInTarget, script] = markerFor(req, '.py');
   writeForTarget(script, buildInjectionCode(probeForTarget(req), injectionConfig(req, 'remote_exec', scriptInTarget)), target);
+  const enterMountNs = sameNamespace(req.pid, 'mnt') === false;
   const cmd = buildRemoteExecCommand({
     pid: req.pid,
-    exe: target.exe,
+    // In its mount namespace the exe is found by the path it has there.
+    exe: enterMountNs ? fs.readlinkSync(`/proc/${req.pid}/exe`).replace(/ \(deleted\)$/, '') : target.exe,
     scriptPath: scriptInTarget,
     major: target.major,
     minor: target.minor,
     // The helper interpreter must be the target's own, with its stdlib: run it in its mount namespace.
-    enterMountNs: sameNamespace(req.pid, 'mnt') === false,
+    enterMountNs,
   });
   const ran = await runRemoteExec(cmd, req.pid, Math.max(1000, deadline - Date.now()));
   if (!ran.ok) {
