@@ -26,7 +26,7 @@ function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String((err as Error).message);
 }
 
-/** Told apart by uid_map, which anyone may read: whose user namespace it is needs no ptrace access. */
+/** Whether pid is in another user namespace, told by uid_map: anyone may read it, unlike ns/user. */
 function otherUserNamespace(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/uid_map`, 'utf8') !== fs.readFileSync('/proc/self/uid_map', 'utf8');
