@@ -186,7 +186,11 @@ async function checkVersion(
         `${mode.name}: loop delay max ${typical.toFixed(1)} ms, want ${BLOCK_MS} ± ${TOLERANCE_MS} (all: ${delayMaxMs.join(', ')})`,
       );
       assert.ok(gcPauses > 0, `${mode.name}: no GC pause seen`);
-      assert.equal(listenersOnPort(pid, 9229), 0, `${mode.name}: an inspector is left listening in the target's network namespace`);
+      assert.equal(
+        listenersOnPort(pid, 9229),
+        0,
+        `${mode.name}: an inspector is left listening in the target's network namespace; agent: ${agent.stderr()}; target: ${p.stderr()}`,
+      );
       await pong(p);
     }
   } finally {
