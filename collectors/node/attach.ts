@@ -293,8 +293,16 @@ async function injectProbe(target: Target, inspector: Listener, openedByUs: bool
 }
 
 /** inspector.close() drops every session, ours included, so no answer comes: we watch the port. */
+// SIGUSR1 asks Node to open its inspector twice over: by a V8 interrupt and by a libuv async
+// callback; whichever runs second finds it open and does nothing. Interrupts are served even while
+// the loop is blocked (a busy loop, Atomics.wait), so the whole attach can happen before the loop
+// turns; closing then would let the late async callback open the inspector again. One loop turn
+// (a setImmediate) first runs that callback.
+const LOOP_TURN_EXPRESSION = 'new Promise(function (resolve) { setImmediate(resolve); })';
+
 async function closeWithSession(target: Target, session: CdpSession, inspector: Listener): Promise<void> {
   const expression = CLOSE_EXPRESSION.replace('REQUIRE', requireExpression(target.probeFile));
+  await session.evaluate(LOOP_TURN_EXPRESSION, 3000, true).catch(() => undefined);
   await session.evaluate(expression, 2000).catch(() => undefined);
   await session.waitClosed(2000);
   if (!(await waitListenerGone(target, inspector, 3000))) {

@@ -126,7 +126,7 @@ export class CdpSession {
   }
 
   /** Runtime.evaluate with the command-line API (that is where the inspector's `require` lives). */
-  evaluate(expression: string, timeoutMs: number): Promise<EvaluateOutcome> {
+  evaluate(expression: string, timeoutMs: number, awaitPromise = false): Promise<EvaluateOutcome> {
     if (this.closedFlag) return Promise.resolve({ closed: true });
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -147,7 +147,7 @@ export class CdpSession {
         if (details) return resolve({ exception: details.exception?.description ?? details.text ?? 'exception' });
         resolve({ value: result?.result?.value });
       });
-      const params = { expression, includeCommandLineAPI: true, returnByValue: true, silent: true, awaitPromise: false };
+      const params = { expression, includeCommandLineAPI: true, returnByValue: true, silent: true, awaitPromise };
       this.ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params }), (err) => {
         if (err) {
           clearTimeout(timer);
