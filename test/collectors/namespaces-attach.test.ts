@@ -86,14 +86,27 @@ function startInNamespaces(mode: Mode, exe: string, args: string[], extraMounts 
   });
 }
 
-/** TCP sockets listening on `port` in the target's own network namespace (its /proc/PID/net/tcp*). */
+/**
+ * TCP sockets the target holds that listen on `port`, from its network namespace's own table
+ * (/proc/PID/net/tcp*) and its fds: a target sharing the host's namespace sees other processes'
+ * listeners there too.
+ */
 function listenersOnPort(pid: number, port: number): number {
+  const own = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) own.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
   let n = 0;
   for (const file of ['tcp', 'tcp6']) {
     const text = fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A' && parseInt(cols[1]!.split(':')[1]!, 16) === port) n++;
+      if (cols[3] === '0A' && parseInt(cols[1]!.split(':')[1]!, 16) === port && own.has(cols[9]!)) n++;
     }
   }
   return n;
