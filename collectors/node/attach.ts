@@ -269,7 +269,11 @@ async function injectProbe(target: Target, inspector: Listener, openedByUs: bool
   const list = await listInspectorTargets(host, inspector.port, Math.max(500, remaining(target)), target.dial);
   ensureAlive(target);
   const url = list?.[0]?.webSocketDebuggerUrl;
-  if (!url) throw new AttachError(`process ${target.pid}: port ${inspector.port} did not answer as a Node inspector`);
+  if (!url) {
+    // A target that exits as its inspector opens stops answering a moment before it is gone.
+    for (const until = Date.now() + 500; Date.now() < until; await sleep(POLL_MS)) ensureAlive(target);
+    throw new AttachError(`process ${target.pid}: port ${inspector.port} did not answer as a Node inspector`);
+  }
   let session: CdpSession;
   try {
     session = await CdpSession.connect(url, Math.max(500, remaining(target)), target.dial);
