@@ -2,11 +2,15 @@
 // and what it gets back. An attacher answers with a result, it never throws.
 
 import type { AttachMethod } from './channel/messages';
+import type { TargetDir } from './proc/namespaces';
 
 export interface AttachRequest {
   pid: number;
   /** The agent's channel socket the probe should connect to. */
   socketPath: string;
+  /** The target is in another mount namespace: the files it must read go here (socketPath is
+   * already its in-target path). Absent: the agent's own paths are the target's. */
+  targetDir?: TargetDir;
   /** Token the agent issued for this pid (ChannelServer.issueToken). */
   token: string;
   intervalMs: number;
@@ -33,4 +37,6 @@ export type AttachResult =
       ok: false;
       /** One line that says why and what to do. */
       reason: string;
+      /** Its code in src/errors.ts, when it is one of those. */
+      code?: string;
     };

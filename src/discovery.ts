@@ -28,6 +28,10 @@ export function attachability(identity: ProcessIdentity): { ok: boolean; why: st
     return { ok: true, why: 'inspector (SIGUSR1)' };
   }
   if (identity.runtime === 'cpython') {
+    // Unknown in another mount namespace until its probe says (its binary is not run there).
+    if (identity.runtimeVersion === undefined) return { ok: true, why: 'gdb, or sys.remote_exec on 3.14+' };
+    // Unknown in another mount namespace until its probe says (its binary is not run, see above).
+    if (identity.runtimeVersion === undefined) return { ok: true, why: 'gdb, or sys.remote_exec on 3.14+' };
     const [major, minor] = (identity.runtimeVersion ?? '').split('.').map(Number);
     if (major === 3 && (minor ?? 0) >= 14) return { ok: true, why: 'sys.remote_exec' };
     if (major === 3 && (minor ?? 0) >= 8) return { ok: true, why: 'gdb' };

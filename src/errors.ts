@@ -25,7 +25,12 @@ export const errors = {
   badPort: define('RTPROF_ERR_BAD_PORT', 2, (value) => `--port expects a TCP port 0-65535, got '${value}'`),
   badRegex: define('RTPROF_ERR_BAD_REGEX', 2, (value, why) => `--match expects a regular expression, '${value}' is not one: ${why}`),
   badUrl: define('RTPROF_ERR_BAD_URL', 2, (flag, value) => `${flag} expects an http(s) URL, got '${value}'`),
-  noSuchPid: define('RTPROF_ERR_NO_SUCH_PID', 1, (pid) => `no process with pid ${pid} (check 'rtprof ps')`),
+  noSuchPid: define(
+    'RTPROF_ERR_NO_SUCH_PID',
+    1,
+    (pid) =>
+      `no process with pid ${pid} (check 'rtprof ps'; an agent in a container sees only its pod's pids: shareProcessNamespace: true, or hostPID: true for a DaemonSet)`,
+  ),
   noPermission: define(
     'RTPROF_ERR_NO_PERMISSION',
     1,
@@ -43,6 +48,35 @@ export const errors = {
     'RTPROF_ERR_SOCKET',
     1,
     (path, why) => `cannot open the probe socket ${path}: ${why}; choose another place with --socket PATH`,
+  ),
+  nsNoAccess: define(
+    'RTPROF_ERR_NS_ACCESS',
+    1,
+    (pid, why) =>
+      `no access to pid ${pid}'s namespaces and filesystem (${why}): run the agent as root with CAP_SYS_PTRACE (Kubernetes: securityContext.capabilities.add: ["SYS_PTRACE"])`,
+  ),
+  nsUser: define(
+    'RTPROF_ERR_NS_USER',
+    1,
+    (pid) =>
+      `pid ${pid} is in a user namespace the agent cannot enter: run the agent in the host's user namespace (a privileged DaemonSet), or as a sidecar in the target's pod`,
+  ),
+  nsReadOnly: define(
+    'RTPROF_ERR_NS_READONLY',
+    1,
+    (pid) =>
+      `pid ${pid}'s filesystem has no writable /tmp or /dev/shm to put the probe in: mount an emptyDir at /tmp in its container, or start it with 'rtprof run'`,
+  ),
+  nsNet: define(
+    'RTPROF_ERR_NS_NET',
+    1,
+    (pid, why) =>
+      `cannot enter pid ${pid}'s network namespace to reach its Node inspector (${why}): the agent needs root with CAP_SYS_ADMIN for that (Kubernetes: privileged, or run it as a sidecar in the target's pod)`,
+  ),
+  nsenterMissing: define(
+    'RTPROF_ERR_NSENTER',
+    1,
+    (pid) => `pid ${pid} is in another network namespace and reaching its inspector needs nsenter: apt-get install util-linux`,
   ),
   launchFailed: define('RTPROF_ERR_LAUNCH', 1, (cmd, why) => `cannot start '${cmd}': ${why}`),
 };

@@ -22,6 +22,8 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
   private current: ProbeState = 'none';
   private how = 'none';
   private why: string | undefined;
+  /** the coded error (src/errors.ts) behind a failed attach, when it has one */
+  code: string | undefined;
   hello: HelloMessage | undefined;
   snapshots = 0;
 
@@ -63,6 +65,7 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
 
   connected(hello: HelloMessage): void {
     this.hello = hello;
+    this.code = undefined;
     this.move('connected', hello.attach, undefined);
   }
 
@@ -70,7 +73,8 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
     if (this.current === 'connected') this.move('disconnected', this.how, 'probe disconnected; it reconnects with backoff');
   }
 
-  failed(reason: string): void {
+  failed(reason: string, code?: string): void {
+    this.code = code;
     this.move('failed', this.how, reason);
   }
 
@@ -109,6 +113,7 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
       state: this.current,
       method: this.how,
       message: this.why ?? null,
+      ...(this.code ? { code: this.code } : {}),
       snapshots: this.snapshots,
       probeVersion: this.hello?.probeVersion ?? null,
     };

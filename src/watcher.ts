@@ -8,6 +8,7 @@ import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
 import { attachTo } from '../collectors/attach';
 import { identify, type ProcessIdentity } from '../collectors/proc/identity';
 import { isForbidden } from '../collectors/proc/procfs';
+import { InsideSockets, type TargetReach } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { Discoverer, isOwnHelper, keyOf } from './discovery';
 import { errors } from './errors';
@@ -54,6 +55,8 @@ const PYTHON_ATTACH_PARALLEL = 4;
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
   readonly channel: ChannelServer;
+  /** Sockets and probe files inside targets in other mount/pid namespaces (containers). */
+  private readonly inside: InsideSockets;
   private readonly hub: SamplerHub;
   private readonly roots = new ServiceRoots();
   private readonly discoverer: Discoverer;
@@ -76,6 +79,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       log: options.log,
       adopt: (pid, token) => this.adoptDescendant(pid, token),
     });
+    this.inside = new InsideSockets(this.channel, options.log);
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.targets.get(pid)?.probe.lost());
@@ -230,10 +234,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   private async attach(target: Target): Promise<void> {
     if (this.stopped || this.targets.get(target.pid) !== target) return;
+    let reach: TargetReach;
+    try {
+      reach = await this.inside.reach(target.pid);
+    } catch (err) {
+      this.attachFailed(target, (err as Error).message, (err as { code?: string }).code);
+      return;
+    }
     const token = this.channel.issueToken(target.pid);
     const result = await attachTo(target.identity.runtime, {
       pid: target.pid,
-      socketPath: this.channel.socketPath,
+      socketPath: reach.socketPath,
+      targetDir: reach.dir,
       token,
       intervalMs: this.options.intervalMs,
       http: this.options.httpHooks !== false,
@@ -244,18 +256,24 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       target.probe.pending(result.method, 'probe pending: target idle (loads when it next runs code)');
       this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
     } else if (result.ok) {
-      target.probe.attached(result.method, result.note);
+      target.probe.attached(result.method, result.note ?? `probe started; waiting for it to connect to ${reach.socketPath}`);
     } else {
-      target.probe.failed(result.reason);
-      this.channel.revokeToken(target.pid);
-      this.options.log(`target ${target.label()}: attach failed: ${result.reason}; watching from /proc only`);
+      this.attachFailed(target, result.reason, result.code);
     }
+  }
+
+  private attachFailed(target: Target, reason: string, code: string | undefined): void {
+    target.probe.failed(reason, code);
+    this.channel.revokeToken(target.pid);
+    this.options.log(`target ${target.label()}: attach failed: ${reason}; watching from /proc only`);
   }
 
   private onHello(hello: HelloMessage): void {
     let target = this.targets.get(hello.pid);
     if (!target) return;
     if (target.identity.runtime === 'other') target = this.reidentify(target) ?? target;
+    // A container's version is not read from its binary (see identity.ts): the probe tells it.
+    if (target.identity.runtimeVersion === undefined) target.identity.runtimeVersion = hello.runtimeVersion;
     target.probe.connected(hello);
     this.options.log(`target ${target.label()}: probe connected (${hello.runtime} ${hello.runtimeVersion}, ${hello.attach})`);
   }
@@ -305,6 +323,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (this.targets.get(target.pid) !== target) return;
     this.drop(target);
     this.channel.revokeToken(target.pid);
+    this.inside.close(target.pid);
     this.options.log(`target ${target.label()} ${why}; no longer watched`);
     this.emit('removed', target, why);
   }
@@ -363,5 +382,6 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.hub.stop();
     for (const target of this.targets.values()) target.proc.close();
     await this.channel.close();
+    this.inside.closeAll();
   }
 }

@@ -49,6 +49,14 @@ interface Connection {
   tokens: number;
   refilledAt: number;
   helloTimer: NodeJS.Timeout | null;
+  /** A socket made for one target (ChannelServer.acceptFor): only that pid may say hello on it. */
+  only?: PidAlias;
+}
+
+/** A target's pid as the agent sees it, and as the target sees itself (another pid namespace). */
+export interface PidAlias {
+  pid: number;
+  nsPid: number;
 }
 
 /** `$XDG_RUNTIME_DIR/rtprof/agent-<pid>.sock`, else `/tmp/rtprof-<uid>/agent-<pid>.sock`. */
@@ -95,7 +103,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     if (this.server) throw new Error('channel server is already listening');
     prepareSocketDir(path.dirname(this.socketPath));
     await removeStaleSocket(this.socketPath);
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = net.createServer((socket) => this.acceptFor(socket));
     server.maxConnections = 4096;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -164,7 +172,12 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     }
   }
 
-  private accept(socket: net.Socket): void {
+  /**
+   * Serves one accepted connection. With `only`, it came in on a socket made for that target
+   * (collectors/channel/inside.ts): its pid as the target knows it is read as the agent's, and a
+   * hello for any other pid is refused.
+   */
+  acceptFor(socket: net.Socket, only?: PidAlias): void {
     const pending = [...this.all].filter((c) => c.pid === null).length;
     if (pending >= MAX_PENDING_CONNECTIONS) {
       this.drop('no_hello', 'too many connections without hello');
@@ -180,6 +193,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       tokens: this.maxSnapshotsPerS,
       refilledAt: Date.now(),
       helloTimer: null,
+      only,
     };
     conn.helloTimer = setTimeout(() => {
       this.drop('no_hello', 'no hello within 10 s');
@@ -238,6 +252,13 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       return;
     }
     const msg = parsed.msg;
+    if (conn.only) {
+      if (msg.pid === conn.only.nsPid) msg.pid = conn.only.pid;
+      if (msg.pid !== conn.only.pid) {
+        this.rejectLine(conn, 'wrong_pid', `pid ${msg.pid} on the socket made for pid ${conn.only.pid}`);
+        return;
+      }
+    }
     if (msg.type === 'hello') this.onHello(conn, msg);
     else if (conn.pid === null) this.rejectLine(conn, 'no_hello', 'snapshot before hello');
     else if (msg.pid !== conn.pid) this.drop('wrong_pid', `snapshot for pid ${msg.pid} on pid ${conn.pid}'s connection`);

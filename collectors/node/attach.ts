@@ -1,12 +1,17 @@
 // Attach the Node probe to a running process: SIGUSR1 opens its inspector, we find the port it
 // actually opened, Runtime.evaluate starts collectors/node/probe.js, and — when we opened the
 // inspector — we close it again and check that no debug port is left. Refuses before signalling
-// whatever /proc says would go wrong (not Node, SIGUSR1 not handled, another netns, port taken).
+// whatever /proc says would go wrong (not Node, SIGUSR1 not handled, port taken). A target in
+// another network namespace is reached through a relay entered into it (netns-relay.ts); one in
+// another mount namespace loads a copy of the probe placed in its own filesystem.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachRequest, AttachResult } from '../attach-types';
+import { RtprofError } from '../../src/errors';
 import { CdpSession, listInspectorTargets } from './cdp';
+import type { Dialer } from './cdp';
+import { openRelay } from './netns-relay';
 import {
   connectHost,
   handlesSigusr1,
@@ -54,6 +59,7 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
   try {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
+    if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
     return { ok: false, reason: err instanceof AttachError ? err.message : `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
 }
@@ -64,10 +70,25 @@ interface Target {
   flags: InspectFlags;
   req: AttachRequest;
   deadline: number;
+  /** The probe file as the target sees it. */
+  probeFile: string;
+  /** In another network namespace: its inspector is reached through a relay. */
+  otherNetns: boolean;
+  dial?: Dialer;
 }
 
 async function attachLocked(req: AttachRequest, deadline: number): Promise<AttachResult> {
   const target = inspectTarget(req, deadline);
+  if (!target.otherNetns) return attachReachable(target);
+  const relay = await openRelay(target.pid, Math.min(5000, remaining(target)));
+  try {
+    return await attachReachable({ ...target, dial: relay.dial });
+  } finally {
+    relay.close();
+  }
+}
+
+async function attachReachable(target: Target): Promise<AttachResult> {
   const existing = await findOpenInspector(target);
   if (existing) {
     await injectProbe(target, existing, false);
@@ -129,10 +150,9 @@ function inspectTarget(req: AttachRequest, deadline: number): Target {
   if (flags.noHttpEndpoint) {
     throw new AttachError(`cannot attach to Node process ${pid}: --inspect-publish-uid hides the inspector's HTTP endpoint; ${fixHint()}`);
   }
-  if (sameNetworkNamespace(pid) === false) {
-    throw new AttachError(`process ${pid} is in another network namespace: run rtprof in its container/pod, or ${fixHint()}`);
-  }
-  return { pid, startTime, flags, req, deadline };
+  // A copy in the target's own filesystem when it cannot see ours (collectors/proc/namespaces.ts).
+  const probeFile = req.targetDir ? req.targetDir.place(probePath(), 'probe.js') : probePath();
+  return { pid, startTime, flags, req, deadline, probeFile, otherNetns: sameNetworkNamespace(pid) === false };
 }
 
 function remaining(target: Target): number {
@@ -143,8 +163,8 @@ function ensureAlive(target: Target): void {
   if (!isSameProcess(target.pid, target.startTime)) throw new AttachError(`process ${target.pid} exited during attach`);
 }
 
-async function isInspector(l: Listener, timeoutMs: number): Promise<boolean> {
-  return (await listInspectorTargets(connectHost(l), l.port, timeoutMs)) !== null;
+async function isInspector(target: Target, l: Listener, timeoutMs: number): Promise<boolean> {
+  return (await listInspectorTargets(connectHost(l), l.port, timeoutMs, target.dial)) !== null;
 }
 
 /**
@@ -156,7 +176,7 @@ async function findOpenInspector(target: Target): Promise<Listener | undefined> 
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
   const candidates = target.flags.openedAtStart && port === 0 ? listeners : listeners.filter((l) => l.port === port);
   for (const l of candidates) {
-    if (await isInspector(l, Math.min(1000, remaining(target)))) return l;
+    if (await isInspector(target, l, Math.min(1000, remaining(target)))) return l;
   }
   return undefined;
 }
@@ -209,9 +229,9 @@ function safeListeners(pid: number): Listener[] {
 
 // The expression runs synchronously inside the target. `require` from the inspector's command-line
 // API exists only during this evaluation, so everything that needs it happens before it returns.
-function requireExpression(): string {
+function requireExpression(probeFile: string): string {
   return `(function () {
-    var p = ${JSON.stringify(probePath())};
+    var p = ${JSON.stringify(probeFile)};
     if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule('module').createRequire(p);
     try { if (typeof require === 'function') return require; } catch (e) {}
     if (process.mainModule) return process.mainModule.require.bind(process.mainModule);
@@ -219,7 +239,8 @@ function requireExpression(): string {
   })()`;
 }
 
-function startExpression(req: AttachRequest): string {
+function startExpression(target: Target): string {
+  const req = target.req;
   const config = {
     socket: req.socketPath,
     token: req.token,
@@ -231,9 +252,9 @@ function startExpression(req: AttachRequest): string {
   };
   return `(function () {
     try {
-      var req = ${requireExpression()};
+      var req = ${requireExpression(target.probeFile)};
       if (!req) return { ok: false, error: 'no require() reachable in the target' };
-      return req(${JSON.stringify(probePath())}).start(${JSON.stringify(config)});
+      return req(${JSON.stringify(target.probeFile)}).start(${JSON.stringify(config)});
     } catch (e) { return { ok: false, error: String(e && e.message || e) }; }
   })()`;
 }
@@ -245,25 +266,29 @@ const CLOSE_EXPRESSION = `(function () {
 
 async function injectProbe(target: Target, inspector: Listener, openedByUs: boolean): Promise<void> {
   const host = connectHost(inspector);
-  const list = await listInspectorTargets(host, inspector.port, Math.max(500, remaining(target)));
+  const list = await listInspectorTargets(host, inspector.port, Math.max(500, remaining(target)), target.dial);
   ensureAlive(target);
   const url = list?.[0]?.webSocketDebuggerUrl;
-  if (!url) throw new AttachError(`process ${target.pid}: port ${inspector.port} did not answer as a Node inspector`);
+  if (!url) {
+    // A target that exits as its inspector opens stops answering a moment before it is gone.
+    for (const until = Date.now() + 500; Date.now() < until; await sleep(POLL_MS)) ensureAlive(target);
+    throw new AttachError(`process ${target.pid}: port ${inspector.port} did not answer as a Node inspector`);
+  }
   let session: CdpSession;
   try {
-    session = await CdpSession.connect(url, Math.max(500, remaining(target)));
+    session = await CdpSession.connect(url, Math.max(500, remaining(target)), target.dial);
   } catch (err) {
     ensureAlive(target);
     throw new AttachError(`cannot connect to process ${target.pid}'s inspector: ${(err as Error).message}`);
   }
   try {
-    const outcome = await session.evaluate(startExpression(target.req), Math.max(500, remaining(target)));
+    const outcome = await session.evaluate(startExpression(target), Math.max(500, remaining(target)));
     ensureAlive(target);
     const value = outcome.value as { ok?: boolean; error?: string } | undefined;
     if (outcome.closed) throw new AttachError(`process ${target.pid}: the inspector connection closed during attach`);
     if (outcome.exception || !value?.ok) {
       const why = outcome.exception ?? value?.error ?? 'no answer';
-      throw new AttachError(`probe did not start in process ${target.pid}: ${why.split('\n')[0]} (can its user read ${probePath()}?)`);
+      throw new AttachError(`probe did not start in process ${target.pid}: ${why.split('\n')[0]} (can its user read ${target.probeFile}?)`);
     }
     if (openedByUs) await closeWithSession(target, session, inspector);
   } finally {
@@ -272,8 +297,16 @@ async function injectProbe(target: Target, inspector: Listener, openedByUs: bool
 }
 
 /** inspector.close() drops every session, ours included, so no answer comes: we watch the port. */
+// SIGUSR1 asks Node to open its inspector twice over: by a V8 interrupt and by a libuv async
+// callback; whichever runs second finds it open and does nothing. Interrupts are served even while
+// the loop is blocked (a busy loop, Atomics.wait), so the whole attach can happen before the loop
+// turns; closing then would let the late async callback open the inspector again. One loop turn
+// (a setImmediate) first runs that callback.
+const LOOP_TURN_EXPRESSION = 'new Promise(function (resolve) { setImmediate(resolve); })';
+
 async function closeWithSession(target: Target, session: CdpSession, inspector: Listener): Promise<void> {
-  const expression = CLOSE_EXPRESSION.replace('REQUIRE', requireExpression());
+  const expression = CLOSE_EXPRESSION.replace('REQUIRE', requireExpression(target.probeFile));
+  await session.evaluate(LOOP_TURN_EXPRESSION, 3000, true).catch(() => undefined);
   await session.evaluate(expression, 2000).catch(() => undefined);
   await session.waitClosed(2000);
   if (!(await waitListenerGone(target, inspector, 3000))) {
@@ -296,10 +329,10 @@ async function waitListenerGone(target: Target, inspector: Listener, timeoutMs: 
 /** Closes an inspector we opened, on a fresh session (used when the attach failed half way). */
 async function closeInspector(target: Target, inspector: Listener): Promise<void> {
   if (!isSameProcess(target.pid, target.startTime)) return;
-  const list = await listInspectorTargets(connectHost(inspector), inspector.port, 2000);
+  const list = await listInspectorTargets(connectHost(inspector), inspector.port, 2000, target.dial);
   const url = list?.[0]?.webSocketDebuggerUrl;
   if (!url) return;
-  const session = await CdpSession.connect(url, 2000);
+  const session = await CdpSession.connect(url, 2000, target.dial);
   try {
     await closeWithSession(target, session, inspector);
   } finally {
@@ -316,7 +349,11 @@ function closeLateInspector(target: Target, before: Set<string>): void {
     if (!opened) return;
     clearInterval(timer);
     const late: Target = { ...target, deadline: Date.now() + 5000 };
-    closeInspector(late, opened).catch(() => undefined);
+    if (!target.otherNetns) return void closeInspector(late, opened).catch(() => undefined);
+    // The attach's relay is closed by now: a fresh one for this close.
+    openRelay(target.pid, 5000)
+      .then((relay) => closeInspector({ ...late, dial: relay.dial }, opened).finally(() => relay.close()))
+      .catch(() => undefined);
   }, 200);
   timer.unref();
 }

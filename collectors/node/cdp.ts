@@ -2,7 +2,11 @@
 // port, evaluate an expression, disconnect. Loopback only; every wait is bounded.
 
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import WebSocket from 'ws';
+
+/** Opens a connection to host:port some other way (collectors/node/netns-relay.ts); absent: directly. */
+export type Dialer = (host: string, port: number) => net.Socket;
 
 export interface InspectorTarget {
   webSocketDebuggerUrl: string;
@@ -11,10 +15,17 @@ export interface InspectorTarget {
 }
 
 /** GET /json/list on host:port. Resolves null when it is not a Node inspector (or does not answer). */
-export function listInspectorTargets(host: string, port: number, timeoutMs: number): Promise<InspectorTarget[] | null> {
+export function listInspectorTargets(host: string, port: number, timeoutMs: number, dial?: Dialer): Promise<InspectorTarget[] | null> {
   return new Promise((resolve) => {
     const req = http.get(
-      { host, port, path: '/json/list', timeout: timeoutMs, headers: { host: `${hostForUrl(host)}:${port}` } },
+      {
+        host,
+        port,
+        path: '/json/list',
+        timeout: timeoutMs,
+        headers: { host: `${hostForUrl(host)}:${port}` },
+        ...(dial ? { agent: dialingAgent(dial, host, port) } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -40,6 +51,14 @@ export function listInspectorTargets(host: string, port: number, timeoutMs: numb
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(null));
   });
+}
+
+/** An http agent whose every connection is dial(host, port) (http.get's own createConnection
+ * option is not used when an agent is). */
+function dialingAgent(dial: Dialer, host: string, port: number): http.Agent {
+  const agent = new http.Agent({ keepAlive: false });
+  agent.createConnection = () => dial(host, port);
+  return agent;
 }
 
 export function hostForUrl(host: string): string {
@@ -87,9 +106,16 @@ export class CdpSession {
     });
   }
 
-  static connect(url: string, timeoutMs: number): Promise<CdpSession> {
+  static connect(url: string, timeoutMs: number, dial?: Dialer): Promise<CdpSession> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, maxPayload: 16 << 20 });
+      const { hostname, port } = new URL(url);
+      const host = hostname.replace(/^\[|\]$/g, '');
+      const ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+        maxPayload: 16 << 20,
+        ...(dial ? { createConnection: () => dial(host, Number(port)) } : {}),
+      });
       ws.once('open', () => resolve(new CdpSession(ws)));
       ws.once('error', (err) => reject(err));
     });
@@ -100,7 +126,7 @@ export class CdpSession {
   }
 
   /** Runtime.evaluate with the command-line API (that is where the inspector's `require` lives). */
-  evaluate(expression: string, timeoutMs: number): Promise<EvaluateOutcome> {
+  evaluate(expression: string, timeoutMs: number, awaitPromise = false): Promise<EvaluateOutcome> {
     if (this.closedFlag) return Promise.resolve({ closed: true });
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -121,7 +147,7 @@ export class CdpSession {
         if (details) return resolve({ exception: details.exception?.description ?? details.text ?? 'exception' });
         resolve({ value: result?.result?.value });
       });
-      const params = { expression, includeCommandLineAPI: true, returnByValue: true, silent: true, awaitPromise: false };
+      const params = { expression, includeCommandLineAPI: true, returnByValue: true, silent: true, awaitPromise };
       this.ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params }), (err) => {
         if (err) {
           clearTimeout(timer);

@@ -28,7 +28,16 @@ const CONNECTION_COUNTS_AFTER_MS = 5000;
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
 const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = ['RTPROF_SOCKET', 'RTPROF_TOKEN', 'RTPROF_INTERVAL_MS', 'RTPROF_ATTACH', 'RTPROF_RESOLUTION_MS', 'RTPROF_HTTP', 'RTPROF_GC', 'RTPROF_WORKERS'];
+const ENV_KEYS = [
+  'RTPROF_SOCKET',
+  'RTPROF_TOKEN',
+  'RTPROF_INTERVAL_MS',
+  'RTPROF_ATTACH',
+  'RTPROF_RESOLUTION_MS',
+  'RTPROF_HTTP',
+  'RTPROF_GC',
+  'RTPROF_WORKERS',
+];
 // A snapshot line stays under the agent's limit (MAX_LINE_BYTES, 64 KiB) with room to spare: worker
 // entries are trimmed to fit (see fitLine).
 const MAX_LINE_CHARS = 60 * 1024;

@@ -29,7 +29,6 @@ function later(fn) {
   if (im && typeof im.unref === 'function') im.unref();
 }
 
-
 // ---- sampling --------------------------------------------------------------------------------
 
 /** maxGcEvents: pauses kept per interval (the rest are counted as dropped); default 1000. */

@@ -192,7 +192,9 @@ function createWorkerWatch(config) {
     if (sent.kind === 'stop' || !workers.has(w.sessionId)) return;
     const result = reply.result;
     if (reply.error || !result || result.exceptionDetails) {
-      const why = reply.error ? reply.error.message : result && result.exceptionDetails && (result.exceptionDetails.exception || {}).description;
+      const why = reply.error
+        ? reply.error.message
+        : result && result.exceptionDetails && (result.exceptionDetails.exception || {}).description;
       return fail(w, why || 'evaluation failed');
     }
     const value = result.result && result.result.value;
@@ -293,7 +295,11 @@ function createWorkerWatch(config) {
       session = null;
       try {
         for (const w of workers.values()) {
-          const message = { id: nextId++, method: 'Runtime.evaluate', params: { expression: STOP_EXPRESSION, includeCommandLineAPI: true, silent: true } };
+          const message = {
+            id: nextId++,
+            method: 'Runtime.evaluate',
+            params: { expression: STOP_EXPRESSION, includeCommandLineAPI: true, silent: true },
+          };
           s.post('NodeWorker.sendMessageToWorker', { sessionId: w.sessionId, message: JSON.stringify(message) }, noopCallback);
         }
       } catch (e) {}

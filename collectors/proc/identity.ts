@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { sameNamespace } from './namespaces';
 import { isGone, readCmdline, readEnvVar, readExe, readStat, readStatus, startTimeEpochMs } from './procfs';
 
 export type Runtime = 'nodejs' | 'cpython' | 'other';
@@ -38,6 +39,9 @@ const versionCache = new Map<string, string | undefined>();
 /** Asks the target's own executable for its version once per (path, mtime). */
 export function runtimeVersionOf(exe: string | undefined, runtime: Runtime, pid: number): string | undefined {
   if (!exe || runtime === 'other') return undefined;
+  // A container's own binary is never run by the agent (often root on the host): its probe's hello
+  // tells the version instead (Watcher.onHello).
+  if (sameNamespace(pid, 'mnt') === false) return undefined;
   // /proc/PID/exe still works when the binary was replaced or deleted after start.
   const path = `/proc/${pid}/exe`;
   let key = exe;

@@ -1,7 +1,9 @@
 // Attaching the Python probe to a running CPython: 3.14+ through sys.remote_exec, 3.8-3.13 through
-// gdb (a pending call queued from a thread in a system call, or at a safe point). Either way the target then loads
+// gdb (a pending call queued from a thread in a system call, or at a safe point). Either way the target then imports
 // the package collectors/python/rtprof_probe and calls start(); that load happens in the target's main
-// thread when it next runs Python code, so a parked target gets it with its next request.
+// thread when it next runs Python code, so a parked target gets it with its next request. A target
+// in another mount namespace gets the probe, its attach marker and loader error file in a directory
+// made inside its own filesystem (req.targetDir); gdb itself needs no path of the target's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachRequest, AttachResult } from '../attach-types';
@@ -18,6 +20,7 @@ import {
 import type { InjectionConfig } from './injection';
 import { buildRemoteExecCommand, runRemoteExec } from './remoteExec';
 import { lookupPythonTarget, ptraceRefused } from './target';
+import { sameNamespace } from '../proc/namespaces';
 import type { PythonTarget } from './target';
 
 export { buildRemoteExecCommand } from './remoteExec';
@@ -44,6 +47,27 @@ export function probeDir(): string {
   }
   cachedProbeDir = path.join(dir, 'collectors', 'python');
   return cachedProbeDir;
+}
+
+/**
+ * The probe file(s) the target loads, as shipped in this package: the one place that says which,
+ * so a probe that becomes a package directory is copied whole into a container (TargetDir.place
+ * copies a directory tree).
+ */
+export function probeSource(): string {
+  return pythonProbeDir();
+}
+
+/** The probe's path as the target sees it: ours, or a copy placed in its own filesystem. */
+function probeForTarget(req: AttachRequest): string {
+  return req.targetDir ? req.targetDir.place(probeSource()) : probeSource();
+}
+
+/** A fresh attach marker: [as the target sees it, as the agent reaches it]. */
+function markerFor(req: AttachRequest, suffix = '.marker'): [string, string] {
+  if (req.targetDir) return req.targetDir.freshName(`rtprof-attach-${req.pid}-`, suffix);
+  const marker = newMarkerPath(req.pid).replace(/\.marker$/, suffix);
+  return [marker, marker];
 }
 
 function alive(pid: number): boolean {
@@ -84,7 +108,13 @@ function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', mark
 }
 
 /** After the load was queued: connected (marker deleted), pending, or a clear failure. */
-async function awaitProbe(pid: number, method: 'gdb' | 'remote_exec', marker: string, waitMs: number, note: string): Promise<AttachResult> {
+async function awaitProbe(
+  pid: number,
+  method: 'gdb' | 'remote_exec',
+  marker: string, // as the agent reaches it
+  waitMs: number,
+  note: string,
+): Promise<AttachResult> {
   const connected = await waitForMarkerGone(marker, waitMs, () => alive(pid));
   const error = loaderError(marker);
   if (error) {
@@ -103,9 +133,13 @@ async function awaitProbe(pid: number, method: 'gdb' | 'remote_exec', marker: st
 async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {
   const gdb = findGdb();
   if (!gdb) return { ok: false, reason: GDB_MISSING };
-  const marker = newMarkerPath(req.pid);
-  const codePath = `${marker}.code`;
-  const code = Buffer.concat([Buffer.from(buildInjectionCode(pythonProbeDir(), injectionConfig(req, 'gdb', marker))), Buffer.from([0])]);
+  const [markerInTarget, marker] = markerFor(req);
+  // Read by gdb in the agent's own filesystem and copied into the target's memory: never translated.
+  const codePath = `${newMarkerPath(req.pid)}.code`;
+  const code = Buffer.concat([
+    Buffer.from(buildInjectionCode(probeForTarget(req), injectionConfig(req, 'gdb', markerInTarget))),
+    Buffer.from([0]),
+  ]);
   if (code.length > CODE_PAGE_BYTES) return { ok: false, reason: 'injection code too long (socket path?)' };
   try {
     writeForTarget(marker, '', target);
@@ -153,9 +187,19 @@ async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, de
     };
   }
   // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
-  const script = newMarkerPath(req.pid).replace(/\.marker$/, '.py');
-  writeForTarget(script, buildInjectionCode(pythonProbeDir(), injectionConfig(req, 'remote_exec', script)), target);
-  const cmd = buildRemoteExecCommand({ pid: req.pid, exe: target.exe, scriptPath: script, major: target.major, minor: target.minor });
+  const [scriptInTarget, script] = markerFor(req, '.py');
+  writeForTarget(script, buildInjectionCode(probeForTarget(req), injectionConfig(req, 'remote_exec', scriptInTarget)), target);
+  const enterMountNs = sameNamespace(req.pid, 'mnt') === false;
+  const cmd = buildRemoteExecCommand({
+    pid: req.pid,
+    // In its mount namespace the exe is found by the path it has there.
+    exe: enterMountNs ? fs.readlinkSync(`/proc/${req.pid}/exe`).replace(/ \(deleted\)$/, '') : target.exe,
+    scriptPath: scriptInTarget,
+    major: target.major,
+    minor: target.minor,
+    // The helper interpreter must be the target's own, with its stdlib: run it in its mount namespace.
+    enterMountNs,
+  });
   const ran = await runRemoteExec(cmd, req.pid, Math.max(1000, deadline - Date.now()));
   if (!ran.ok) {
     removeQuietly(script);

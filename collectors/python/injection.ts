@@ -81,9 +81,14 @@ export function newMarkerPath(pid: number): string {
  * the target's user, so the probe can read it (remote_exec) and delete it (marker).
  */
 export function writeForTarget(file: string, content: string | Buffer, owner: { uid: number; gid: number }): void {
-  fs.writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
-  if (process.getuid?.() === 0 && owner.uid >= 0 && owner.uid !== 0) {
-    fs.chownSync(file, owner.uid, owner.gid);
+  // Through the open file, not its name: in a container the directory may be the target's, which
+  // could swap the name for a symlink to a file of the agent's in between.
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, content);
+    if (process.getuid?.() === 0 && owner.uid >= 0 && owner.uid !== 0) fs.fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -105,7 +110,14 @@ export async function waitForMarkerGone(marker: string, timeoutMs: number, alive
 /** What the injected loader wrote when it failed in the target, if anything. */
 export function loaderError(marker: string): string | null {
   try {
-    return fs.readFileSync(marker + '.error', 'utf8').slice(0, 300);
+    // O_NOFOLLOW: in a container the target owns that directory, and a symlink it planted would
+    // resolve against the agent's filesystem.
+    const fd = fs.openSync(marker + '.error', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      return fs.readFileSync(fd, 'utf8').slice(0, 300);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return null;
   }

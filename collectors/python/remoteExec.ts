@@ -19,12 +19,18 @@ export function buildRemoteExecCommand(opts: {
   scriptPath: string;
   major: number;
   minor: number;
+  /** The target is in another mount namespace: run the helper there (nsenter), with the exe path as it sees it. */
+  enterMountNs?: boolean;
 }): RemoteExecCommand {
   const code = [
     'import sys',
     `if sys.version_info[:2] != (${opts.major}, ${opts.minor}): sys.exit("rtprof: interpreter is %d.%d, target is ${opts.major}.${opts.minor}" % sys.version_info[:2])`,
     `sys.remote_exec(${opts.pid}, ${JSON.stringify(opts.scriptPath)})`,
   ].join('\n');
+  if (opts.enterMountNs) {
+    // Pids are still read in the agent's pid namespace: this serves a sidecar sharing the pod's.
+    return { file: 'nsenter', args: [`--mount=/proc/${opts.pid}/ns/mnt`, '--', opts.exe, '-I', '-S', '-c', code] };
+  }
   return { file: opts.exe, args: ['-I', '-S', '-c', code] };
 }
 

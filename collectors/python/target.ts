@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sameNamespace } from '../proc/namespaces';
 
 export interface PythonTarget {
   pid: number;
@@ -80,7 +81,8 @@ export async function lookupPythonTarget(pid: number): Promise<TargetLookup> {
     return { ok: false, code: 'not_cpython', reason: `pid ${pid} runs PyPy (${base}), not CPython: no probe, watched from /proc` };
   }
   let version = versionFromNames(maps, exe);
-  if (!version && /^python[\d.]*$/.test(base)) {
+  // A container's own binary is not run by the agent (see runtimeVersionOf in src/discovery.ts).
+  if (!version && /^python[\d.]*$/.test(base) && sameNamespace(pid, 'mnt') !== false) {
     const answer = await askInterpreter(runnable);
     if (answer && answer.impl !== 'cpython') {
       return { ok: false, code: 'not_cpython', reason: `pid ${pid} runs ${answer.impl}, not CPython: no probe, watched from /proc` };

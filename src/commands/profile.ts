@@ -94,7 +94,7 @@ function reportProbes(watcher: Watcher, root: Target, log: (line: string) => voi
     if (t.probe.state === 'pending' || t.probe.state === 'attaching') {
       log(`${who}probe not connected yet (${t.probe.message ?? t.probe.state}); profiling from /proc, the probe joins when it connects`);
     } else if (t.probe.state === 'failed') {
-      log(`${who}no probe: ${t.probe.message}; profiling from /proc only`);
+      log(`${who}no probe${t.probe.code ? ` (${t.probe.code})` : ''}: ${t.probe.message}; profiling from /proc only`);
     }
   }
 }

@@ -28,6 +28,20 @@ describe('python attach, pure parts', () => {
     execFileSync('/usr/bin/python3', ['-c', `compile(${JSON.stringify(cmd.args[3])}, "x", "exec")`]);
   });
 
+  it('remote_exec into a container: the helper runs in the target’s mount namespace, with the script’s in-target path', () => {
+    const cmd = buildRemoteExecCommand({
+      pid: 4321,
+      exe: '/usr/local/bin/python3.14',
+      scriptPath: '/tmp/rtprof-77-0011aabb/m/rtprof-attach-4321-ab.py',
+      major: 3,
+      minor: 14,
+      enterMountNs: true,
+    });
+    assert.equal(cmd.file, 'nsenter');
+    assert.deepEqual(cmd.args.slice(0, 6), ['--mount=/proc/4321/ns/mnt', '--', '/usr/local/bin/python3.14', '-I', '-S', '-c']);
+    assert.match(cmd.args[6]!, /sys\.remote_exec\(4321, "\/tmp\/rtprof-77-0011aabb\/m\/rtprof-attach-4321-ab\.py"\)/);
+  });
+
   it('disable-remote-debug by env or -X is seen, and refused like ptrace', () => {
     assert.equal(remoteDebugDisabled('A=1\0PYTHON_DISABLE_REMOTE_DEBUG=1\0', 'python3\0app.py\0'), true);
     assert.equal(remoteDebugDisabled('A=1\0', 'python3\0-X\0disable_remote_debug\0app.py\0'), true);
