@@ -1,7 +1,8 @@
 // One watched process: its identity (pid + start time), the service it belongs to, its /proc
 // collector, its probe's lifecycle and what it said last, and what could not be collected and why.
 import type { SnapshotMessage } from '../collectors/channel/messages';
-import { containerStats, describeContainer, type ContainerInfo } from '../collectors/proc/container';
+import { describeContainer, type ContainerInfo } from '../collectors/proc/container';
+import { containerMeta } from './profile/container';
 import type { ProcessIdentity } from '../collectors/proc/identity';
 import { ProcCollector, type ProcCollectorOptions, type ProcSample } from '../collectors/proc/process';
 import type { TargetView } from './metrics/targetMeters';
@@ -68,15 +69,8 @@ export class Target implements TargetView {
   }
 
   private containerJSON(): Record<string, unknown> {
-    const c = this.container.identity;
-    const stats = containerStats(this.container);
     return {
-      id: c.containerId,
-      podUid: c.podUid,
-      podName: c.podName,
-      namespace: c.namespace,
-      cpuLimitCores: stats?.cpuLimitCores ?? null,
-      memoryLimitBytes: stats?.memoryLimitBytes ?? null,
+      ...containerMeta(this.container),
       cgroup: { cpu: this.container.location?.cpu?.dir ?? null, memory: this.container.location?.memory?.dir ?? null },
     };
   }

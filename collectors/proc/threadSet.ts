@@ -50,6 +50,8 @@ interface Followed {
   heldS: number;
   /** run-queue time booked before schedstat reported it, paid back when it does */
   debtS: number;
+  /** the state letter at the last look */
+  lastState: string;
   ended: boolean;
 }
 
@@ -199,6 +201,7 @@ export class ThreadSet {
       wallS: 0,
       heldS: 0,
       debtS: 0,
+      lastState: '',
       ended: false,
     };
     this.followed.set(tid, f);
@@ -256,10 +259,14 @@ export class ThreadSet {
       }
       book(f.acc, 'cpu', cpuS);
       book(f.acc, 'runqueue', rqS);
-      if (state === 'R') f.heldS += Math.max(0, remS);
-      else book(f.acc, kind ?? 'other', remS);
+      // Seen running now after being seen waiting: it waited as seen, then woke. Seen runnable
+      // both times: what schedstat has not explained yet is a run-queue wait still to come.
+      if (state !== 'R') book(f.acc, kind ?? 'other', remS);
+      else if (last.kind !== undefined && f.lastState !== 'R') book(f.acc, last.kind, remS);
+      else f.heldS += Math.max(0, remS);
     }
     f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
+    f.lastState = state;
     return true;
   }
 

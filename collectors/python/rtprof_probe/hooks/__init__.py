@@ -33,6 +33,23 @@ class HookContext:
         self.active = active
         self.local = threading.local()  # per-thread state of the threaded servers' hooks
 
+    def begin_request(self):
+        """Counts one request in; True when it did. The probe's failure never reaches the host's request."""
+        try:
+            if self.active():
+                self.work.begin()
+                return True
+        except Exception:
+            pass
+        return False
+
+    def end_request(self, counted):
+        if counted:
+            try:
+                self.work.end()
+            except Exception:
+                pass
+
 
 class WorkHooks:
     def __init__(self, work, active):

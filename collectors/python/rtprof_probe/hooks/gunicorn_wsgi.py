@@ -10,27 +10,13 @@ _patches = Patches()
 
 
 def install(ctx, module):
-    work = ctx.work
-    active = ctx.active
-
     def make(orig):
-        # Each guard below keeps the probe's failure out of the host's request.
         def handle_request(self, *args, **kwargs):
-            counted = False
-            try:
-                if active():
-                    work.begin()
-                    counted = True
-            except Exception:
-                pass
+            counted = ctx.begin_request()
             try:
                 return orig(self, *args, **kwargs)
             finally:
-                if counted:
-                    try:
-                        work.end()
-                    except Exception:
-                        pass
+                ctx.end_request(counted)
 
         return handle_request
 

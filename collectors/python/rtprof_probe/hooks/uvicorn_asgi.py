@@ -10,27 +10,13 @@ _patches = Patches()
 
 
 def install(ctx, impl):
-    work = ctx.work
-    active = ctx.active
-
     def make(orig):
-        # Each guard below keeps the probe's failure out of the host's request.
         async def run_asgi(self, app):
-            counted = False
-            try:
-                if active():
-                    work.begin()
-                    counted = True
-            except Exception:
-                pass
+            counted = ctx.begin_request()
             try:
                 return await orig(self, app)
             finally:
-                if counted:
-                    try:
-                        work.end()
-                    except Exception:
-                        pass
+                ctx.end_request(counted)
 
         return run_asgi
 
