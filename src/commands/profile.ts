@@ -127,7 +127,10 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
     let target: Target;
     if (req.command.length > 0) {
       const token = newToken();
-      child = await launchWithProbe(req.command, watcher.channel.socketPath, token, req.intervalMs, 'inherit');
+      child = await launchWithProbe({
+        command: req.command,
+        probe: { socketPath: watcher.channel.socketPath, token, intervalMs: req.intervalMs },
+      });
       const launched = watcher.expectPreload(child.pid!, token);
       if (!launched) throw errors.launchFailed(req.command.join(' '), 'it exited at once');
       target = launched;

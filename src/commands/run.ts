@@ -1,7 +1,7 @@
 // `rtprof run -- CMD`: the agent plus a child launched with the probe preloaded. The agent lives
 // as long as the child and exits with the child's exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { preloadEnv } from '../../collectors/preload';
+import { preloadEnv, type PreloadConfig } from '../../collectors/preload';
 import { Agent } from '../agent';
 import { newToken } from '../../collectors/channel/server';
 import { errors } from '../errors';
@@ -9,21 +9,17 @@ import { HELP } from '../help';
 import { agentOptionsFrom } from './agent';
 import { AGENT_FLAGS, logLine, parseFlags, splitCommand } from './options';
 
-/** Spawns CMD with the probe's environment; resolves once it has a pid. */
-export function launchWithProbe(
-  command: string[],
-  socketPath: string,
-  token: string,
-  intervalMs: number,
-  stdio: 'inherit' | 'pipe' = 'inherit',
-  http = true,
-  gc = true,
-): Promise<ChildProcess> {
+export interface Launch {
+  command: string[];
+  /** what the preloaded probe is told: the agent's socket, its token, interval, hooks */
+  probe: PreloadConfig;
+  stdio?: 'inherit' | 'pipe';
+}
+
+/** Spawns the command with the probe's environment; resolves once it has a pid. */
+export function launchWithProbe({ command, probe, stdio = 'inherit' }: Launch): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), {
-      stdio,
-      env: preloadEnv(process.env, { socketPath, token, intervalMs, http, gc }),
-    });
+    const child = spawn(command[0]!, command.slice(1), { stdio, env: preloadEnv(process.env, probe) });
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => reject(errors.launchFailed(command.join(' '), err.message)));
   });
@@ -49,15 +45,16 @@ export async function runLaunch(argv: string[]): Promise<number> {
   const token = newToken();
   let child: ChildProcess;
   try {
-    child = await launchWithProbe(
+    child = await launchWithProbe({
       command,
-      agent.watcher.channel.socketPath,
-      token,
-      options.intervalMs,
-      'inherit',
-      options.httpHooks !== false,
-      options.gcPauses !== false,
-    );
+      probe: {
+        socketPath: agent.watcher.channel.socketPath,
+        token,
+        intervalMs: options.intervalMs,
+        http: options.httpHooks !== false,
+        gc: options.gcPauses !== false,
+      },
+    });
   } catch (err) {
     await agent.stop();
     throw err;
