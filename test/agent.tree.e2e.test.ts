@@ -78,8 +78,17 @@ test('agent --pid <cluster primary>: every worker probed and labelled; a respawn
     );
     const probedAfterS = (Date.now() - killedAt) / 1000;
     process.stderr.write(`respawned worker ${respawned} probed ${probedAfterS.toFixed(2)} s after its predecessor was killed\n`);
-    const after = await targetsOf(agent);
-    assert.ok(!after.some((t) => t.pid === workers[0]), 'the dead worker is no longer a target');
+    // The dead worker leaves at the next collection (every 500 ms here), which may come after the
+    // new one connected.
+    const after = await until(
+      'the dead worker is no longer a target',
+      async () => {
+        const ts = await targetsOf(agent);
+        return ts.some((t) => t.pid === workers[0]) ? undefined : ts;
+      },
+      5_000,
+      100,
+    );
     assert.equal(after.find((t) => t.pid === respawned)?.role, 'worker');
   } finally {
     await agent.stop();

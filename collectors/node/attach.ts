@@ -54,6 +54,15 @@ export function probePath(): string {
   }
 }
 
+/** The probe's own files: probe.js requires the others from its directory. */
+const PROBE_FILES = ['probe.js', 'sampler.js', 'workers.js', 'in-worker.js'];
+
+function placeProbe(dir: NonNullable<AttachRequest['targetDir']>): string {
+  const here = path.dirname(probePath());
+  const placed = PROBE_FILES.map((name) => dir.place(path.join(here, name), name));
+  return placed[0]!;
+}
+
 export async function attachNode(req: AttachRequest): Promise<AttachResult> {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
@@ -150,8 +159,10 @@ function inspectTarget(req: AttachRequest, deadline: number): Target {
   if (flags.noHttpEndpoint) {
     throw new AttachError(`cannot attach to Node process ${pid}: --inspect-publish-uid hides the inspector's HTTP endpoint; ${fixHint()}`);
   }
-  // A copy in the target's own filesystem when it cannot see ours (collectors/proc/namespaces.ts).
-  const probeFile = req.targetDir ? req.targetDir.place(probePath(), 'probe.js') : probePath();
+  // A copy in the target's own filesystem when it cannot see ours (collectors/proc/namespaces.ts):
+  // the probe and the files it requires beside it.
+  const targetDir = req.targetDir;
+  const probeFile = targetDir ? placeProbe(targetDir) : probePath();
   return { pid, startTime, flags, req, deadline, probeFile, otherNetns: sameNetworkNamespace(pid) === false };
 }
 

@@ -1,4 +1,4 @@
-// Whether a thread's readiness wait (select, poll, epoll, accept) includes one of its process's
+// Whether a thread's readiness wait (select, poll, accept) includes one of its process's
 // listening sockets: then it is waiting for a new connection — for work — and not on a reply.
 // A gunicorn sync worker's select() between requests and a server's accept() are such waits; a
 // request thread's poll() on its downstream socket is not. Reads the syscall's arguments and, for
@@ -10,7 +10,8 @@ import { arch } from 'node:process';
 const SELECT = new Set([23, 270]); // select, pselect6
 const POLL = new Set([7, 271]); // poll, ppoll
 const ACCEPT = new Set([43, 288]); // accept, accept4
-const EPOLL = new Set([232, 281, 441]); // epoll_wait, epoll_pwait, epoll_pwait2
+// epoll is left out on purpose: an event loop waits on its listener and its connections in one
+// epoll set, so a listener there says nothing about whether work is in flight.
 const MAX_FDS = 1024;
 /** The listening fds are re-read at most this often (fds change with connections, listeners rarely). */
 const LISTENERS_TTL_MS = 1000;
@@ -19,7 +20,6 @@ const LISTEN = '0A';
 export class ListenerWaits {
   private memFd: number | undefined | null = undefined;
   private listeners: { at: number; fds: Set<number> } | undefined;
-  private readonly epoll = new Map<number, { at: number; fds: number[] }>();
   private readonly buffer = Buffer.alloc(1024);
 
   constructor(readonly pid: number) {}
@@ -37,7 +37,6 @@ export class ListenerWaits {
       let fds: number[] | undefined;
       if (SELECT.has(nr)) fds = this.selectFds(arg(0), arg(1));
       else if (POLL.has(nr)) fds = this.pollFds(arg(0), arg(1));
-      else if (EPOLL.has(nr)) fds = this.epollFds(arg(0));
       if (!fds) return undefined;
       return fds.some((fd) => listeners.has(fd));
     } catch {
@@ -78,16 +77,6 @@ export class ListenerWaits {
     if (!bytes) return undefined;
     const fds: number[] = [];
     for (let i = 0; i + 8 <= bytes.length; i += 8) fds.push(bytes.readInt32LE(i));
-    return fds;
-  }
-
-  private epollFds(epfd: number): number[] | undefined {
-    const cached = this.epoll.get(epfd);
-    if (cached && Date.now() - cached.at < LISTENERS_TTL_MS) return cached.fds;
-    const text = readFileSync(`/proc/${this.pid}/fdinfo/${epfd}`, 'latin1');
-    const fds = [...text.matchAll(/^tfd:\s+(\d+)/gm)].map((m) => Number(m[1]));
-    if (this.epoll.size > 64) this.epoll.clear();
-    this.epoll.set(epfd, { at: Date.now(), fds });
     return fds;
   }
 

@@ -2,14 +2,34 @@
 // and go (gunicorn and uvicorn workers, Node cluster workers). Children are read from
 // /proc/PID/task/TID/children (one file per thread: a child belongs to the thread that forked it),
 // so following a tree costs a few small reads, not a scan of every pid on the host.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readStat } from './procfs';
 
 /** Bounds: a fork bomb under a root must not make the agent read forever. */
 const MAX_DEPTH = 16;
 const MAX_PROCESSES = 1024;
 
+/** Kernels built without CONFIG_PROC_CHILDREN have no children files: then the parent field of
+ * every process's stat is read instead (a scan of /proc, still cheap at the tree's 250 ms). */
+let childrenFiles: boolean | undefined;
+
+function childrenByScan(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const child = Number(name);
+    if (!(child > 0)) continue;
+    try {
+      if (readStat(child).ppid === pid) out.push(child);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 export function childrenOf(pid: number): number[] {
+  childrenFiles ??= existsSync(`/proc/self/task/${process.pid}/children`);
+  if (!childrenFiles) return childrenByScan(pid);
   const out: number[] = [];
   let tids: string[];
   try {

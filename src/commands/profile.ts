@@ -160,7 +160,7 @@ export async function runWindow(
   const startMs = Date.now();
   const rootPid = target.service.rootPid;
   const inService = (t: Target): boolean => t.service.rootPid === rootPid;
-  const assembler = new ServiceAssembler();
+  const assembler = new ServiceAssembler(startMs);
   for (const t of watcher.serviceTargets(rootPid)) assembler.onSample(t); // baselines
   let exited = false;
   const events: string[] = [];

@@ -24,12 +24,16 @@ class ProcessTrack {
     this.snapshots.push(snap);
   }
 
-  /** The process's interval since the last call; undefined for the first (it sets the baseline). */
-  interval(target: Target): ProcessInterval | undefined {
+  /**
+   * The process's interval since the last call; undefined for the first (it sets the baseline).
+   * A process born inside the window (a respawned worker) has all its CPU in it: its baseline is 0.
+   */
+  interval(target: Target, windowStartMs: number): ProcessInterval | undefined {
     const p = target.lastProc;
     if (!p) return undefined;
-    const prev = this.prev;
-    this.prev = { userS: p.cpuUserS, systemS: p.cpuSystemS };
+    const bornInWindow = this.prev === undefined && target.identity.startTimeMs > windowStartMs;
+    const prev = bornInWindow ? undefined : this.prev;
+    this.prev = bornInWindow ? { userS: 0, systemS: 0 } : { userS: p.cpuUserS, systemS: p.cpuSystemS };
     const snaps = this.snapshots;
     this.snapshots = [];
     if (!prev || p.intervalS <= 0) return undefined;
@@ -77,6 +81,10 @@ class ProcessTrack {
 /** Collects a service's intervals: call onSample for each process sample, then onTick once per interval. */
 export class ServiceAssembler {
   readonly samples: ProfileSample[] = [];
+
+  /** `windowStartMs`: processes started after it count from their birth. */
+  constructor(private readonly windowStartMs = Date.now()) {}
+
   private readonly tracks = new Map<string, ProcessTrack>();
   /** one clock per CPU cgroup: processes of one container share its throttling, counted once */
   private readonly throttles = new Map<string, ThrottleClock>();
@@ -95,7 +103,7 @@ export class ServiceAssembler {
 
   onSample(target: Target): void {
     this.readThrottle(target);
-    const interval = this.track(target).interval(target);
+    const interval = this.track(target).interval(target, this.windowStartMs);
     const p = target.lastProc;
     if (interval && p) this.bucket.push({ interval, t: p.t, durationS: p.intervalS, main: { ...p.threadTimeDelta } });
   }

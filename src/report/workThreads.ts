@@ -26,6 +26,8 @@ import type { Breakdown, EvidenceSource, ProcessInterval, ProfileSample, ThreadI
 export const WORK_CPU_SHARE = 0.03;
 /** ... and at least this much CPU in the window (one short-lived thread's noise is not work). */
 const WORK_CPU_MIN_S = 0.005;
+/** A thread blocked on I/O for at least this share of the time it was watched did work. */
+const WORK_IO_SHARE = 0.25;
 
 const zero = (): Breakdown => ({ cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0, sleep: 0, other: 0, idle: 0 });
 const pos = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
@@ -40,6 +42,7 @@ interface ThreadTotals {
   name: string;
   main: boolean;
   cpuS: number;
+  ioS: number;
   wallS: number;
 }
 
@@ -68,8 +71,9 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
       else if (!busyByPid.has(p.pid)) busyByPid.set(p.pid, undefined);
       for (const t of p.threads) {
         const key = keyOf(p.pid, t.tid);
-        const row = totals.get(key) ?? { pid: p.pid, tid: t.tid, name: t.name, main: t.main, cpuS: 0, wallS: 0 };
+        const row = totals.get(key) ?? { pid: p.pid, tid: t.tid, name: t.name, main: t.main, cpuS: 0, ioS: 0, wallS: 0 };
         row.cpuS += pos(t.seconds.cpu);
+        row.ioS += pos(t.seconds.io) + pos(t.seconds.ready);
         row.wallS += wallOf(t.seconds);
         row.name = t.name || row.name;
         totals.set(key, row);
@@ -81,7 +85,10 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
   for (const [key, t] of totals) {
     const loop = loopPids.has(t.pid);
     const busy = busyByPid.get(t.pid);
-    const worked = t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS;
+    // CPU for a share of its life, or blocked on I/O (data or a connection's readiness) for a
+    // share of it: an I/O-bound request thread uses next to no CPU. The probe's own thread is
+    // never the service's.
+    const worked = !t.name.startsWith('rtprof') && ((t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS) || t.ioS >= WORK_IO_SHARE * t.wallS);
     let role: ThreadRole = 'idle';
     if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
     else if (loop) role = worked ? 'helper' : 'idle';
@@ -139,8 +146,12 @@ function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number
     // a listening socket (the next connection) is idle; data, or readiness of a connection (a
     // socket with a timeout polls before it reads), is the request's io. Its sleeps are the
     // request's too. What this cannot see: a keep-alive connection's wait for its next request.
+    // With no probe, a main thread may still be a loop (asyncio unseen): its readiness waits are
+    // split by the /proc evidence. A probe would have said so; then they are its request's.
     out.idle += accept;
-    out.io += pos(s.ready) + pos(s.io);
+    out.io += pos(s.io);
+    if (t.main && p.busyS === undefined) splitWaiting(out, 'io', pos(s.ready), p, durationS);
+    else out.io += pos(s.ready);
     out.sleep += pos(s.sleep);
     out.other += pos(s.other);
   }

@@ -127,6 +127,7 @@ class Probe:
                     _probe = None
 
     def _setup(self):
+        _name_os_thread(b"rtprof-probe")
         self.own_tid = threading.get_ident()
         self.main_tid = threading.main_thread().ident
         self.started_at_ms = int(time.time() * 1000)
@@ -229,3 +230,15 @@ class Probe:
         ch.dropped += overflow
         ch.push(encode_snapshot(snap, ch))
 
+
+
+def _name_os_thread(name):
+    """Names this OS thread (Linux prctl PR_SET_NAME), so the agent's thread sampler can tell the
+    probe's own thread from the service's: CPython before 3.14 leaves every thread the process's
+    name. Best effort: without it the probe thread is only harder to tell apart."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, ctypes.c_char_p(name), 0, 0, 0)
+    except Exception:
+        pass
