@@ -1,6 +1,7 @@
 // docs/SHOWDOWN.md from one showdown run: the measurement tables and the seed claims judged
 // against them. Pure: every number in the document comes from the run passed in.
 import { CLAIMS, judge, MARGIN, median, SOURCES } from './showdownClaims';
+import { renderScaling } from './showdownScalingReport';
 import {
   CONTENDED_CPU0,
   CONTENDED_CPU1,
@@ -129,7 +130,7 @@ export function claimsTable(run: ShowdownRun): { lines: string[]; counts: Record
     `| --- | --- | --- | --- | --- | --- |${fastapi ? ' --- |' : ''}`,
   ];
   for (const c of CLAIMS) {
-    const source = SOURCES[c.source].split(' — ')[0]!;
+    const source = SOURCES[c.source].short;
     if (!node || !asyncio) continue;
     const main = c.form.kind === 'not-comparable' ? judge(c.form, NaN) : judge(c.form, c.factor(node, asyncio));
     counts[main.verdict] = (counts[main.verdict] ?? 0) + 1;
@@ -196,7 +197,9 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
     '',
     '## Seed claims vs this machine',
     '',
-    `The four articles in /work/shared/seeds: ${Object.values(SOURCES).join('; ')}.`,
+    `The four seed articles: ${Object.values(SOURCES)
+      .map((s) => s.cite)
+      .join('; ')}. The claims about horizontal scaling are judged in the multi-worker section below${run.scaling ? '' : ', when it ran'}.`,
     '',
     `**Rule.** Each claim is turned into a Node-advantage factor f (Python's MB or ms ÷ Node's, or Node's req/s ÷ Python's; f > 1 favours Node) and judged on the number in "measured here". A difference counts as clear when f ≥ ${MARGIN} or f ≤ 1/${MARGIN} (±${m} %). A claimed size (a ratio or range) **holds** when f lies within the claimed range widened by ±${m} %; **direction only** when f is outside that but clearly on the claimed side; otherwise **does not hold**. A claimed direction ("Node is faster") holds when f is clearly on that side. A claim of similarity holds when f is within ±${m} %. **Not comparable**: the claim is about something this run does not measure. Verdicts are judged against Python asyncio; the last column(s) repeat the judgement with the threaded app (and FastAPI when it ran).`,
     '',
@@ -210,9 +213,10 @@ export function renderShowdown(run: ShowdownRun, scenarios: Scenario[]): string 
       (v) => `- **${v}**: ${(claims.byVerdict[v] ?? []).join('; ') || 'none'}.`,
     ),
     '',
+    ...(run.scaling ? [...renderScaling(run.scaling, run.startedAt), ''] : []),
     '## Caveats',
     '',
-    '- One process per runtime on one core, loopback only: no network, no database, no framework beyond the sample apps. The articles quote fleets, Lambda and containers; where their absolute numbers (req/s, ms) cannot be reproduced, the table compares the ratio only.',
+    `- ${run.scaling ? 'Outside the multi-worker section: one' : 'One'} process per runtime on one core, loopback only: no network, no database, no framework beyond the sample apps. The articles quote fleets, Lambda and containers; where their absolute numbers (req/s, ms) cannot be reproduced, the table compares the ratio only.`,
     `- The probe is attached during the load windows (not for cold start or baseline RSS); its cost is in both runtimes' numbers (measured by npm run bench: docs/BENCHMARKS.md).`,
     '- /cpu?ms=5 burns 5 ms of wall time per request in both runtimes, so its throughput is ~200 req/s by construction; the compute-speed row says how much work each gets done in that time.',
     `- Contention: other benchmarks and builds share this machine. The detail table's last column is the work on CPU 0 that was not the service's and on CPU 1 that was not the load side's (other processes, interrupts). Each window first waits (≤ 20 s) for a quiet second; a window with more than ${CONTENDED_CPU0} cores of others' work on CPU 0 or ${CONTENDED_CPU1} on CPU 1 is run again (≤ 2 re-runs per scenario, ≤ 8 per showdown) and the least contended attempt kept; each cold-start round waits for a quiet second too. Windows still contended: ${contended.length ? contended.join('; ') : 'none'}.`,
