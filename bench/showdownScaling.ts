@@ -11,6 +11,7 @@ import { packageRoot } from '../src/paths';
 import type { Target } from '../src/target';
 import { Watcher } from '../src/watcher';
 import { cpuBusyTicks, cpuTicks, getOnce, runLoad, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';
+import { latencyConsistent } from './showdownScalingClaims';
 import { CONTENDED_BOTH, type ScalingRun, type StackKey, type StackResult, type WorkerWindow } from './showdownTypes';
 
 const PYTHON = '/usr/bin/python3';
@@ -115,10 +116,16 @@ async function waitForWorkers(app: Spawned, workers: number): Promise<void> {
 
 /** Waits for every process of the service to be watched and its probe to connect or give up. */
 async function settleService(watcher: Watcher, app: Spawned, workers: number): Promise<string> {
-  const deadline = Date.now() + 40_000;
+  const t0 = Date.now();
   const done = (t: Target): boolean => ['connected', 'failed', 'unsupported'].includes(t.probe.state);
+  // A process that never runs Python code (uvicorn's supervisor blocked on an Event, the
+  // multiprocessing resource tracker) never loads an injected probe: once the workers have theirs,
+  // give the rest a few seconds, not the whole timeout. They do no work, /proc covers them.
+  const enough = (m: Target[]): boolean =>
+    m.length >= workers + 1 &&
+    (m.every(done) || (m.filter((t) => t.probe.state === 'connected').length >= workers && Date.now() - t0 > 8000));
   let members = watcher.serviceTargets(app.pid);
-  while (Date.now() < deadline && (members.length < workers + 1 || !members.every(done))) {
+  while (Date.now() - t0 < 40_000 && !enough(members)) {
     // An idle CPython loads an injected probe only when it next runs Python code: poke the workers.
     await getOnce(`${app.url}/healthz`).catch(() => undefined);
     await sleep(200);
@@ -155,19 +162,22 @@ async function measureWindow(watcher: Watcher, target: Target, app: Spawned, wor
   const s = doc.busy.shares;
   // Workers are the master's children that served; helpers (uvicorn's multiprocessing resource
   // tracker) are children too but do no work, so their small PSS would skew "per worker".
-  const workerPss = doc.processes
-    .filter((p) => p.role === 'worker' && p.workThreads > 0 && p.memory.pssBytes !== null)
-    .map((p) => p.memory.pssBytes as number);
+  const servers = doc.processes.filter((p) => p.role === 'worker' && p.workThreads > 0);
+  const workerPss = servers.filter((p) => p.memory.pssBytes !== null).map((p) => p.memory.pssBytes as number);
+  // autocannon times a request on a connection the server closed (gunicorn's sync workers close
+  // every one) from before its reconnect: latencies that contradict the throughput are dropped.
+  const latencyValid = latencyConsistent(load.latencyMs.p50, SCALING_CONNECTIONS, load.rps);
   return {
     workers,
     rps: load.rps,
     requests: load.requests,
     errors: load.errors,
-    latencyMs: load.latencyMs,
+    latencyMs: latencyValid ? load.latencyMs : null,
     serviceCores: wallS > 0 ? serviceS / wallS : NaN,
     cpuPerRequestMs: load.requests > 0 ? (serviceS * 1000) / load.requests : NaN,
     pssBytes: doc.memory.pssBytes ? doc.memory.pssBytes.max : null,
     workerPssBytes: workerPss,
+    workerCores: servers.map((p) => p.cpu.avgCores).sort((a, b) => b - a),
     processes: doc.processes.length,
     verdict: doc.verdict,
     busyShares: { cpu: s.cpu, io: s.io, runqueue: s.runqueue, lock: s.lock, other: s.sleep + s.other },
@@ -215,7 +225,7 @@ async function measureStackAt(
     }
     const w = { ...best, attempts };
     say(
-      `${w.rps.toFixed(0)} req/s, p99 ${w.latencyMs.p99.toFixed(2)} ms, ${w.errors} errors, service ${w.serviceCores.toFixed(2)} cores, ${w.verdict}, load side ${w.loadSideCores.toFixed(2)} cores, others ${w.foreignCores.toFixed(2)} cores`,
+      `${w.rps.toFixed(0)} req/s, p99 ${w.latencyMs ? w.latencyMs.p99.toFixed(2) : '?'} ms, ${w.errors} errors, service ${w.serviceCores.toFixed(2)} cores, ${w.verdict}, load side ${w.loadSideCores.toFixed(2)} cores, others ${w.foreignCores.toFixed(2)} cores`,
     );
     return { window: w, probe };
   } finally {

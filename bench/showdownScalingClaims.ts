@@ -30,6 +30,20 @@ export const windowOf = (s: StackResult, workers: number): WorkerWindow | undefi
 export const efficiencyOf = (s: StackResult): number => scalingEfficiency(windowOf(s, 1), windowOf(s, 2));
 export const perCoreEfficiencyOf = (s: StackResult): number => perCoreEfficiency(windowOf(s, 1), windowOf(s, 2));
 
+/**
+ * Little's law: with `connections` always busy, the mean latency is connections ÷ throughput. A
+ * median far above that (3×) means the load generator's timing is wrong, not the service slow.
+ */
+export function latencyConsistent(p50Ms: number, connections: number, rps: number): boolean {
+  return Number.isFinite(p50Ms) && rps > 0 && p50Ms <= (3 * 1000 * connections) / rps;
+}
+
+/** Share of the workers' CPU that the busiest one did (1/n when the master spread the load evenly). */
+export function busiestWorkerShare(workerCores: readonly number[]): number {
+  const total = workerCores.reduce((a, b) => a + b, 0);
+  return total > 0 ? Math.max(...workerCores) / total : NaN;
+}
+
 /** Mean PSS of the worker processes with 2 workers (NaN when none was read). */
 export function pssPerWorker(s: StackResult): number {
   const pss = windowOf(s, 2)?.workerPssBytes ?? [];

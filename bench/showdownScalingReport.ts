@@ -1,7 +1,15 @@
 // The multi-worker section of docs/SHOWDOWN.md: every window, the 1 → 2 worker efficiency of each
 // stack, and the seed claims about scaling judged on them. Pure: every number comes from the run.
 import { MARGIN, SOURCES } from './showdownClaims';
-import { efficiencyOf, judgeScaling, perCoreEfficiencyOf, pssPerWorker, SCALING_CLAIMS, windowOf } from './showdownScalingClaims';
+import {
+  busiestWorkerShare,
+  efficiencyOf,
+  judgeScaling,
+  perCoreEfficiencyOf,
+  pssPerWorker,
+  SCALING_CLAIMS,
+  windowOf,
+} from './showdownScalingClaims';
 import { CONTENDED_BOTH, type ScalingRun, type StackResult } from './showdownTypes';
 
 const ms = (v: number): string => (Number.isFinite(v) ? `${v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v.toFixed(1)} ms` : '—');
@@ -12,15 +20,15 @@ const when = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC
 
 function windowTable(run: ScalingRun): string[] {
   const lines = [
-    '| stack | workers | req/s | errors | p50 | p99 | service cores (all processes) | CPU/req | req/s per service core | PSS of the service (peak) | PSS per worker | processes | rtprof verdict (busy: CPU / I/O / runqueue / lock) | load side cores | others (cores) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    '| stack | workers | req/s | errors | p50 | p99 | service cores (all processes) | per worker (rtprof) | CPU/req | req/s per service core | PSS of the service (peak) | PSS per worker | processes | rtprof verdict (busy: CPU / I/O / runqueue / lock) | load side cores | others (cores) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const s of run.stacks) {
     for (const w of s.windows) {
       const perWorker = w.workerPssBytes.length ? w.workerPssBytes.reduce((a, b) => a + b, 0) / w.workerPssBytes.length : NaN;
       const b = w.busyShares;
       lines.push(
-        `| ${s.label} | ${w.workers} | ${num(w.rps)} | ${w.errors} | ${ms(w.latencyMs.p50)} | ${ms(w.latencyMs.p99)} | ${w.serviceCores.toFixed(2)} | ${ms(w.cpuPerRequestMs)} | ${num(w.rps / w.serviceCores)} | ${mb(w.pssBytes)} | ${mb(perWorker)} | ${w.processes} | ${w.verdict} (${pct(b.cpu)} / ${pct(b.io)} / ${pct(b.runqueue)} / ${pct(b.lock)}) | ${w.loadSideCores.toFixed(2)} | ${w.foreignCores.toFixed(2)}${w.attempts > 1 ? ` (best of ${w.attempts})` : ''} |`,
+        `| ${s.label} | ${w.workers} | ${num(w.rps)} | ${w.errors} | ${w.latencyMs ? ms(w.latencyMs.p50) : 'n/a'} | ${w.latencyMs ? ms(w.latencyMs.p99) : 'n/a'} | ${w.serviceCores.toFixed(2)} | ${w.workerCores.map((c) => c.toFixed(2)).join(' + ') || '—'} | ${ms(w.cpuPerRequestMs)} | ${num(w.rps / w.serviceCores)} | ${mb(w.pssBytes)} | ${mb(perWorker)} | ${w.processes} | ${w.verdict} (${pct(b.cpu)} / ${pct(b.io)} / ${pct(b.runqueue)} / ${pct(b.lock)}) | ${w.loadSideCores.toFixed(2)} | ${w.foreignCores.toFixed(2)}${w.attempts > 1 ? ` (best of ${w.attempts})` : ''} |`,
       );
     }
   }
@@ -71,6 +79,12 @@ export function renderScaling(run: ScalingRun, mainStartedAt: string | undefined
   );
   const loadWorst = Math.max(0, ...run.stacks.flatMap((s) => s.windows.map((w) => w.loadSideCores)));
   const errors = run.stacks.flatMap((s) => s.windows.filter((w) => w.errors > 0).map((w) => `${s.label} ×${w.workers}: ${w.errors}`));
+  const uneven = run.stacks.flatMap((s) =>
+    s.windows
+      .filter((w) => w.workerCores.length > 1 && busiestWorkerShare(w.workerCores) > 2 / 3)
+      .map((w) => `${s.label} ×${w.workers} (${pct(busiestWorkerShare(w.workerCores))} of the workers' CPU on one)`),
+  );
+  const noLatency = run.stacks.flatMap((s) => s.windows.filter((w) => !w.latencyMs).map((w) => `${s.label} ×${w.workers}`));
   const pss = run.stacks.map((s) => `${s.label} ${mb(pssPerWorker(s))}`).join(', ');
   return [
     '## Multi-worker: 1 → 2 workers on the two cores',

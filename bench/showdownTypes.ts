@@ -75,7 +75,8 @@ export interface WorkerWindow {
   rps: number;
   requests: number;
   errors: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  /** null when autocannon's latencies contradict the throughput (Little's law): see showdownScaling */
+  latencyMs: { p50: number; p99: number; max: number } | null;
   /** user + system CPU of the master and all its descendants over the load, in cores */
   serviceCores: number;
   cpuPerRequestMs: number;
@@ -83,6 +84,8 @@ export interface WorkerWindow {
   pssBytes: number | null;
   /** rtprof: PSS of each worker process (not the master or helpers) at the end of the window */
   workerPssBytes: number[];
+  /** rtprof: CPU of each worker that served, in cores, busiest first (how evenly the master spread the load) */
+  workerCores: number[];
   /** rtprof: processes in the service over the window (master, workers, helpers) */
   processes: number;
   verdict: string;
