@@ -382,10 +382,17 @@ export async function showdown(argv: string[] = []): Promise<string> {
       command,
       runtimes,
     };
-    if (opts.scaling === 'also') run.scaling = { ...(await scalingShowdown(env, scalingOpts)), partOfRun: run.startedAt };
-    const markdown = renderShowdown(run, SCENARIOS);
-    writeFileSync(opts.out, markdown);
-    writeFileSync(jsonOf(opts.out), `${JSON.stringify(run, null, 1)}\n`);
+    const write = (): string => {
+      const markdown = renderShowdown(run, SCENARIOS);
+      writeFileSync(opts.out, markdown);
+      writeFileSync(jsonOf(opts.out), `${JSON.stringify(run, null, 1)}\n`);
+      return markdown;
+    };
+    let markdown = write(); // kept if the multi-worker part fails: `--scaling-only` can add it later
+    if (opts.scaling === 'also') {
+      run.scaling = { ...(await scalingShowdown(env, scalingOpts)), partOfRun: run.startedAt };
+      markdown = write();
+    }
     process.stderr.write(`showdown: wrote ${opts.out} after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     return markdown;
   } finally {
