@@ -81,9 +81,20 @@ export function renderScaling(run: ScalingRun, mainStartedAt: string | undefined
   const errors = run.stacks.flatMap((s) => s.windows.filter((w) => w.errors > 0).map((w) => `${s.label} ×${w.workers}: ${w.errors}`));
   const uneven = run.stacks.flatMap((s) =>
     s.windows
-      .filter((w) => w.workerCores.length > 1 && busiestWorkerShare(w.workerCores) > 2 / 3)
-      .map((w) => `${s.label} ×${w.workers} (${pct(busiestWorkerShare(w.workerCores))} of the workers' CPU on one)`),
+      .filter((w) => w.workers > 1 && (w.workerCores.length < w.workers || busiestWorkerShare(w.workerCores) > 2 / 3))
+      .map((w) =>
+        w.workerCores.length < w.workers
+          ? `${s.label} ×${w.workers} (${w.workerCores.length} of ${w.workers} workers served)`
+          : `${s.label} ×${w.workers} (${pct(busiestWorkerShare(w.workerCores))} of the workers' CPU on one)`,
+      ),
   );
+  const headroom = run.stacks
+    .map((s) => {
+      const w = windowOf(s, 2);
+      return w ? `${s.label} ${(2 - w.loadSideCores - w.foreignCores).toFixed(2)} cores (used ${w.serviceCores.toFixed(2)})` : '';
+    })
+    .filter(Boolean)
+    .join(', ');
   const noLatency = run.stacks.flatMap((s) => s.windows.filter((w) => !w.latencyMs).map((w) => `${s.label} ×${w.workers}`));
   const pss = run.stacks.map((s) => `${s.label} ${mb(pssPerWorker(s))}`).join(', ');
   return [
@@ -106,7 +117,9 @@ export function renderScaling(run: ScalingRun, mainStartedAt: string | undefined
     ...claimsTable(run),
     '',
     `- PSS per worker (2 workers): ${pss}.`,
-    `- gunicorn's sync workers close each connection after its response (no keep-alive), so the load generator opens a connection per request there: part of gunicorn's cost per request, and of the load side's.`,
+    `- gunicorn's sync workers close each connection after its response (no keep-alive), so the load generator opens a connection per request there: part of gunicorn's cost per request, and of the load side's. autocannon then times some requests from before its reconnect, so latencies far above what Little's law allows (connections ÷ throughput) are not reported (n/a): ${noLatency.length ? noLatency.join('; ') : 'none'}; its resets (ECONNRESET on a connection the worker had just closed) are the errors counted there.`,
+    `- How evenly the workers shared the load is rtprof's per-process CPU ("per worker": the workers that served). Uneven (a worker idle, or the busiest doing more than 2/3 of the workers' CPU): ${uneven.length ? `${uneven.join('; ')}. Workers that accept from one shared socket take whole keep-alive connections: a worker awake when the load generator opens its ${run.connections} connections at once can take them all and keep them for the window` : 'none'}.`,
+    `- Headroom: two cores minus the load side and others' work left the 2-worker service at most ${headroom}; below that, the workers did not keep the cores busy. The per-core efficiency separates the two: how much throughput each core of service CPU gave with 2 workers against 1.`,
     `- Contention: each window first waits (≤ 20 s) for a quiet second; a window with more than ${CONTENDED_BOTH} cores of others' work on the two CPUs is run again (≤ 2 re-runs) and the least contended kept. Still contended: ${contended.length ? contended.join('; ') : 'none'}.`,
     `- Errors during the load: ${errors.length ? errors.join('; ') : 'none'}.`,
   ];
