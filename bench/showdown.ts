@@ -4,20 +4,19 @@
 // breakdown, verdict) and autocannon measuring the answers. Writes docs/SHOWDOWN.md, prints its
 // tables. Every service runs pinned to CPU 0, everything else (load generator, rtprof, the
 // downstream) to CPU 1, so each runtime gets exactly one core.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { CLK_TCK, readStat, readStatus } from '../collectors/proc/procfs';
+import { CLK_TCK, readStatus } from '../collectors/proc/procfs';
 import { runWindow } from '../src/commands/profile';
 import { appCommand, type SampleApp } from '../src/demo/apps';
-import { percentile } from '../src/report/stats';
 import type { Target } from '../src/target';
 import { Watcher } from '../src/watcher';
+import { cpuBusyTicks, cpuTicks, freePort, getOnce, killAll, runLoad, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';
 import { renderShowdown, tablesOf } from './showdownReport';
+import { scalingShowdown } from './showdownScaling';
+import { renderScaling } from './showdownScalingReport';
 import {
   contention,
   type RuntimeKey,
@@ -25,6 +24,7 @@ import {
   type Scenario,
   type ScenarioKey,
   type ScenarioResult,
+  type ScalingRun,
   type ShowdownRun,
 } from './showdownTypes';
 
@@ -32,7 +32,6 @@ const ROOT = join(__dirname, '..', '..');
 const DOC = join(ROOT, 'docs', 'SHOWDOWN.md');
 const SERVICE_CPU = '0';
 const LOAD_CPU = '1';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const RUNTIMES: Array<{ key: RuntimeKey; label: string; app: SampleApp }> = [
   { key: 'node', label: 'Node.js (Fastify)', app: 'node' },
@@ -56,116 +55,13 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Processes: every one started here is its own process group, killed by group at the end.
-
-const started = new Set<ChildProcess>();
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function killAll(): void {
-  for (const child of started) killGroup(child);
-  started.clear();
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    killGroup(child);
-    await exited;
-  }
-  started.delete(child);
-}
-
-interface Spawned {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  url: string;
-}
-
-/** Starts a sample app pinned to one CPU (taskset execs, so the pid is the app's) and waits for READY. */
-function spawnPinned(
-  app: SampleApp,
-  cpu: string,
-  env: NodeJS.ProcessEnv,
-  port = 0,
-): { child: ChildProcess; ready: Promise<Spawned & { readyMs: number }> } {
-  const t0 = performance.now();
-  const child = spawn('taskset', ['-c', cpu, ...appCommand(app)], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  started.add(child);
-  const ready = new Promise<Spawned & { readyMs: number }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${app} printed no READY within 20 s`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`${app} exited (${code}) before READY: ${out.trim()}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY pid=(\d+) port=(\d+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      const readyMs = performance.now() - t0;
-      if (Number(m[1]) !== child.pid) return reject(new Error(`${app}: READY pid ${m[1]} is not the spawned pid ${child.pid}`));
-      resolve({ child, pid: child.pid, port: Number(m[2]), url: `http://127.0.0.1:${m[2]}`, readyMs });
-    });
-  });
-  return { child, ready };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** One GET on a fresh connection; resolves with the body of a 200, rejects on anything else. */
-function getOnce(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-  });
-}
-
-/** Busy ticks of one CPU (all but idle and iowait) from /proc/stat. */
-function cpuBusyTicks(cpu: string): number {
-  const line = readFileSync('/proc/stat', 'latin1')
-    .split('\n')
-    .find((l) => l.startsWith(`cpu${cpu} `));
-  const f = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
-  return f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
-}
-
-const cpuTicks = (pid: number): number => {
-  const s = readStat(pid);
-  return s.utimeTicks + s.stimeTicks;
-};
-
-// ---------------------------------------------------------------------------------------------
 // Measurements
 
 /** Spawn → first successful GET /json (polled every ~2 ms on fresh connections), and spawn → READY. */
 async function coldStart(app: SampleApp, env: NodeJS.ProcessEnv): Promise<{ firstResponseMs: number; readyMs: number }> {
   const port = await freePort();
   const t0 = performance.now();
-  const { child, ready } = spawnPinned(app, SERVICE_CPU, env, port);
+  const { child, ready } = spawnPinned(app, appCommand(app), SERVICE_CPU, env, port);
   ready.catch(() => undefined); // awaited below; an early exit must not be an unhandled rejection
   const url = `http://127.0.0.1:${port}/json`;
   try {
@@ -183,50 +79,6 @@ async function coldStart(app: SampleApp, env: NodeJS.ProcessEnv): Promise<{ firs
   } finally {
     await stop(child);
   }
-}
-
-interface LoadResult {
-  requests: number;
-  rps: number;
-  errors: number;
-  latencyMs: { p50: number; p99: number; max: number };
-  durationS: number;
-}
-
-/**
- * autocannon with every 2xx response time kept (its own histogram rounds to whole ms, too coarse for
- * sub-ms answers); `around` runs at the start and end so CPU can be read over exactly the load.
- */
-function runLoad(
-  url: string,
-  rate: number | undefined,
-  connections: number,
-  durationS: number,
-  around: () => () => void = () => () => undefined,
-): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let finish: () => void = () => undefined;
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      { url, connections, duration: durationS, ...(rate !== undefined ? { overallRate: rate } : {}) },
-      (err, r) => {
-        finish();
-        if (err) return reject(err as Error);
-        const durS = r.duration > 0 ? r.duration : durationS;
-        resolve({
-          requests: r.requests.total,
-          rps: latencies.length / durS,
-          errors: r.errors + r.non2xx,
-          latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: Math.max(0, ...latencies) },
-          durationS: durS,
-        });
-      },
-    );
-    instance.on('start', () => (finish = around()));
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-  });
 }
 
 /** Waits for the probe; an idle CPython loads an injected probe only when it next runs Python code, so poke it. */
@@ -356,7 +208,7 @@ async function measureRuntime(
   cold: { first: number[]; ready: number[] },
 ): Promise<RuntimeResult> {
   const say = (line: string): void => void process.stderr.write(`showdown: ${rt.label}: ${line}\n`);
-  const { child, ready } = spawnPinned(rt.app, SERVICE_CPU, env);
+  const { child, ready } = spawnPinned(rt.app, appCommand(rt.app), SERVICE_CPU, env);
   const watcher = new Watcher({
     intervalMs: 1000,
     sampleHz: 50,
@@ -446,6 +298,8 @@ interface Options {
   coldStarts: number;
   runtimes: RuntimeKey[];
   out: string;
+  /** the multi-worker rows: 'also' after the single-process part, 'only' them, or 'no' */
+  scaling: 'also' | 'only' | 'no';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -462,20 +316,48 @@ function parseArgs(argv: string[]): Options {
       (pick('--runtimes')?.split(',') as RuntimeKey[] | undefined) ??
       RUNTIMES.map((r) => r.key).filter((k) => k !== 'fastapi' || fastapiInstalled()),
     out: pick('--out') ?? (quick ? '/tmp/SHOWDOWN.quick.md' : DOC),
+    scaling: argv.includes('--scaling-only') ? 'only' : argv.includes('--no-scaling') ? 'no' : 'also',
   };
 }
 
-/** Runs the whole showdown and returns the markdown of docs/SHOWDOWN.md. */
+/** The run's data beside its document (docs/SHOWDOWN.json): what a later `--scaling-only` merges into. */
+const jsonOf = (out: string): string => out.replace(/\.md$/, '') + '.json';
+
+/**
+ * `--scaling-only`: the multi-worker rows alone. When the document's data from an earlier full run
+ * is there, they replace that run's multi-worker section (the document then says which rows
+ * come from which run); otherwise the document has only them.
+ */
+function mergeScaling(out: string, scaling: ScalingRun): { markdown: string; run?: ShowdownRun } {
+  if (existsSync(jsonOf(out))) {
+    const base = JSON.parse(readFileSync(jsonOf(out), 'utf8')) as ShowdownRun;
+    const run = { ...base, scaling };
+    return { markdown: renderShowdown(run, SCENARIOS), run };
+  }
+  const markdown = ['# Node.js vs Python: the showdown, multi-worker rows only', '', ...renderScaling(scaling, undefined), ''].join('\n');
+  return { markdown };
+}
+
+/** Runs the showdown and returns the markdown of docs/SHOWDOWN.md. */
 export async function showdown(argv: string[] = []): Promise<string> {
   const opts = parseArgs(argv);
   const chosen = RUNTIMES.filter((r) => opts.runtimes.includes(r.key));
   const t0 = Date.now();
+  const command = `flock /tmp/rtprof-heavy.lock npm run showdown${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   // This process is the load generator and rtprof: it and its threads go to the other core.
   execFileSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
-  const downstream = spawnPinned('downstream', LOAD_CPU, {});
+  const downstream = spawnPinned('downstream', appCommand('downstream'), LOAD_CPU, {});
   try {
     const ds = await downstream.ready;
     const env = { DOWNSTREAM_URL: ds.url };
+    const scalingOpts = { windowS: opts.windowS, warmupS: opts.warmupS, machine: machine(), command };
+    if (opts.scaling === 'only') {
+      const merged = mergeScaling(opts.out, await scalingShowdown(env, scalingOpts));
+      writeFileSync(opts.out, merged.markdown);
+      if (merged.run) writeFileSync(jsonOf(opts.out), `${JSON.stringify(merged.run, null, 1)}\n`);
+      process.stderr.write(`showdown: wrote ${opts.out} (multi-worker rows only, after ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      return merged.markdown;
+    }
     const cold = new Map(chosen.map((r) => [r.key, { first: [] as number[], ready: [] as number[] }]));
     // One unmeasured start each (page cache), then the measured ones interleaved so drift hits all alike.
     for (const rt of chosen) await coldStart(rt.app, env);
@@ -497,12 +379,21 @@ export async function showdown(argv: string[] = []): Promise<string> {
       coldStarts: opts.coldStarts,
       machine: machine(),
       fastapiInstalled: fastapiInstalled(),
-      command: `flock /tmp/rtprof-bench.lock npm run showdown${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      command,
       runtimes,
     };
-    const markdown = renderShowdown(run, SCENARIOS);
-    writeFileSync(opts.out, markdown);
-    process.stderr.write(`showdown: wrote ${opts.out} after ${run.durationS.toFixed(0)} s\n`);
+    const write = (): string => {
+      const markdown = renderShowdown(run, SCENARIOS);
+      writeFileSync(opts.out, markdown);
+      writeFileSync(jsonOf(opts.out), `${JSON.stringify(run, null, 1)}\n`);
+      return markdown;
+    };
+    let markdown = write(); // kept if the multi-worker part fails: `--scaling-only` can add it later
+    if (opts.scaling === 'also') {
+      run.scaling = { ...(await scalingShowdown(env, scalingOpts)), partOfRun: run.startedAt };
+      markdown = write();
+    }
+    process.stderr.write(`showdown: wrote ${opts.out} after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     return markdown;
   } finally {
     await stop(downstream.child);

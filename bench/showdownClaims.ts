@@ -1,15 +1,22 @@
-// The seed articles' Node-vs-Python claims (/work/shared/seeds), each tied to the showdown number
-// that tests it, and the one rule that judges them. Pure: tested on given numbers.
+// The seed articles' Node-vs-Python claims, each tied to the showdown number that tests it, and the
+// one rule that judges them. Pure: tested on given numbers.
 import type { RuntimeResult } from './showdownTypes';
 
 /** A difference smaller than this factor is not a clear difference on a shared 2-core box. */
 export const MARGIN = 1.15;
 
+/** The seed articles, cited by title and author as they give them: short for tables, full once. */
 export const SOURCES = {
-  techbench: '`000_d0b8589004111c98.txt` — "Node.js vs Python for Backend 2026: Which Scales Better?"',
-  jinkteam: '`002_65419b957d698d42.txt` — JinkTeam, "Node.js vs Python Scalability: Choosing the Right Backend Tech"',
-  pubgenius: '`003_c893a8fede7fbd5c.txt` — pubGENIUS blog, Node.js vs Go vs Python at scale (no title in the file)',
-  rizawan: '`004_f738f0b2e24c21df.txt` — Ahmed Rizawan, "Python vs Node.js Microservices Showdown: Which Runtime Performs Better in 2024?"',
+  techbench: {
+    short: 'Node.js vs Python for Backend 2026',
+    cite: '"Node.js vs Python for Backend 2026: Which Scales Better?" (no author named; its figures are credited to "2025 TechBench" testing)',
+  },
+  jinkteam: { short: 'JinkTeam', cite: 'JinkTeam, "Node.js vs Python Scalability: Choosing the Right Backend Tech" (September 2025)' },
+  pubgenius: { short: 'pubGENIUS blog', cite: 'the pubGENIUS blog, on Node.js vs Go vs Python at scale (no title given)' },
+  rizawan: {
+    short: 'Ahmed Rizawan',
+    cite: 'Ahmed Rizawan, "Python vs Node.js Microservices Showdown: Which Runtime Performs Better in 2024?"',
+  },
 } as const;
 
 /**
@@ -229,13 +236,6 @@ export const CLAIMS: Claim[] = [
       kind: 'not-comparable',
       why: 'no connection limit was probed; both served 200 concurrent /io connections (errors: see the caveats)',
     },
-    factor: NONE,
-    measured: NOTHING,
-  },
-  {
-    claim: 'Horizontal scaling efficiency 91 % vs 76 %',
-    source: 'techbench',
-    form: { kind: 'not-comparable', why: 'one process per runtime on one core: no horizontal scaling measured' },
     factor: NONE,
     measured: NOTHING,
   },

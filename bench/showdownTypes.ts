@@ -66,6 +66,62 @@ export interface RuntimeResult {
   scenarios: Record<ScenarioKey, ScenarioResult>;
 }
 
+/** The multi-worker stacks: each runs 1 and then 2 workers behind one master on both cores. */
+export type StackKey = 'node-cluster' | 'gunicorn' | 'uvicorn';
+
+/** One stack at one worker count: one saturated window, rtprof profiling the master pid's tree. */
+export interface WorkerWindow {
+  workers: number;
+  rps: number;
+  requests: number;
+  errors: number;
+  /** null when autocannon's latencies contradict the throughput (Little's law): see showdownScaling */
+  latencyMs: { p50: number; p99: number; max: number } | null;
+  /** user + system CPU of the master and all its descendants over the load, in cores */
+  serviceCores: number;
+  cpuPerRequestMs: number;
+  /** rtprof: PSS summed over the service's processes, peak over the window (null: not read) */
+  pssBytes: number | null;
+  /** rtprof: PSS of each worker process (not the master or helpers) at the end of the window */
+  workerPssBytes: number[];
+  /** rtprof: CPU of each worker that served, in cores, busiest first (how evenly the master spread the load) */
+  workerCores: number[];
+  /** rtprof: processes in the service over the window (master, workers, helpers) */
+  processes: number;
+  verdict: string;
+  /** rtprof: shares of the work threads' busy wall time, across the service's processes */
+  busyShares: { cpu: number; io: number; runqueue: number; lock: number; other: number };
+  /** CPU used by this process (load generator + rtprof), in cores */
+  loadSideCores: number;
+  /** work on both CPUs that was neither the service's nor the load side's, in cores */
+  foreignCores: number;
+  attempts: number;
+}
+
+export interface StackResult {
+  key: StackKey;
+  label: string;
+  version: string;
+  /** probe attach method per process role, or why not */
+  probe: string;
+  /** 1 worker, then 2 */
+  windows: WorkerWindow[];
+}
+
+/** The multi-worker rows: their own run (they can be re-run alone and merged into a document). */
+export interface ScalingRun {
+  startedAt: string;
+  /** startedAt of the single-process run these rows belong to; null when they ran alone (--scaling-only) */
+  partOfRun: string | null;
+  durationS: number;
+  windowS: number;
+  path: string;
+  connections: number;
+  machine: string;
+  command: string;
+  stacks: StackResult[];
+}
+
 export interface ShowdownRun {
   startedAt: string;
   durationS: number;
@@ -76,6 +132,8 @@ export interface ShowdownRun {
   /** whether `import fastapi, uvicorn` works for /usr/bin/python3 (the FastAPI sample app's needs) */
   fastapiInstalled: boolean;
   runtimes: RuntimeResult[];
+  /** the multi-worker rows, when they ran (startedAt says when: they may come from a later run) */
+  scaling?: ScalingRun;
 }
 
 /**
@@ -85,5 +143,7 @@ export interface ShowdownRun {
  */
 export const CONTENDED_CPU0 = 0.1;
 export const CONTENDED_CPU1 = 0.25;
+/** The multi-worker windows use both CPUs: others' work beyond this, in cores, makes one contended. */
+export const CONTENDED_BOTH = 0.2;
 export const contention = (r: Pick<ScenarioResult, 'foreignCpu0Cores' | 'foreignCpu1Cores'>): number =>
   Math.max(r.foreignCpu0Cores / CONTENDED_CPU0, r.foreignCpu1Cores / CONTENDED_CPU1);
