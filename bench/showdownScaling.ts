@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CLK_TCK } from '../collectors/proc/procfs';
 import { descendantsOf } from '../collectors/proc/tree';
 import { runWindow } from '../src/commands/profile';
-import { packageRoot } from '../src/paths';
+import { packageRoot } from '../collectors/paths';
 import type { Target } from '../src/target';
 import { Watcher } from '../src/watcher';
 import { cpuBusyTicks, cpuTicks, getOnce, runLoad, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';

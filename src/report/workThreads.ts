@@ -88,7 +88,9 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
     // CPU for a share of its life, or blocked on I/O (data or a connection's readiness) for a
     // share of it: an I/O-bound request thread uses next to no CPU. The probe's own thread is
     // never the service's.
-    const worked = !t.name.startsWith('rtprof') && ((t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS) || t.ioS >= WORK_IO_SHARE * t.wallS);
+    const worked =
+      !t.name.startsWith('rtprof') &&
+      ((t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS) || t.ioS >= WORK_IO_SHARE * t.wallS);
     let role: ThreadRole = 'idle';
     if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
     else if (loop) role = worked ? 'helper' : 'idle';
