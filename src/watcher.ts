@@ -11,6 +11,7 @@ import { isForbidden } from '../collectors/proc/procfs';
 import { InsideSockets, type TargetReach } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { Discoverer, isOwnHelper, keyOf } from './discovery';
+import { AttachQueue } from './attachQueue';
 import { errors } from './errors';
 import { ServiceRoots } from './services';
 import { Target } from './target';
@@ -49,8 +50,6 @@ export interface WatcherEvents {
 const TREE_SCAN_MS = 250;
 /** A launched descendant that inherited the probe's environment gets this long to connect by itself. */
 const PRELOAD_GRACE_MS = 5000;
-/** CPython attaches (gdb, remote_exec) run side by side up to this many; Node's share one port. */
-const PYTHON_ATTACH_PARALLEL = 4;
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
@@ -62,10 +61,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly discoverer: Discoverer;
   private timer: NodeJS.Timeout | undefined;
   private treeTimer: NodeJS.Timeout | undefined;
-  /** Node attaches one at a time: the inspector port is shared per network namespace. */
-  private nodeQueue: Promise<void> = Promise.resolve();
-  private pythonRunning = 0;
-  private readonly pythonWaiting: Target[] = [];
+  /** Node attaches one at a time, CPython side by side (attachQueue.ts). */
+  private readonly attaches = new AttachQueue((target) => this.attach(target));
   /** pid:startTicks:comm of descendants already looked at and skipped (not Node or Python) */
   private readonly skippedDescendants = new Set<string>();
   private stopped = false;
@@ -211,25 +208,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   private queueAttach(target: Target): void {
     target.probe.attaching();
-    if (target.identity.runtime === 'cpython') {
-      this.pythonWaiting.push(target);
-      this.drainPython();
-      return;
-    }
-    this.nodeQueue = this.nodeQueue.then(() => this.attach(target)).catch(() => undefined);
-  }
-
-  private drainPython(): void {
-    while (this.pythonRunning < PYTHON_ATTACH_PARALLEL && this.pythonWaiting.length > 0) {
-      const target = this.pythonWaiting.shift()!;
-      this.pythonRunning++;
-      this.attach(target)
-        .catch(() => undefined)
-        .finally(() => {
-          this.pythonRunning--;
-          this.drainPython();
-        });
-    }
+    this.attaches.add(target);
   }
 
   private async attach(target: Target): Promise<void> {

@@ -73,7 +73,9 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
         const key = keyOf(p.pid, t.tid);
         const row = totals.get(key) ?? { pid: p.pid, tid: t.tid, name: t.name, main: t.main, cpuS: 0, ioS: 0, wallS: 0 };
         row.cpuS += pos(t.seconds.cpu);
-        row.ioS += pos(t.seconds.io) + pos(t.seconds.ready);
+        // A main thread's readiness waits say nothing (an arbiter's select on its pipe, a loop's
+        // epoll): only its blocking reads and writes count as I/O here.
+        row.ioS += pos(t.seconds.io) + (t.main ? 0 : pos(t.seconds.ready));
         row.wallS += wallOf(t.seconds);
         row.name = t.name || row.name;
         totals.set(key, row);
