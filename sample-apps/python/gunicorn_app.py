@@ -51,21 +51,7 @@ def app(environ, start_response):
 
 
 def workers():
-    raw = os.environ.get("WORKERS", "2")
-    argv = sys.argv[1:]
-    for i, arg in enumerate(argv):
-        if arg == "--workers" and i + 1 < len(argv):
-            raw = argv[i + 1]
-        elif arg.startswith("--workers="):
-            raw = arg.split("=", 1)[1]
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 64:
-        sys.stderr.write("sample-apps/python/gunicorn_app.py: WORKERS must be an integer in 1-64, got %r\n" % raw)
-        sys.exit(2)
-    return n
+    return common.worker_count("sample-apps/python/gunicorn_app.py")
 
 
 def when_ready(server):

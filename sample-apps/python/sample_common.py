@@ -185,3 +185,26 @@ def config(default_port):
 def ready(port):
     sys.stdout.write("READY pid=%d port=%d runtime=cpython\n" % (os.getpid(), port))
     sys.stdout.flush()
+
+
+def worker_count(prog):
+    """The number of worker processes: --workers N (or --workers=N) on the command line, else
+    WORKERS, else 2; anything but 1-64 is a usage error (exit 2)."""
+    import os
+    import sys
+
+    raw = os.environ.get("WORKERS", "2")
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--workers" and i + 1 < len(argv):
+            raw = argv[i + 1]
+        elif arg.startswith("--workers="):
+            raw = arg.split("=", 1)[1]
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        sys.stderr.write("%s: WORKERS must be an integer in 1-64, got %r\n" % (prog, raw))
+        sys.exit(2)
+    return n
