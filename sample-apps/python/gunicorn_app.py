@@ -12,7 +12,6 @@ READY pid=<master pid> port=<port> runtime=cpython. SIGTERM: gunicorn's graceful
 requests get up to 3 s), exit 0. Sync workers close every connection after its response (no
 keep-alive): that is how gunicorn's sync worker works. Without gunicorn: one line on stderr, exit 2.
 """
-import os
 import sys
 from urllib.parse import parse_qs
 

@@ -10,7 +10,6 @@ and the workers are started (a connection that arrives before a worker serves wa
 backlog): READY pid=<supervisor pid> port=<port> runtime=cpython. SIGTERM/SIGINT: uvicorn's own
 shutdown (each worker is terminated and joined). Without fastapi/uvicorn: one line, exit 2.
 """
-import os
 import sys
 
 try:
