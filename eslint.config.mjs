@@ -1,5 +1,5 @@
 // typescript-eslint with type information: floating promises and type-only imports are errors
-// (STYLE.md: tooling decides style). Formatting is Prettier's job, not ESLint's.
+// (tooling decides style). Formatting is Prettier's job, not ESLint's.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(

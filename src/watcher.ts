@@ -8,6 +8,7 @@ import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
 import { attachTo } from '../collectors/attach';
 import { identify, type ProcessIdentity } from '../collectors/proc/identity';
 import { isForbidden } from '../collectors/proc/procfs';
+import { nearestAncestor } from '../collectors/proc/tree';
 import { InsideSockets, type TargetReach } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { Discoverer, isOwnHelper, keyOf } from './discovery';
@@ -343,9 +344,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   private rootOfWatched(pid: number): number | undefined {
-    const roots = new ServiceRoots();
-    for (const t of this.targets.values()) if (t.service.rootPid === t.pid) roots.add(t.pid);
-    return roots.rootOf(pid);
+    const isRoot = (p: number): boolean => this.targets.get(p)?.service.rootPid === p;
+    return nearestAncestor(pid, isRoot);
   }
 
   /** Tells every probe to stop for good (bye): a one-shot profile leaves nothing running behind. */

@@ -4,10 +4,11 @@
 // sample, not once per interval: a new thread is accounted from its birth, a thread that ended is
 // credited half a sampling period in its last state (it ended, on average, half-way to the next
 // look), and the rest of its life is already booked. Bounded: at most MAX_THREADS are followed.
-import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { ListenerWaits } from './listenerWait';
 import { CLK_TCK } from './procfs';
 import { classifyWaitKind, type WaitKind } from './syscalls';
+import { preadText } from './threadState';
 import { zeroTimes, type ThreadTimes } from './threadTime';
 
 const MAX_THREADS = 256;
@@ -30,13 +31,6 @@ export interface ThreadInterval {
   seconds: KindTimes;
   /** it ended during this interval */
   ended: boolean;
-}
-
-const buffer = Buffer.alloc(1024);
-
-function pread(fd: number): string {
-  const n = readSync(fd, buffer, 0, buffer.length, 0);
-  return buffer.toString('latin1', 0, n);
 }
 
 interface Followed {
@@ -213,8 +207,8 @@ export class ThreadSet {
     let stat: string;
     let sched: string;
     try {
-      stat = pread(f.fds.stat);
-      sched = pread(f.fds.sched);
+      stat = preadText(f.fds.stat);
+      sched = preadText(f.fds.sched);
     } catch {
       return false;
     }
@@ -225,7 +219,7 @@ export class ThreadSet {
     if (state !== 'R') {
       let line: string | undefined;
       try {
-        line = f.fds.syscall !== undefined ? pread(f.fds.syscall) : undefined;
+        line = f.fds.syscall !== undefined ? preadText(f.fds.syscall) : undefined;
       } catch {
         line = undefined; // woke mid-read
       }

@@ -15,7 +15,8 @@ export function emptyTally(): WaitTally {
 
 const buffer = Buffer.alloc(1024);
 
-function preadText(fd: number): string {
+/** Re-reads a /proc file kept open (seq_file regenerates it on a read at offset 0). */
+export function preadText(fd: number): string {
   const n = readSync(fd, buffer, 0, buffer.length, 0);
   return buffer.toString('latin1', 0, n);
 }
