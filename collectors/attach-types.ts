@@ -39,4 +39,7 @@ export type AttachResult =
       reason: string;
       /** Its code in src/errors.ts, when it is one of those. */
       code?: string;
+      /** The target may still be starting up (a Node that has not yet installed its SIGUSR1
+       * handler, a CPython with no thread at a safe point): the same attach can work moments later. */
+      retry?: boolean;
     };

@@ -51,6 +51,10 @@ export interface WatcherEvents {
 const TREE_SCAN_MS = 250;
 /** A launched descendant that inherited the probe's environment gets this long to connect by itself. */
 const PRELOAD_GRACE_MS = 5000;
+/** A process this young whose attach failed as "not ready yet" (AttachResult.retry) is tried again:
+ * a worker a master just forked is found within 250 ms, often before its runtime is up. */
+const STARTING_MS = 10_000;
+const STARTING_RETRY_MS = 250;
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
@@ -237,6 +241,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
     } else if (result.ok) {
       target.probe.attached(result.method, result.note ?? `probe started; waiting for it to connect to ${reach.socketPath}`);
+    } else if (result.retry && Date.now() - target.identity.startTimeMs < STARTING_MS) {
+      setTimeout(() => {
+        if (!this.stopped && this.targets.get(target.pid) === target && target.probe.state === 'attaching') this.attaches.add(target);
+      }, STARTING_RETRY_MS).unref();
     } else {
       this.attachFailed(target, result.reason, result.code);
     }

@@ -70,9 +70,14 @@ test('agent --pid <cluster primary>: every worker probed and labelled; a respawn
     process.kill(workers[0]!, 'SIGKILL');
     const [, fresh] = await primary.waitFor(new RegExp(`worker (?!${workers.join('|')})(\\d+) ready`));
     const respawned = Number(fresh);
+    let last: unknown;
     await until(
-      'respawned worker probed',
-      async () => ((await targetsOf(agent)).find((t) => t.pid === respawned)?.probe.state === 'connected' ? true : undefined),
+      () => `respawned worker probed (last seen: ${JSON.stringify(last)}; agent log: ${agent.stderr().slice(-1500)})`,
+      async () => {
+        const t = (await targetsOf(agent)).find((x) => x.pid === respawned);
+        last = t?.probe;
+        return t?.probe.state === 'connected' ? true : undefined;
+      },
       15_000,
       50,
     );

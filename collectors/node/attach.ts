@@ -37,7 +37,14 @@ const POLL_MS = 25;
 // An inspector that opens after we gave up (target was busy) is closed by a watcher for this long.
 const LATE_INSPECTOR_WATCH_MS = 60_000;
 
-class AttachError extends Error {}
+class AttachError extends Error {
+  constructor(
+    message: string,
+    readonly retry = false,
+  ) {
+    super(message);
+  }
+}
 
 let probePathCache: string | undefined;
 
@@ -69,7 +76,8 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
     if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
-    return { ok: false, reason: err instanceof AttachError ? err.message : `attach to ${req.pid} failed: ${(err as Error).message}` };
+    if (err instanceof AttachError) return { ok: false, reason: err.message, retry: err.retry || undefined };
+    return { ok: false, reason: `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
 }
 
@@ -154,7 +162,8 @@ function inspectTarget(req: AttachRequest, deadline: number): Target {
     const why = flags.disableSigusr1
       ? 'its inspector is disabled by --disable-sigusr1'
       : 'it does not handle SIGUSR1 (signalling would kill it)';
-    throw new AttachError(`cannot attach to Node process ${pid}: ${why}; ${fixHint()}`);
+    // Node installs its handler early in start-up: a process found just after its exec() has not yet.
+    throw new AttachError(`cannot attach to Node process ${pid}: ${why}; ${fixHint()}`, !flags.disableSigusr1);
   }
   if (flags.noHttpEndpoint) {
     throw new AttachError(`cannot attach to Node process ${pid}: --inspect-publish-uid hides the inspector's HTTP endpoint; ${fixHint()}`);

@@ -160,7 +160,7 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
       // refusal costs 300 ms more to tell apart.
       if (await exitsWithin(req.pid, outcome.code === 'forbidden' ? 300 : 500))
         return { ok: false, reason: `process ${req.pid} exited during attach` };
-      return { ok: false, reason: outcome.reason };
+      return { ok: false, reason: outcome.reason, retry: outcome.code === 'busy' || undefined };
     }
     // Queued at a safe point, the load runs within an eval tick if the main thread runs Python;
     // if it does not connect within a couple of seconds, the main thread is parked. Queued on a

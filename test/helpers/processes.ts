@@ -96,12 +96,17 @@ export function alive(pid: number): boolean {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls fn every everyMs until it gives a value (a throw counts as none); rejects after timeoutMs. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 500): Promise<T> {
+export async function until<T>(
+  what: string | (() => string),
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out: ${typeof what === 'string' ? what : what()}`);
     await sleep(everyMs);
   }
 }

@@ -1,10 +1,12 @@
 """The probe thread: one per process (start() re-points a running one), it connects to the agent,
 ticks for the interpreter and loop delays, refreshes the hooks, and sends a snapshot per interval.
 
-The package's modules are imported by the loader, in the caller's thread (the host's start-up, or
-the injected call), so a broken copy fails there, where the attacher hears of it; the ones that need
-socket, select or json (which can cost the host's start-up milliseconds) are imported by the probe
-thread itself, after its first look at the loops.
+Every module the probe uses, the standard library's socket, select and json among them, is imported
+by the loader in the caller's thread (the host's start-up, or the injected call), never by the probe
+thread: a broken copy fails where the attacher hears of it, and the probe thread never imports while
+the host does. Two threads importing the same standard modules at once is a race CPython 3.13 loses
+(the host's own `import asyncio` or the probe's `import socket` can fail with "cannot import name
+'Mapping' from 'collections.abc'"); it costs a preloaded host a few ms of start-up instead.
 """
 
 import os
@@ -12,11 +14,14 @@ import threading
 import time
 from time import perf_counter as _clock
 
+from .agent_loop import run as _agent_loop
+from .channel import Channel
 from .config import MAX_EARLIER_AGENTS, read_config
 from .gcpauses import GcMonitor
 from .hooks import WorkHooks
 from .interpreter import InterpreterDelay, python_threads
 from .loops import Loops
+from .messages import encode_snapshot, new_snapshot
 from .work import Work
 
 _lock = threading.Lock()
@@ -110,9 +115,7 @@ class Probe:
             self._setup()
             try:
                 self._first_look()
-                from .agent_loop import run
-
-                run(self)
+                _agent_loop(self)
             finally:
                 self._teardown()
         except Exception:
@@ -153,8 +156,6 @@ class Probe:
             self.loops.poke(_clock())
         except Exception:
             pass  # hooks touch the host's modules and loops: a failure costs this look, not the thread
-        from .channel import Channel
-
         self.channel = Channel()
 
     def _after_fork(self):
@@ -203,8 +204,6 @@ class Probe:
             pass
 
     def snapshot(self, cfg, now):
-        from .messages import encode_snapshot, new_snapshot  # loaded already, by agent_loop
-
         try:
             self.refresh_hooks(now)
         except Exception:
@@ -233,12 +232,13 @@ class Probe:
 
 
 def _name_os_thread(name):
-    """Names this OS thread (Linux prctl PR_SET_NAME), so the agent's thread sampler can tell the
-    probe's own thread from the service's: CPython before 3.14 leaves every thread the process's
-    name. Best effort: without it the probe thread is only harder to tell apart."""
+    """Names this OS thread, so the agent's thread sampler can tell the probe's own thread from the
+    service's: CPython before 3.14 leaves every thread the process's name. Written to
+    /proc/self/task/TID/comm (what prctl PR_SET_NAME sets) rather than through ctypes, whose import
+    here would be an import in the probe thread (see the module's docstring). Best effort: without it
+    the probe thread is only harder to tell apart; 3.6 and 3.7 have no native thread id."""
     try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(15, ctypes.c_char_p(name), 0, 0, 0)
+        with open("/proc/self/task/%d/comm" % threading.get_native_id(), "wb") as f:
+            f.write(name)
     except Exception:
         pass
