@@ -55,6 +55,9 @@ export interface EventLoopStats {
   utilization?: number;
   activeS?: number;
   idleS?: number;
+  /** Of idleS, the time some work (a request) was in flight: the loop waited on that work's I/O.
+   * Cumulative, as activeS and idleS; absent when the probe sees no requests (no HTTP hooks). */
+  idleBusyS?: number;
   resolutionNs?: number;
 }
 

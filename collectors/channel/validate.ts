@@ -91,6 +91,7 @@ function isEventLoop(v: unknown): boolean {
     (u === undefined || (isNum(u) && u <= 1)) &&
     optional(v, 'activeS', isNum) &&
     optional(v, 'idleS', isNum) &&
+    optional(v, 'idleBusyS', isNum) &&
     optional(v, 'resolutionNs', isNum)
   );
 }

@@ -90,11 +90,21 @@ function createWorkTracker() {
   let completed = 0;
   let busyMs = 0;
   let busySince = 0;
+  // The loop's idle time (in its poll, waiting for I/O) while work was in flight: read from the
+  // loop's own idle clock at the edges of each busy period, so it is the overlap itself, not a
+  // busy fraction times an idle fraction. In a callback the idle clock is current: it stops when the
+  // poll returns, before any callback runs. Read twice per busy period, never per request.
+  const elu = typeof perf.eventLoopUtilization === 'function' ? () => perf.eventLoopUtilization().idle : null;
+  let idleBusyMs = 0;
+  let idleAtBusyStart = 0;
 
   function end() {
     inFlight--;
     completed++;
-    if (inFlight === 0) busyMs += perf.now() - busySince;
+    if (inFlight === 0) {
+      busyMs += perf.now() - busySince;
+      if (elu) idleBusyMs += Math.max(0, elu() - idleAtBusyStart);
+    }
   }
   // An aborted request (its connection closed) never reaches response.finish. Each sample counts the
   // responses really in flight on the tracked connections (Node attaches the response being written
@@ -123,7 +133,10 @@ function createWorkTracker() {
       if (sockets.size >= MAX_SOCKETS) return;
       sockets.add(socket);
     }
-    if (inFlight === 0) busySince = perf.now();
+    if (inFlight === 0) {
+      busySince = perf.now();
+      if (elu) idleAtBusyStart = elu();
+    }
     inFlight++;
   });
   const onFinish = guard((message) => {
@@ -140,7 +153,9 @@ function createWorkTracker() {
         reconcile();
       } catch (e) {}
       const busyNow = inFlight > 0 ? perf.now() - busySince : 0;
-      return { inFlight: inFlight, completed: completed, busyS: (busyMs + busyNow) / 1000 };
+      const out = { inFlight: inFlight, completed: completed, busyS: (busyMs + busyNow) / 1000 };
+      if (elu) out.idleBusyMs = idleBusyMs + (inFlight > 0 ? Math.max(0, elu() - idleAtBusyStart) : 0);
+      return out;
     },
     stop() {
       try {
@@ -348,7 +363,13 @@ function emit(s, sample) {
     heap: sample.heap,
   };
   if (sample.resources) snapshot.resources = sample.resources;
-  if (s.work) snapshot.work = s.work.sample();
+  if (s.work) {
+    const work = s.work.sample();
+    // The loop's idle time while work was in flight goes with the loop's other idle/active times.
+    if (work.idleBusyMs !== undefined && snapshot.eventLoop) snapshot.eventLoop.idleBusyS = work.idleBusyMs / 1000;
+    delete work.idleBusyMs;
+    snapshot.work = work;
+  }
   snapshot.dropped = s.dropped + sample.gcDropped;
   if (s.workers) {
     const w = s.workers.collect();

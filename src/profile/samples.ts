@@ -12,6 +12,7 @@ class ProcessTrack {
   private pendingGc: GcPause[] = [];
   private snapshots: SnapshotMessage[] = [];
   private lastBusyS: number | undefined;
+  private lastLoopIdle: { idleS: number; idleBusyS: number } | undefined;
   private lastCompleted: number | undefined;
   private probeSeen = false;
   private loopSeen = false;
@@ -49,7 +50,9 @@ class ProcessTrack {
       eventLoopMain: id.runtime === 'nodejs' || this.loopSeen,
     };
     if (p.pssBytes !== undefined) out.pssBytes = p.pssBytes;
-    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS);
+    const state = target.probe.state;
+    if (state === 'attaching' || state === 'pending' || state === 'connected' || state === 'disconnected') out.probeExpected = true;
+    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS, this.probeStartedInInterval(target, p.t - p.intervalS * 1000));
     // No requests in flight from a probe (none, or no hook for this server, e.g. gunicorn's sync
     // worker): the sockets say whether a server held accepted client connections.
     if (out.busyS === undefined && p.serverSockets && p.serverSockets.listeningPorts > 0)
@@ -57,13 +60,31 @@ class ProcessTrack {
     return out;
   }
 
-  private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[], durationS: number): void {
+  /** The probe's counters started inside this interval (it was attached or preloaded during it):
+   * their first values are then the interval's own, counted from zero. */
+  private probeStartedInInterval(target: Target, intervalStartMs: number): boolean {
+    const startedAt = target.probe.hello?.startedAt;
+    return startedAt !== undefined && startedAt >= intervalStartMs;
+  }
+
+  private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[], durationS: number, fromZero: boolean): void {
     out.gc = this.pendingGc;
     this.pendingGc = [];
-    const work = snaps[snaps.length - 1]?.work;
+    const last = snaps[snaps.length - 1];
+    const work = last?.work;
     if (work?.busyS !== undefined) {
-      if (this.lastBusyS !== undefined) out.busyS = Math.min(durationS, Math.max(0, work.busyS - this.lastBusyS));
+      const base = this.lastBusyS ?? (fromZero ? 0 : undefined);
+      if (base !== undefined) out.busyS = Math.min(durationS, Math.max(0, work.busyS - base));
       this.lastBusyS = work.busyS;
+    }
+    const loop = last?.eventLoop;
+    if (loop?.idleS !== undefined && loop.idleBusyS !== undefined) {
+      const base = this.lastLoopIdle ?? (fromZero ? { idleS: 0, idleBusyS: 0 } : undefined);
+      const idleS = loop.idleS - (base?.idleS ?? NaN);
+      // Under a millisecond of idle says nothing of how it splits (a loop busy throughout).
+      if (out.busyS !== undefined && idleS >= 0.001)
+        out.loopWaitBusyShare = Math.min(1, Math.max(0, (loop.idleBusyS - base!.idleBusyS) / idleS));
+      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS };
     }
     if (work?.completed !== undefined) {
       if (this.lastCompleted !== undefined) out.requests = Math.max(0, work.completed - this.lastCompleted);

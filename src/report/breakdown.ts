@@ -112,13 +112,28 @@ function describeEvidence(counts: Record<EvidenceSource, number>): Evidence {
   return { source, detail };
 }
 
+/** Intervals the window's shares leave out: a loop's probe was expected but had not yet given
+ * evidence of work in flight (attaching, or its first interval), when other intervals have it.
+ * Booking such a loop's waiting as io or as idle would be a guess either way. */
+export function leftOut(samples: readonly ProfileSample[]): Set<ProfileSample> {
+  const unknown = samples.filter((s) => s.apportioned?.unknown === true);
+  return unknown.length < samples.length ? new Set(unknown) : new Set();
+}
+
 export function windowBreakdown(samples: readonly ProfileSample[]): WindowBreakdown {
   const seconds = zeroSeconds();
   const counts: Record<EvidenceSource, number> = { probe: 0, proc: 0, none: 0 };
+  const skipped = leftOut(samples);
   for (const sample of samples) {
+    if (skipped.has(sample)) continue;
     const one = apportionInterval(sample);
     counts[one.evidence]++;
     for (const state of BREAKDOWN_STATES) seconds[state] += one.seconds[state];
   }
-  return { seconds, shares: toShares(seconds), wallS: totalSeconds(seconds), evidence: describeEvidence(counts) };
+  const evidence = describeEvidence(counts);
+  if (skipped.size > 0) {
+    const n = skipped.size;
+    evidence.detail += `; ${n} of ${samples.length} interval${n === 1 ? '' : 's'} left out: the probe had not yet reported work in flight`;
+  }
+  return { seconds, shares: toShares(seconds), wallS: totalSeconds(seconds), evidence };
 }

@@ -1,6 +1,6 @@
 // Assembles the profile document from a window's samples and what the caller knows (target, load,
 // whether it exited). Everything the text and HTML reports show is computed here, once.
-import { apportionInterval, toShares, windowBreakdown } from './breakdown';
+import { apportionInterval, leftOut, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { memoryWarning, summarizeContainer, throttledExplanation } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
@@ -13,7 +13,7 @@ function isUsable(s: ProfileSample): boolean {
   return Number.isFinite(s.t) && Number.isFinite(s.durationS) && s.durationS > 0 && s.threadTime !== undefined;
 }
 
-function seriesPoint(s: ProfileSample): SeriesPoint {
+function seriesPoint(s: ProfileSample, left: boolean): SeriesPoint {
   const loop = s.eventLoop;
   return {
     t: s.t,
@@ -26,7 +26,8 @@ function seriesPoint(s: ProfileSample): SeriesPoint {
     gcCount: s.gc ? s.gc.length : null,
     gcPauseS: s.gc ? s.gc.reduce((sum, p) => sum + p.durationS, 0) : null,
     busyFraction: s.busyS !== undefined ? Math.min(1, Math.max(0, s.busyS / s.durationS)) : null,
-    breakdown: toShares(apportionInterval(s).seconds),
+    // An interval the window's shares leave out is left out of the chart too: one story.
+    breakdown: left ? null : toShares(apportionInterval(s).seconds),
   };
 }
 
@@ -80,6 +81,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   const endMs = last ? last.t : startMs;
 
   const whole = windowBreakdown(samples);
+  const left = leftOut(samples);
   // No thread time at all (no samples, or the target exited at once): nothing was seen working.
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
   const inFlight = inFlightFraction(samples);
@@ -152,7 +154,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     warnings,
     host: meta.host ?? null,
     container,
-    series: samples.map(seriesPoint),
+    series: samples.map((s) => seriesPoint(s, left.has(s))),
   };
 }
 

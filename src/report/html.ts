@@ -240,7 +240,7 @@ function chartsSection(doc: ProfileDocument): string {
             kind: 'stacked',
             yMax: 1,
             formatY: (v) => `${Math.round(v * 100)}%`,
-            series: BREAKDOWN_STATES.map((s) => ({ name: s, color: STATE_COLORS[s], values: series.map((p) => p.breakdown[s]) })),
+            series: BREAKDOWN_STATES.map((s) => ({ name: s, color: STATE_COLORS[s], values: series.map((p) => p.breakdown?.[s] ?? null) })),
           },
       'Main-thread time breakdown per interval',
       'no samples',

@@ -62,6 +62,12 @@ export interface ProcessInterval {
   threads: ThreadIntervalS[];
   /** Seconds with >= 1 request in flight in this process, from its probe. */
   busyS?: number;
+  /** Of the event loop's idle time (waiting in its poll) in the interval, the share during which
+   * some request was in flight, measured by the probe as the overlap itself (Node: the loop's idle
+   * clock read at the edges of busy periods; asyncio: the busy clock read around each select). */
+  loopWaitBusyShare?: number;
+  /** A probe is attached or on its way: an interval without its evidence is unknown, not io. */
+  probeExpected?: boolean;
   /** the process held accepted client connections (no probe: /proc evidence) */
   clientConnections?: boolean;
   /** the probe saw an event loop on the main thread (Node always; asyncio when running) */
@@ -103,7 +109,7 @@ export interface ProfileSample {
    * threads that did the work, across processes, instead of one main thread). */
   processes?: ProcessInterval[];
   /** Set by the report: this interval's seconds per state over the work threads, already split. */
-  apportioned?: { seconds: Breakdown; evidence: EvidenceSource };
+  apportioned?: { seconds: Breakdown; evidence: EvidenceSource; unknown?: boolean };
   /** PSS summed over the service's processes, when read. */
   pssBytes?: number;
   /** Seconds the target's cgroup was throttled by its CPU limit (cpu.stat delta); undefined when not limited. */
@@ -156,7 +162,8 @@ export interface SeriesPoint {
   gcPauseS: number | null;
   /** Fraction of the interval with work in flight, when a probe said. */
   busyFraction: number | null;
-  breakdown: Breakdown;
+  /** null: the interval is left out of the window's shares (no evidence of work in flight yet). */
+  breakdown: Breakdown | null;
 }
 
 export interface ProfileDocument {

@@ -14,8 +14,12 @@
 // summed (they would count the same request time twice).
 //
 // How waiting splits between a state and idle, per process and interval, by the best evidence:
-// - probe (busyS): a fraction b = busyS / duration of waiting is the state's, the rest idle
-//   (except a request thread's blocking read or write: it is serving a request by definition);
+// - probe: an event loop's waiting is the state's for the share of its idle time during which a
+//   request was in flight (loopWaitBusyShare, the measured overlap), the rest idle; a probe that
+//   does not measure it gives busyS only, and a fraction b = busyS / duration is used instead;
+//   a request thread's blocking read or write is the request's by definition;
+// - probe expected but not heard from yet (attaching, or its first interval): a loop's waiting is
+//   unknown, and the interval is left out of the window's shares (apportioned.unknown);
 // - /proc (the process held accepted client connections at the sample): waiting for I/O is io if
 //   it did, idle if it did not; - none: waiting stays what it is.
 // An untimed futex in a thread other than a main thread is a pool thread parked for work: idle.
@@ -117,7 +121,8 @@ function evidenceOfProcess(p: ProcessInterval): EvidenceSource {
 function splitWaiting(out: Breakdown, state: 'io' | 'sleep' | 'other', seconds: number, p: ProcessInterval, durationS: number): void {
   const evidence = evidenceOfProcess(p);
   let share = 1;
-  if (evidence === 'probe') share = durationS > 0 ? Math.min(1, pos(p.busyS ?? 0) / durationS) : 0;
+  if (evidence === 'probe' && p.loopWaitBusyShare !== undefined) share = Math.min(1, pos(p.loopWaitBusyShare));
+  else if (evidence === 'probe') share = durationS > 0 ? Math.min(1, pos(p.busyS ?? 0) / durationS) : 0;
   else if (evidence === 'proc' && state === 'io') share = p.clientConnections ? 1 : 0;
   out[state] += share * seconds;
   out.idle += (1 - share) * seconds;
@@ -163,9 +168,13 @@ function threadSeconds(t: ThreadIntervalS, p: ProcessInterval, durationS: number
 }
 
 /** One interval's seconds per state over the work threads of every process. */
-export function apportionService(sample: ProfileSample, work: WorkSet): { seconds: Breakdown; evidence: EvidenceSource } {
+export function apportionService(
+  sample: ProfileSample,
+  work: WorkSet,
+): { seconds: Breakdown; evidence: EvidenceSource; unknown?: boolean } {
   const total = zero();
   let best: EvidenceSource = 'none';
+  let unknown = false;
   for (const p of sample.processes ?? []) {
     let helperCpuS = 0;
     let loop: Breakdown | undefined;
@@ -177,6 +186,7 @@ export function apportionService(sample: ProfileSample, work: WorkSet): { second
         continue;
       }
       const one = threadSeconds(t, p, sample.durationS, role);
+      if (role === 'loop' && p.probeExpected && evidenceOfProcess(p) !== 'probe') unknown = true;
       if (role === 'loop') loop = one;
       else add(total, one);
       const evidence = evidenceOfProcess(p);
@@ -193,7 +203,7 @@ export function apportionService(sample: ProfileSample, work: WorkSet): { second
       add(total, loop);
     }
   }
-  return { seconds: total, evidence: best };
+  return unknown ? { seconds: total, evidence: best, unknown } : { seconds: total, evidence: best };
 }
 
 function add(into: Breakdown, more: Breakdown): void {

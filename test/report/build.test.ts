@@ -100,7 +100,7 @@ test('window, series and pass-through fields; samples out of order are sorted', 
   assert.equal(doc.warnings[0], 'from the cli');
   assert.ok(doc.warnings.some((w) => w.includes('target exited') && w.includes('20.0 s')));
   for (const p of doc.series) {
-    const sum = BREAKDOWN_STATES.reduce((a, s) => a + p.breakdown[s], 0);
+    const sum = BREAKDOWN_STATES.reduce((a, s) => a + (p.breakdown?.[s] ?? NaN), 0);
     assert.ok(Math.abs(sum - 1) < 1e-9);
     assert.ok(p.loopDelayP99S !== null && p.gcPauseS !== null && p.busyFraction !== null);
   }

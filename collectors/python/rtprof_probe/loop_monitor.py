@@ -9,14 +9,19 @@ from .stats import delay_stats
 
 
 class LoopMonitor:
-    def __init__(self, loop):
+    def __init__(self, loop, work=None):
         self.loop_ref = weakref.ref(loop)
+        # The process's in-flight work (work.Work): the loop's idle time while some work was in
+        # flight is its waiting on that work's I/O, measured select by select (idle_busy_s).
+        self.work = work
         self.thread_id = getattr(loop, "_thread_id", None)
         self.pending_since = None  # perf_counter when the poke in flight was scheduled
         self.samples = []
         self.selector = None
         self.selector_cls = None
         self.idle_s = 0.0
+        self.idle_busy_s = 0.0
+        self.select_busy0 = 0.0  # the work's busy clock when the select in progress began
         self.select_since = None
         self.select_end = None  # when the last select returned
         self.stretch_max = 0.0  # the longest time between two selects (the loop never polled)
@@ -64,6 +69,9 @@ class LoopMonitor:
             end = monitor.select_end
             if end is not None and t0 - end > monitor.stretch_max:
                 monitor.stretch_max = t0 - end
+            work = monitor.work
+            if work is not None:
+                monitor.select_busy0 = work.busy_clock(t0)
             monitor.select_since = t0
             try:
                 return select(self, timeout)
@@ -72,6 +80,11 @@ class LoopMonitor:
                 monitor.select_since = None
                 monitor.select_end = t1
                 monitor.idle_s += t1 - t0
+                if work is not None:
+                    # How much of this select had work in flight: the busy clock's advance across it.
+                    overlap = work.busy_clock(t1) - monitor.select_busy0
+                    if overlap > 0:
+                        monitor.idle_busy_s += overlap if overlap < t1 - t0 else t1 - t0
 
         try:
             timed = type(
@@ -94,6 +107,7 @@ class LoopMonitor:
         self.selector_cls = cls
         self.tracked_since = _clock()
         self.idle_s = 0.0
+        self.idle_busy_s = 0.0
 
     def unwrap_selector(self):
         sel, self.selector = self.selector, None
@@ -121,9 +135,12 @@ class LoopMonitor:
             out["delayNs"] = stats
         if self.selector is not None:
             idle = self.idle_s
+            idle_busy = self.idle_busy_s
             since = self.select_since
             if since is not None:
                 idle += max(0.0, now - since)
+                if self.work is not None:
+                    idle_busy += min(max(0.0, self.work.busy_clock(now) - self.select_busy0), max(0.0, now - since))
             active = max(0.0, (now - self.tracked_since) - idle)
             d_active = active - self.last_active
             d_idle = idle - self.last_idle
@@ -132,4 +149,6 @@ class LoopMonitor:
                 out["utilization"] = round(min(1.0, max(0.0, d_active / (d_active + d_idle))), 4)
             out["activeS"] = round(active, 6)
             out["idleS"] = round(idle, 6)
+            if self.work is not None and self.work.seen:
+                out["idleBusyS"] = round(min(idle, idle_busy), 6)
         return out

@@ -15,7 +15,8 @@ class Loops:
 
     FRAME_NAMES = ("run_forever", "_run_once", "run_until_complete", "run")
 
-    def __init__(self):
+    def __init__(self, work=None):
+        self.work = work  # the process's in-flight work, for each loop's idle time while busy
         self.monitors = {}  # id(loop) -> LoopMonitor
         self.tick_s = TICK_S  # TICK_FAST_S while a loop has no Python selector to time
         self.new_loops = []
@@ -91,7 +92,7 @@ class Loops:
             m = self.monitors.get(key)
             if m is not None and m.loop_ref() is loop:
                 continue
-            m = LoopMonitor(loop)
+            m = LoopMonitor(loop, self.work)
             m.wrap_selector(loop)
             self.monitors[key] = m
         for key, m in list(self.monitors.items()):

@@ -136,8 +136,8 @@ class Probe:
         self.started_at_ms = int(time.time() * 1000)
         self.channel = None
         self.gc = GcMonitor()
-        self.loops = Loops()
         self.work = Work()
+        self.loops = Loops(self.work)
         self.hooks = WorkHooks(self.work, self.active)
         self.interpreter = InterpreterDelay()
         self.seq = 0

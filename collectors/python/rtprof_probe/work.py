@@ -93,6 +93,17 @@ class Work:
             self.seen = True
             return counts
 
+    def busy_clock(self, now):
+        """Busy time since start, at `now`: it advances at wall speed while work is in flight and
+        stands still otherwise, so its change across any span is the span's overlap with busy time.
+        Read without the lock (it is read around every select of a loop): a read racing an update
+        from another thread can be off by that update, which the caller bounds."""
+        since = self.busy_since
+        busy = self.busy_s
+        if since is not None and now > since:
+            busy += now - since
+        return busy
+
     def report(self, now):
         """{"inFlight", "completed", "busyS"} (busy time since start, cumulative), or None."""
         if not self.seen:
