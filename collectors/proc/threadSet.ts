@@ -4,7 +4,7 @@
 // sample, not once per interval: a new thread is accounted from its birth, a thread that ended is
 // credited half a sampling period in its last state (it ended, on average, half-way to the next
 // look), and the rest of its life is already booked. Bounded: at most MAX_THREADS are followed.
-import { closeSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { ListenerWaits } from './listenerWait';
 import { CLK_TCK } from './procfs';
 import { classifyWaitKind, type WaitKind } from './syscalls';
@@ -36,7 +36,9 @@ export interface ThreadInterval {
 interface Followed {
   tid: number;
   name: string;
-  fds: { stat: number; sched: number; syscall: number | undefined };
+  fds: { stat: number; sched: number; syscall: number | undefined; status?: number };
+  /** voluntary context switches at the last look, read when the thread was seen runnable */
+  lastVoluntary: number | undefined;
   last: { wallNs: number; cpuNs: number; rqNs: number; kind: KindState | undefined } | undefined;
   acc: KindTimes;
   /** wall seconds accounted this interval, and those a runnable thread could not yet explain */
@@ -58,7 +60,7 @@ function open(path: string): number | undefined {
 }
 
 function closeAll(f: Followed): void {
-  for (const fd of [f.fds.stat, f.fds.sched, f.fds.syscall]) {
+  for (const fd of [f.fds.stat, f.fds.sched, f.fds.syscall, f.fds.status]) {
     if (fd === undefined) continue;
     try {
       closeSync(fd);
@@ -95,6 +97,8 @@ function settle(f: Followed): void {
     a.other += Math.max(0, room - onCpu - f.heldS);
   }
 }
+
+const statusBuffer = Buffer.alloc(4096);
 
 /** A run-queue wait longer than this is not held against later reports. */
 const MAX_DEBT_S = 2;
@@ -190,6 +194,7 @@ export class ThreadSet {
       tid,
       name: '',
       fds: { stat, sched, syscall: open(`${base}/syscall`) },
+      lastVoluntary: undefined,
       last: undefined,
       acc: zeroKinds(),
       wallS: 0,
@@ -226,6 +231,8 @@ export class ThreadSet {
       const wait: WaitKind = classifyWaitKind(state, line);
       kind = wait === 'ready' && line !== undefined && this.listenerWaits.waitsOnListener(line) === true ? 'accept' : wait;
     }
+    // Seen runnable: whether it slept since the last look (see below) is in its switch counts.
+    const voluntary = state === 'R' ? this.voluntarySwitches(f) : undefined;
     const [cpuText, rqText] = sched.split(' ');
     const cpuNs = Number(cpuText);
     const rqNs = Number(rqText);
@@ -255,13 +262,33 @@ export class ThreadSet {
       book(f.acc, 'runqueue', rqS);
       // Seen running now after being seen waiting: it waited as seen, then woke. Seen runnable
       // both times: what schedstat has not explained yet is a run-queue wait still to come.
+      // Seen runnable both times but it went to sleep in between (a voluntary switch: on a busy
+      // host an event loop is often caught queued for a CPU at both looks while it slept between
+      // them): the unexplained time is that sleep, in the wait it was last seen in, not run queue.
       if (state !== 'R') book(f.acc, kind ?? 'other', remS);
       else if (last.kind !== undefined && f.lastState !== 'R') book(f.acc, last.kind, remS);
+      else if (voluntary !== undefined && f.lastVoluntary !== undefined && voluntary > f.lastVoluntary)
+        book(f.acc, last.kind ?? 'other', remS);
       else f.heldS += Math.max(0, remS);
     }
     f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
     f.lastState = state;
+    f.lastVoluntary = voluntary;
     return true;
+  }
+
+  /** voluntary_ctxt_switches from the thread's status file (opened on first need); undefined if unreadable. */
+  private voluntarySwitches(f: Followed): number | undefined {
+    try {
+      if (f.fds.status === undefined) f.fds.status = openSync(`/proc/${this.pid}/task/${f.tid}/status`, 'r');
+      // The counts are near the end of a ~1.4 KB file: past preadText's buffer.
+      const n = readSync(f.fds.status, statusBuffer, 0, statusBuffer.length, 0);
+      const text = statusBuffer.toString('latin1', 0, n);
+      const at = text.indexOf('voluntary_ctxt_switches:');
+      return at === -1 ? undefined : parseInt(text.slice(at + 24), 10);
+    } catch {
+      return undefined;
+    }
   }
 
   /**

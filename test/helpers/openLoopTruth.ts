@@ -1,0 +1,157 @@
+// The independent answer at open-loop load (services run well below saturation, with requests
+// arriving on their own schedule, not one after another): the test's own client sends requests at
+// a fixed rate, whatever is still in flight, and records when each was in flight; the kernel's
+// scheduler counters of the target's main thread say how much of that time it ran or queued.
+//
+// By the definition the profile follows, a thread's waiting is io while work is in flight and idle
+// otherwise. So over a window [a, b]:
+//   inFlight = the union of the requests' [sent, answered] inside the window (on loopback the
+//              client's view of in-flight is the server's, give or take a socket hop)
+//   cpu, rq  = the main thread's on-CPU and run-queue time (/proc/PID/task/PID/schedstat)
+//   io       = inFlight − cpu − rq (waiting while a request was in flight; the CPU a loop spends
+//              outside requests — timers, GC, a probe's ticks — is small and counted as if inside)
+//   busy     = cpu + rq + io
+// and the shares are of busy time, as the profile's `busy.shares` are.
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { nowMs, union, type Interval } from './treeMeter';
+
+export interface OpenLoopTruth {
+  rate: number;
+  sent: number;
+  failed: number;
+  inFlightS: number;
+  cpuS: number;
+  runqueueS: number;
+  ioS: number;
+  busyS: number;
+  wallS: number;
+  shares: { cpu: number; runqueue: number; io: number };
+  /** the verdict the definitions give for these shares */
+  verdict: 'io-bound' | 'cpu-bound' | 'mixed' | 'idle';
+}
+
+function schedstat(pid: number): { cpuNs: number; runqueueNs: number } {
+  const [cpu, rq] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+  return { cpuNs: Number(cpu), runqueueNs: Number(rq) };
+}
+
+/** Requests at a fixed rate, each sent when due whether or not earlier ones have been answered. */
+export class OpenLoop {
+  readonly spans: Interval[] = [];
+  failed = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private outstanding = 0;
+
+  constructor(
+    private readonly url: string,
+    readonly rate: number,
+  ) {}
+
+  start(): this {
+    const u = new URL(this.url);
+    const t0 = nowMs();
+    let i = 0;
+    // Due times are t0 + i/rate; a late timer sends every request that is due (no drift, no skipping).
+    const pump = (): void => {
+      const now = nowMs();
+      while (t0 + (i * 1000) / this.rate <= now) {
+        i++;
+        this.send(u);
+      }
+      this.timer = setTimeout(pump, Math.max(1, t0 + (i * 1000) / this.rate - nowMs()));
+    };
+    pump();
+    return this;
+  }
+
+  private send(u: URL): void {
+    const start = nowMs();
+    this.outstanding++;
+    const done = (ok: boolean): void => {
+      this.outstanding--;
+      if (ok) this.spans.push([start, nowMs()]);
+      else this.failed++;
+    };
+    const req = http.get({ agent: this.agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode === 200));
+      res.on('error', () => done(false));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.on('error', () => done(false));
+  }
+
+  /** Stops sending and waits (up to 5 s) for the answers still due. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    const deadline = Date.now() + 5000;
+    while (this.outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.agent.destroy();
+  }
+}
+
+/** The main thread's counters, polled every 50 ms from `start()` on, so any span can be read. */
+export class ThreadClock {
+  private readonly points: Array<{ t: number; cpuNs: number; runqueueNs: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pid: number) {}
+
+  start(): this {
+    const poll = (): void => {
+      try {
+        this.points.push({ t: nowMs(), ...schedstat(this.pid) });
+      } catch {
+        // the target is gone: the spans read so far still hold
+      }
+    };
+    poll();
+    this.timer = setInterval(poll, 50);
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Counters at time t, interpolated between the polls around it. */
+  private at(t: number): { cpuNs: number; runqueueNs: number } {
+    const ps = this.points;
+    let i = ps.findIndex((p) => p.t >= t);
+    if (i === -1) i = ps.length - 1;
+    if (i === 0) return ps[0]!;
+    const [p, q] = [ps[i - 1]!, ps[i]!];
+    const f = q.t > p.t ? Math.min(1, Math.max(0, (t - p.t) / (q.t - p.t))) : 1;
+    return { cpuNs: p.cpuNs + f * (q.cpuNs - p.cpuNs), runqueueNs: p.runqueueNs + f * (q.runqueueNs - p.runqueueNs) };
+  }
+
+  span(a: number, b: number): { cpuS: number; runqueueS: number } {
+    const [x, y] = [this.at(a), this.at(b)];
+    return { cpuS: (y.cpuNs - x.cpuNs) / 1e9, runqueueS: (y.runqueueNs - x.runqueueNs) / 1e9 };
+  }
+}
+
+/** The truth over the given spans (epoch ms): the intervals a profile's shares cover. */
+export function truthOver(spans: Interval[], clock: ThreadClock, load: OpenLoop): OpenLoopTruth {
+  let cpuS = 0;
+  let runqueueS = 0;
+  let inFlightS = 0;
+  let wallS = 0;
+  let sent = 0;
+  for (const [a, b] of spans) {
+    const s = clock.span(a, b);
+    cpuS += s.cpuS;
+    runqueueS += s.runqueueS;
+    inFlightS += union(load.spans, a, b).reduce((sum, [x, y]) => sum + (y - x), 0) / 1000;
+    wallS += (b - a) / 1000;
+    sent += load.spans.filter(([x]) => x >= a && x < b).length;
+  }
+  const ioS = Math.max(0, inFlightS - cpuS - runqueueS);
+  const busyS = cpuS + runqueueS + ioS;
+  const shares = busyS > 0 ? { cpu: cpuS / busyS, runqueue: runqueueS / busyS, io: ioS / busyS } : { cpu: 0, runqueue: 0, io: 0 };
+  const verdict = inFlightS <= 0 ? 'idle' : shares.io >= 0.6 ? 'io-bound' : shares.cpu >= 0.4 ? 'cpu-bound' : 'mixed';
+  return { rate: load.rate, sent, failed: load.failed, inFlightS, cpuS, runqueueS, ioS, busyS, wallS, shares, verdict };
+}
