@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ProfileDocument } from '../src/report';
+import { renderText, type ProfileDocument } from '../src/report';
 import { ROOT, rtprof } from './helpers/agent';
 import { OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from './helpers/openLoopTruth';
 import { sleep, start, type Started } from './helpers/processes';
@@ -78,6 +78,16 @@ function compare(what: string, doc: ProfileDocument, measured: OpenLoopTruth, no
     Math.abs(chartIo - wholeIo) <= 0.05 * Math.max(1, wholeIo) + 0.05,
     `chart io ${r3(chartIo)} s vs breakdown io ${r3(wholeIo)} s`,
   );
+  // ... and the text report tells the JSON's story: its headline, its busy share, its io row.
+  const text = renderText(doc, { color: false, width: 80 });
+  const label = { 'io-bound': 'I/O-BOUND', 'cpu-bound': 'CPU-BOUND', mixed: 'MIXED', idle: 'IDLE' }[doc.verdict];
+  assert.ok(
+    text.split('\n').some((l) => l.startsWith(label)),
+    `headline ${label} in:\n${text}`,
+  );
+  assert.ok(text.includes(`busy ${Math.round(doc.busy.fraction * 100)} % of the window`), `busy share in:\n${text}`);
+  const ioRow = text.split('\n').find((l) => /^ {2}io\s/.test(l));
+  assert.ok(ioRow?.trimEnd().endsWith(`${Math.round(s.io * 100)} %`), `io row ${ioRow} vs busy io ${r3(s.io)}`);
 }
 
 /** Profiles `pid` for `durationS` while `rate` requests/s of `path` arrive (after 1 s of warm-up). */
@@ -140,6 +150,21 @@ test('node: a profile started before any traffic arrives gives the same shares o
     assert.equal(code, 0, p.stderr());
     const doc = JSON.parse(p.stdout()) as ProfileDocument;
     compare('node mixed@10, profile first', doc, truthOver(coveredSpans(doc), clock, load));
+  } finally {
+    target.proc.kill();
+  }
+});
+
+test('python: no traffic at all → idle, no io, and the text report does not call the upkeep busy', async () => {
+  const target = await app('python');
+  try {
+    const doc = await profile(target.proc.pid, 4);
+    assert.equal(doc.verdict, 'idle', JSON.stringify(doc.busy));
+    assert.equal(doc.breakdown.io, 0, JSON.stringify(doc.breakdown));
+    const text = renderText(doc, { color: false, width: 80 });
+    assert.match(text, /^IDLE/m);
+    assert.match(text.replace(/\n\s+/g, ' '), /no request in flight; not idle \d+ % of the window/);
+    assert.doesNotMatch(text, /busy \d+ % of the window/);
   } finally {
     target.proc.kill();
   }

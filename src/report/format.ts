@@ -59,3 +59,15 @@ export function formatCount(n: number): string {
 export function formatCores(cores: number): string {
   return Number.isFinite(cores) ? cores.toFixed(2) : '–';
 }
+
+/**
+ * The report's one phrase for the part of the window that was not idle. With nothing in flight
+ * (verdict idle) that part is the runtime's own upkeep, not work: saying "busy" beside "nothing was
+ * in flight" would contradict the headline.
+ */
+export function busyPhrase(verdict: string, fraction: number): string {
+  const share = formatPercent(fraction, 0);
+  return verdict === 'idle'
+    ? `no request in flight; not idle ${share} of the window (timers, GC, the probe)`
+    : `busy ${share} of the window`;
+}

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { renderChart, type ChartSpec } from './charts';
 import { containerParts } from './container';
 import { escapeHtml, jsonForScript } from './escape';
-import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { busyPhrase, formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
 import { HTML_STYLE } from './htmlStyle';
 import type { BreakdownState, ProfileDocument } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -40,7 +40,7 @@ function verdictSection(doc: ProfileDocument): string {
   return (
     `<section class="verdict v-${doc.verdict}"><div class="verdict-label">${VERDICT_TEXT[doc.verdict]}</div>` +
     `<p class="explanation">${esc(doc.explanation)}</p>` +
-    `<p class="meta">busy ${esc(formatPercent(doc.busy.fraction, 0))} of the window · evidence: ${esc(doc.evidence.detail)}</p></section>`
+    `<p class="meta">${esc(busyPhrase(doc.verdict, doc.busy.fraction))} · evidence: ${esc(doc.evidence.detail)}</p></section>`
   );
 }
 
@@ -52,7 +52,7 @@ function breakdownSection(doc: ProfileDocument): string {
     )
     .join('');
   const rows = BREAKDOWN_STATES.map((s) => {
-    const busy = s === 'idle' ? '' : esc(formatPercent(doc.busy.shares[s], 0));
+    const busy = s === 'idle' || doc.verdict === 'idle' ? '' : esc(formatPercent(doc.busy.shares[s], 0));
     return `<tr><td><span class="swatch" style="background:${STATE_COLORS[s]}"></span>${s}</td><td>${esc(formatPercent(doc.breakdown[s]))}</td><td>${busy}</td></tr>`;
   }).join('');
   return (

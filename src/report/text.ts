@@ -1,7 +1,16 @@
 // The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
-import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import {
+  busyPhrase,
+  formatBytes,
+  formatBytesGroup,
+  formatCores,
+  formatCount,
+  formatPercent,
+  formatSeconds,
+  formatSignedBytes,
+} from './format';
 import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -100,12 +109,14 @@ function breakdownScope(doc: ProfileDocument): string {
 }
 
 function breakdownLines(doc: ProfileDocument, width: number, paint: Paint): string[] {
-  const title = `${breakdownScope(doc)} · busy ${formatPercent(doc.busy.fraction, 0)} of the window · evidence: ${doc.evidence.detail}`;
+  const title = `${breakdownScope(doc)} · ${busyPhrase(doc.verdict, doc.busy.fraction)} · evidence: ${doc.evidence.detail}`;
   const barWidth = Math.max(10, Math.min(BAR, width - LABEL - 18));
-  const lines = [...wrap(title, width, 2), `${' '.repeat(LABEL + barWidth)}  window    busy`];
+  // With nothing in flight there is no busy time to split: the busy column would only restate upkeep.
+  const idle = doc.verdict === 'idle';
+  const lines = [...wrap(title, width, 2), `${' '.repeat(LABEL + barWidth)}  window${idle ? '' : '    busy'}`];
   for (const state of BREAKDOWN_STATES) {
     const share = doc.breakdown[state];
-    const busy = state === 'idle' ? '' : formatPercent(doc.busy.shares[state], 0).padStart(7);
+    const busy = state === 'idle' || idle ? '' : formatPercent(doc.busy.shares[state], 0).padStart(7);
     const row = `  ${state.padEnd(LABEL - 2)}${paint(STATE_COLOR[state], bar(share, barWidth))} ${formatPercent(share).padStart(7)} ${busy}`;
     lines.push(row.trimEnd());
   }
