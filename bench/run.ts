@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { accuracy } from './accuracy';
 import { footprint } from './footprint';
 import { instructions } from './instructions';
 import { nodeOverhead } from './nodeOverhead';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   nodeOverhead: () => nodeOverhead(),
   instructions: () => instructions(),
   treeAttach: () => treeAttach(),
+  accuracy: () => accuracy(),
 };
 
 const DOC = join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');

@@ -25,8 +25,8 @@ const DURATION = '6s';
  * Known gap, reported rather than hidden: on a 2-core machine the shares are not yet within ±0.05
  * of this harness's truth on every shape. rtprof's run queue (schedstat, booked when each wait ends)
  * reads higher than the harness's in-flight polls of it, and its io share correspondingly lower,
- * mostly at 60/20. The assertions still run and print (the threaded server meets them at both
- * mixes); verdicts, CPU, processes and the respawn test's warnings stay held hard.
+ * mostly at 60/20. The share assertions still run and print; verdicts, CPU, processes, PSS,
+ * threads and the respawn test's warnings are held hard.
  */
 const ACCURACY_TODO = 'service shares vs the harness truth: within ±0.05 not yet on every shape (run queue)';
 const SHARE_TOLERANCE = 0.05;
@@ -116,11 +116,10 @@ function assertTruthSane(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, o: Sane
 const near = (actual: number, expected: number, tol: number): boolean => Math.abs(actual - expected) <= tol;
 const bytesOf = (v: number | { avg: number } | undefined): number | undefined => (typeof v === 'number' ? v : v?.avg);
 
-/** rtprof against the truth. */
-function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService): void {
-  const { doc, truth, meter } = run;
+/** rtprof's busy shares against the truth's. */
+function assertShares(run: Run): void {
+  const { doc, truth } = run;
   const ctx = `${show(doc)}\ntruth: ${describeTruth(truth)}`;
-  assert.equal(doc.verdict, mix.verdict, ctx);
   assert.ok(
     near(doc.busy.shares.io, truth.ioShare, SHARE_TOLERANCE),
     `io share ${doc.busy.shares.io} vs ${truth.ioShare} ± ${SHARE_TOLERANCE}: ${ctx}`,
@@ -129,6 +128,13 @@ function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService)
     near(doc.busy.shares.cpu, truth.cpuShare, SHARE_TOLERANCE),
     `cpu share ${doc.busy.shares.cpu} vs ${truth.cpuShare} ± ${SHARE_TOLERANCE}: ${ctx}`,
   );
+}
+
+/** rtprof against the truth: verdict, CPU over the tree, processes, PSS, busiest threads. */
+function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService): void {
+  const { doc, truth, meter } = run;
+  const ctx = `${show(doc)}\ntruth: ${describeTruth(truth)}`;
+  assert.equal(doc.verdict, mix.verdict, ctx);
   assert.ok(
     near(doc.cpu.avgCores, truth.avgCores, CORES_TOLERANCE * truth.avgCores),
     `avgCores ${doc.cpu.avgCores} vs /proc's ${truth.avgCores} over the tree ± ${CORES_TOLERANCE * 100} %: ${ctx}`,
@@ -179,7 +185,7 @@ for (const spec of SHAPES) {
       const svc = await startService(spec, downstreamUrl);
       try {
         for (const mix of [IO_BOUND, CPU_BOUND]) {
-          await t.test(`${mix.cpuMs}/${mix.ioMs}`, { todo: ACCURACY_TODO }, async (st: TestContext) => {
+          await t.test(`${mix.cpuMs}/${mix.ioMs}`, async (st: TestContext) => {
             // 60 ms of CPU per 80 ms request is 0.75 core per client: two of them beside the profiler
             // and the test on a 2-core machine would measure the machine's run queue more than the service.
             const clients = mix === CPU_BOUND ? 1 : spec.clients;
@@ -191,6 +197,7 @@ for (const spec of SHAPES) {
             const spread = (spec.shape === 'gunicorn-sync' && clients === 2) || spec.shape === 'node-cluster';
             assertTruthSane(spec, mix, run.truth, { clients, mustServe: spread ? svc.workers : [] });
             assertProfile(spec, mix, run, svc);
+            await st.test(`shares within ±${SHARE_TOLERANCE} of the truth`, { todo: ACCURACY_TODO }, () => assertShares(run));
           });
         }
       } finally {
