@@ -177,12 +177,14 @@ export function apportionService(
   let unknown = false;
   for (const p of sample.processes ?? []) {
     let helperCpuS = 0;
+    let helperRunqueueS = 0;
     let loop: Breakdown | undefined;
     for (const t of p.threads) {
       const role = work.roles.get(keyOf(p.pid, t.tid)) ?? 'idle';
       if (role === 'idle') continue;
       if (role === 'helper') {
-        helperCpuS += pos(t.seconds.cpu) + pos(t.seconds.runqueue);
+        helperCpuS += pos(t.seconds.cpu);
+        helperRunqueueS += pos(t.seconds.runqueue);
         continue;
       }
       const one = threadSeconds(t, p, sample.durationS, role);
@@ -193,12 +195,19 @@ export function apportionService(
       if (evidence === 'probe' || (evidence === 'proc' && best === 'none')) best = evidence;
     }
     if (loop) {
-      // Helpers' CPU moves out of the loop's in-flight waiting (io first, then other, sleep).
-      for (const state of ['io', 'other', 'sleep'] as const) {
-        const moved = Math.min(helperCpuS, loop[state]);
-        loop[state] -= moved;
-        loop.cpu += moved;
-        helperCpuS -= moved;
+      // Helpers' CPU, and their waits for a CPU, move out of the loop's in-flight waiting (io
+      // first, then other, sleep) into cpu and runqueue: the request waited for that work.
+      for (const [moving, into] of [
+        [helperCpuS, 'cpu'],
+        [helperRunqueueS, 'runqueue'],
+      ] as const) {
+        let left = moving;
+        for (const state of ['io', 'other', 'sleep'] as const) {
+          const moved = Math.min(left, loop[state]);
+          loop[state] -= moved;
+          loop[into] += moved;
+          left -= moved;
+        }
       }
       add(total, loop);
     }
