@@ -31,6 +31,20 @@ class Counting(unittest.TestCase):
         w.begin()
         self.assertEqual(w.report(1.0)["inFlight"], 1)
 
+    def test_busy_clock_advances_only_while_work_is_in_flight(self):
+        # Its change across a span is the span's overlap with busy time: what a loop's timed select
+        # reads around each wait to tell io (a request in flight) from idle.
+        clock = Clock()
+        w = Work(clock)
+        self.assertEqual(w.busy_clock(5.0), 0.0)
+        clock.t = 10.0
+        w.begin()
+        self.assertAlmostEqual(w.busy_clock(12.5), 2.5)
+        clock.t = 13.0
+        w.end()
+        self.assertAlmostEqual(w.busy_clock(20.0), 3.0)  # stands still while nothing is in flight
+        self.assertAlmostEqual(w.busy_clock(20.0) - w.busy_clock(13.0), 0.0)
+
     def test_busy_time_is_the_union_of_overlapping_requests(self):
         clock = Clock()
         w = Work(clock)
