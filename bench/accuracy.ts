@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ProfileDocument } from '../src/report';
-import { OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from '../test/helpers/openLoopTruth';
+import { nominalCpuOnly, OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from '../test/helpers/openLoopTruth';
 import type { BenchResult } from './types';
 
 const ROOT = join(__dirname, '..', '..');
@@ -130,8 +130,7 @@ async function measure(cell: Cell, downstreamUrl: string): Promise<void> {
 
 /** A CPU-only handler waits on nothing: its io is 0 by construction (see test/accuracy.e2e.test.ts for why the client cannot see that exactly). */
 function truthShares(cell: Cell): { io: number; cpu: number; verdict: string } {
-  const t = cell.truth!;
-  if (cell.handler === 'cpu') return { io: 0, cpu: t.shares.cpu + t.shares.io, verdict: 'cpu-bound' };
+  const t = cell.handler === 'cpu' ? nominalCpuOnly(cell.truth!) : cell.truth!;
   return { io: t.shares.io, cpu: t.shares.cpu, verdict: t.verdict };
 }
 

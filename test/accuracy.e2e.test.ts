@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { renderText, type ProfileDocument } from '../src/report';
 import { ROOT, rtprof } from './helpers/agent';
-import { OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from './helpers/openLoopTruth';
+import { nominalCpuOnly, OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from './helpers/openLoopTruth';
 import { sleep, start, type Started } from './helpers/processes';
 
 const TOLERANCE = 0.05;
@@ -50,13 +50,7 @@ const r3 = (x: number): string => x.toFixed(3);
  */
 function compare(what: string, doc: ProfileDocument, measured: OpenLoopTruth, nominal?: { io: 0 }): void {
   const s = doc.busy.shares;
-  const truth = nominal
-    ? {
-        ...measured,
-        shares: { io: 0, cpu: measured.shares.cpu + measured.shares.io, runqueue: measured.shares.runqueue },
-        verdict: 'cpu-bound' as const,
-      }
-    : measured;
+  const truth = nominal ? nominalCpuOnly(measured) : measured;
   const line =
     `${what}${nominal ? ` (nominal io 0; measured ${r3(measured.shares.io)})` : ''}: rtprof io ${r3(s.io)} cpu ${r3(s.cpu)} rq ${r3(s.runqueue)} ${doc.verdict} · truth io ${r3(truth.shares.io)} ` +
     `cpu ${r3(truth.shares.cpu)} rq ${r3(truth.shares.runqueue)} ${truth.verdict} (in flight ${r3(truth.inFlightS / truth.wallS)} of the window, ${truth.sent} requests)`;

@@ -8,8 +8,8 @@
 //   inFlight = the union of the requests' [sent, answered] inside the window (on loopback the
 //              client's view of in-flight is the server's, give or take a socket hop)
 //   cpu, rq  = the main thread's on-CPU and run-queue time (/proc/PID/task/PID/schedstat)
-//   io       = inFlight − cpu − rq (waiting while a request was in flight; the CPU a loop spends
-//              outside requests — timers, GC, a probe's ticks — is small and counted as if inside)
+//   io       = inFlight − (cpu + rq during inFlight): waiting while a request was in flight (the
+//              counters are polled every 5 ms and interpolated between polls)
 //   busy     = cpu + rq + io
 // and the shares are of busy time, as the profile's `busy.shares` are.
 import http from 'node:http';
@@ -92,12 +92,27 @@ export class OpenLoop {
   }
 }
 
-/** The main thread's counters, polled every 50 ms from `start()` on, so any span can be read. */
+/** The verdict the definitions give: I/O-bound when io ≥ 60 % of busy time, CPU-bound when cpu ≥ 40 %. */
+export function verdictOf(shares: { cpu: number; io: number }, inFlightS: number): OpenLoopTruth['verdict'] {
+  return inFlightS <= 0 ? 'idle' : shares.io >= 0.6 ? 'io-bound' : shares.cpu >= 0.4 ? 'cpu-bound' : 'mixed';
+}
+
+/** A CPU-only handler waits on nothing: the truth with its io (the client's view of the sockets'
+ * trip and its own delays, see test/accuracy.e2e.test.ts) given back to cpu. */
+export function nominalCpuOnly(t: OpenLoopTruth): OpenLoopTruth {
+  const shares = { io: 0, cpu: t.shares.cpu + t.shares.io, runqueue: t.shares.runqueue };
+  return { ...t, shares, verdict: verdictOf(shares, t.inFlightS) };
+}
+
+/** The main thread's counters, polled every few ms from `start()` on, so any span can be read. */
 export class ThreadClock {
   private readonly points: Array<{ t: number; cpuNs: number; runqueueNs: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pid: number) {}
+  constructor(
+    private readonly pid: number,
+    private readonly everyMs = 5,
+  ) {}
 
   start(): this {
     const poll = (): void => {
@@ -108,7 +123,7 @@ export class ThreadClock {
       }
     };
     poll();
-    this.timer = setInterval(poll, 50);
+    this.timer = setInterval(poll, this.everyMs);
     return this;
   }
 
@@ -120,8 +135,16 @@ export class ThreadClock {
   /** Counters at time t, interpolated between the polls around it. */
   private at(t: number): { cpuNs: number; runqueueNs: number } {
     const ps = this.points;
-    let i = ps.findIndex((p) => p.t >= t);
-    if (i === -1) i = ps.length - 1;
+    if (ps.length === 0) return { cpuNs: 0, runqueueNs: 0 };
+    // the first poll at or after t (binary search: the polls are in time order)
+    let lo = 0;
+    let hi = ps.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ps[mid]!.t >= t) hi = mid;
+      else lo = mid + 1;
+    }
+    const i = lo;
     if (i === 0) return ps[0]!;
     const [p, q] = [ps[i - 1]!, ps[i]!];
     const f = q.t > p.t ? Math.min(1, Math.max(0, (t - p.t) / (q.t - p.t))) : 1;
@@ -139,19 +162,27 @@ export function truthOver(spans: Interval[], clock: ThreadClock, load: OpenLoop)
   let cpuS = 0;
   let runqueueS = 0;
   let inFlightS = 0;
+  let onCpuInFlightS = 0;
   let wallS = 0;
   let sent = 0;
   for (const [a, b] of spans) {
     const s = clock.span(a, b);
     cpuS += s.cpuS;
     runqueueS += s.runqueueS;
-    inFlightS += union(load.spans, a, b).reduce((sum, [x, y]) => sum + (y - x), 0) / 1000;
+    // The thread's running and queueing while a request was in flight; what is left of the
+    // in-flight time it was waiting. (Its CPU outside requests — timers, GC, a probe's ticks — is
+    // busy time too, but not a request's wait.)
+    for (const [x, y] of union(load.spans, a, b)) {
+      inFlightS += (y - x) / 1000;
+      const inside = clock.span(x, y);
+      onCpuInFlightS += inside.cpuS + inside.runqueueS;
+    }
     wallS += (b - a) / 1000;
     sent += load.spans.filter(([x]) => x >= a && x < b).length;
   }
-  const ioS = Math.max(0, inFlightS - cpuS - runqueueS);
+  const ioS = Math.max(0, inFlightS - onCpuInFlightS);
   const busyS = cpuS + runqueueS + ioS;
   const shares = busyS > 0 ? { cpu: cpuS / busyS, runqueue: runqueueS / busyS, io: ioS / busyS } : { cpu: 0, runqueue: 0, io: 0 };
-  const verdict = inFlightS <= 0 ? 'idle' : shares.io >= 0.6 ? 'io-bound' : shares.cpu >= 0.4 ? 'cpu-bound' : 'mixed';
+  const verdict = verdictOf(shares, inFlightS);
   return { rate: load.rate, sent, failed: load.failed, inFlightS, cpuS, runqueueS, ioS, busyS, wallS, shares, verdict };
 }
