@@ -19,7 +19,8 @@
 //   does not measure it gives busyS only, and a fraction b = busyS / duration is used instead;
 //   a request thread's blocking read or write is the request's by definition;
 // - probe expected but not heard from yet (attaching, or its first interval): a loop's waiting is
-//   unknown, and the interval is left out of the window's shares (apportioned.unknown);
+//   unknown, so that process sits the interval out; an interval with nothing else to count is left
+//   out of the window's shares (apportioned.unknown);
 // - /proc (the process held accepted client connections at the sample): waiting for I/O is io if
 //   it did, idle if it did not; - none: waiting stays what it is.
 // An untimed futex in a thread other than a main thread is a pool thread parked for work: idle.
@@ -92,11 +93,14 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
     const loop = loopPids.has(t.pid);
     const busy = busyByPid.get(t.pid);
     // CPU for a share of its life, or blocked on I/O (data or a connection's readiness) for a
-    // share of it: an I/O-bound request thread uses next to no CPU. The probe's own thread is
-    // never the service's.
+    // share of it: an I/O-bound request thread uses next to no CPU — but some: a thread that
+    // used none at all only sat in one read (multiprocessing's resource tracker under uvicorn
+    // --workers reads its pipe for the service's whole life). The probe's own thread is never the
+    // service's.
     const worked =
       !t.name.startsWith('rtprof') &&
-      ((t.cpuS >= WORK_CPU_MIN_S && t.cpuS >= WORK_CPU_SHARE * t.wallS) || t.ioS >= WORK_IO_SHARE * t.wallS);
+      t.cpuS >= WORK_CPU_MIN_S &&
+      (t.cpuS >= WORK_CPU_SHARE * t.wallS || t.ioS >= WORK_IO_SHARE * t.wallS);
     let role: ThreadRole = 'idle';
     if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
     else if (loop) role = worked ? 'helper' : 'idle';
@@ -174,8 +178,16 @@ export function apportionService(
 ): { seconds: Breakdown; evidence: EvidenceSource; unknown?: boolean } {
   const total = zero();
   let best: EvidenceSource = 'none';
-  let unknown = false;
+  let counted = 0;
+  let unknownProcesses = 0;
   for (const p of sample.processes ?? []) {
+    // A loop whose probe is on its way but has not reported: its waiting is neither io nor idle
+    // yet, so the process sits this interval out (the others still count).
+    const mainRole = work.roles.get(keyOf(p.pid, p.pid));
+    if (mainRole === 'loop' && p.probeExpected && evidenceOfProcess(p) !== 'probe') {
+      unknownProcesses++;
+      continue;
+    }
     let helperCpuS = 0;
     let helperRunqueueS = 0;
     let loop: Breakdown | undefined;
@@ -188,7 +200,7 @@ export function apportionService(
         continue;
       }
       const one = threadSeconds(t, p, sample.durationS, role);
-      if (role === 'loop' && p.probeExpected && evidenceOfProcess(p) !== 'probe') unknown = true;
+      counted++;
       if (role === 'loop') loop = one;
       else add(total, one);
       const evidence = evidenceOfProcess(p);
@@ -212,7 +224,8 @@ export function apportionService(
       add(total, loop);
     }
   }
-  return unknown ? { seconds: total, evidence: best, unknown } : { seconds: total, evidence: best };
+  // Nothing left to count: the interval is left out of the window (breakdown.ts leftOut).
+  return unknownProcesses > 0 && counted === 0 ? { seconds: total, evidence: best, unknown: true } : { seconds: total, evidence: best };
 }
 
 function add(into: Breakdown, more: Breakdown): void {
