@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachRequest, AttachResult } from '../attach-types';
 import { RtprofError } from '../../src/errors';
+import { ProbeConfig } from '../probeConfig';
 import { CdpSession, listInspectorTargets } from './cdp';
 import type { Dialer } from './cdp';
 import { openRelay } from './netns-relay';
@@ -260,21 +261,12 @@ function requireExpression(probeFile: string): string {
 }
 
 function startExpression(target: Target): string {
-  const req = target.req;
-  const config = {
-    socket: req.socketPath,
-    token: req.token,
-    intervalMs: req.intervalMs,
-    attach: 'inspector',
-    ...(req.http === false ? { http: false } : {}),
-    ...(req.gc === false ? { gc: false } : {}),
-    ...(req.giveUpMs !== undefined ? { giveUpMs: req.giveUpMs } : {}),
-  };
+  const config = ProbeConfig.inspector(target.req);
   return `(function () {
     try {
       var req = ${requireExpression(target.probeFile)};
       if (!req) return { ok: false, error: 'no require() reachable in the target' };
-      return req(${JSON.stringify(target.probeFile)}).start(${JSON.stringify(config)});
+      return req(${JSON.stringify(target.probeFile)}).start(${JSON.stringify(config.toJSON())});
     } catch (e) { return { ok: false, error: String(e && e.message || e) }; }
   })()`;
 }
