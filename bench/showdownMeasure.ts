@@ -6,8 +6,19 @@ import { CLK_TCK, readStatus } from '../collectors/proc/procfs';
 import { runWindow } from '../src/commands/profile';
 import { appCommand, type SampleApp } from '../src/demo/apps';
 import type { Target } from '../src/target';
-import { Watcher } from '../src/watcher';
-import { cpuBusyTicks, cpuTicks, freePort, getOnce, runLoad, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';
+import type { Watcher } from '../src/watcher';
+import {
+  cpuBusyTicks,
+  cpuTicks,
+  freePort,
+  getOnce,
+  runLoad,
+  showdownWatcher,
+  sleep,
+  spawnPinned,
+  stop,
+  type Spawned,
+} from './showdownProcs';
 import { contention, type RuntimeKey, type RuntimeResult, type Scenario, type ScenarioKey, type ScenarioResult } from './showdownTypes';
 
 export const SERVICE_CPU = '0';
@@ -88,16 +99,18 @@ export async function quietMachine(servicePid: number | undefined, downstreamPid
   }
 }
 
-async function measureScenario(
-  watcher: Watcher,
-  target: Target,
-  app: Spawned,
-  downstreamPid: number,
-  sc: Scenario,
-  windowS: number,
-): Promise<ScenarioResult> {
+/** One runtime under measurement: its service, the watcher attached to it, and the downstream. */
+interface Bench {
+  watcher: Watcher;
+  target: Target;
+  app: Spawned;
+  downstreamPid: number;
+}
+
+async function measureScenario(bench: Bench, sc: Scenario, windowS: number): Promise<ScenarioResult> {
+  const { app, downstreamPid } = bench;
   await quietMachine(app.pid, downstreamPid, 20_000);
-  let best = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
+  let best = await measureWindow(bench, sc, windowS);
   let attempts = 1;
   while (contention(best) > 1 && rerunsLeft > 0 && attempts <= RERUNS_PER_SCENARIO) {
     rerunsLeft--;
@@ -106,20 +119,13 @@ async function measureScenario(
       `showdown: ${sc.title}: others used ${best.foreignCpu0Cores.toFixed(2)} cores of CPU 0 and ${best.foreignCpu1Cores.toFixed(2)} of CPU 1; running the window again\n`,
     );
     await quietMachine(app.pid, downstreamPid, 30_000);
-    const again = await measureWindow(watcher, target, app, downstreamPid, sc, windowS);
+    const again = await measureWindow(bench, sc, windowS);
     if (contention(again) < contention(best)) best = again;
   }
   return { ...best, attempts };
 }
 
-async function measureWindow(
-  watcher: Watcher,
-  target: Target,
-  app: Spawned,
-  downstreamPid: number,
-  sc: Scenario,
-  windowS: number,
-): Promise<ScenarioResult> {
+async function measureWindow({ watcher, target, app, downstreamPid }: Bench, sc: Scenario, windowS: number): Promise<ScenarioResult> {
   const interpreterP99s: number[] = [];
   const onSnapshot = (t: Target, snap: { interpreter?: { delayNs?: { p99: number } } }): void => {
     if (t === target && snap.interpreter?.delayNs) interpreterP99s.push(snap.interpreter.delayNs.p99 / 1e6);
@@ -186,15 +192,7 @@ export async function measureRuntime(
 ): Promise<RuntimeResult> {
   const say = (line: string): void => void process.stderr.write(`showdown: ${rt.label}: ${line}\n`);
   const { child, ready } = spawnPinned(rt.app, appCommand(rt.app), SERVICE_CPU, env);
-  const watcher = new Watcher({
-    intervalMs: 1000,
-    sampleHz: 50,
-    discover: false,
-    match: undefined,
-    attach: true,
-    socketPath: undefined,
-    log: (l) => say(l),
-  });
+  const watcher = showdownWatcher(say);
   try {
     const app = await ready;
     await sleep(2000);
@@ -218,7 +216,7 @@ export async function measureRuntime(
     if (target.probe.state !== 'connected') say(`probe still ${target.probe.state}: loop delay and GC will be missing`);
     const scenarios = {} as Record<ScenarioKey, ScenarioResult>;
     for (const sc of SCENARIOS) {
-      scenarios[sc.key] = await measureScenario(watcher, target, app, downstreamPid, sc, opts.windowS);
+      scenarios[sc.key] = await measureScenario({ watcher, target, app, downstreamPid }, sc, opts.windowS);
       const r = scenarios[sc.key];
       say(
         `${sc.title}: ${r.rps.toFixed(0)} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors} errors, ${r.verdict}, load side ${r.loadSideCores.toFixed(2)} cores, others ${r.foreignCpu0Cores.toFixed(2)} / ${r.foreignCpu1Cores.toFixed(2)} cores of CPU 0 / 1`,

@@ -3,25 +3,19 @@
 import type { BatchObservableResult, Meter } from '@opentelemetry/api';
 import { containerStats, type ContainerInfo } from '../../collectors/proc/container';
 import { CONTAINER } from './instruments';
-import { observablesOf, type Observables } from './observables';
+import { BatchSignal } from './observables';
 
 export interface ContainerSource {
   container?: ContainerInfo;
 }
 
-export class ContainerMetrics {
-  private readonly o: Observables<typeof CONTAINER>;
-
-  constructor(
-    meter: Meter,
-    private readonly source: ContainerSource,
-  ) {
-    this.o = observablesOf(meter, CONTAINER);
-    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
+export class ContainerMetrics extends BatchSignal<typeof CONTAINER, ContainerSource> {
+  constructor(meter: Meter, source: ContainerSource) {
+    super(meter, CONTAINER, source);
   }
 
   /** Unknown values are left out. */
-  private observe(result: BatchObservableResult): void {
+  protected observe(result: BatchObservableResult): void {
     const { o } = this;
     const c = containerStats(this.source.container);
     if (!c) return;

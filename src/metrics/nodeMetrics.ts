@@ -3,7 +3,7 @@
 import type { Attributes, BatchObservableResult, Histogram, Meter } from '@opentelemetry/api';
 import type { EventLoopStats, GcEvent, SnapshotMessage, WorkerThreadStats } from '../../collectors/channel/messages';
 import { NODE } from './instruments';
-import { DelayGauges, gcHistogramOf, observablesOf, type Observables, type SnapshotSource } from './observables';
+import { BatchSignal, DelayGauges, gcHistogramOf, observablesOf, type Observables, type SnapshotSource } from './observables';
 import {
   ATTR_NODEJS_EVENTLOOP_STATE,
   ATTR_THREAD_ID,
@@ -80,18 +80,12 @@ const HEAP = {
 };
 
 /** V8 heap spaces and the libuv resources keeping the loop alive. */
-export class V8HeapMetrics {
-  private readonly o: Observables<typeof HEAP>;
-
-  constructor(
-    meter: Meter,
-    private readonly source: SnapshotSource,
-  ) {
-    this.o = observablesOf(meter, HEAP);
-    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
+export class V8HeapMetrics extends BatchSignal<typeof HEAP, SnapshotSource> {
+  constructor(meter: Meter, source: SnapshotSource) {
+    super(meter, HEAP, source);
   }
 
-  private observe(result: BatchObservableResult): void {
+  protected observe(result: BatchObservableResult): void {
     const { o } = this;
     const s = this.source.lastSnapshot;
     if (!s) return;

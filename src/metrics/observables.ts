@@ -29,6 +29,22 @@ export function gcHistogramOf(meter: Meter, s: InstrumentSpec): Histogram {
   return meter.createHistogram(s.name, { unit: s.unit, description: s.description, advice: { explicitBucketBoundaries: GC_BUCKETS_S } });
 }
 
+/** A signal whose instruments, one per spec, are observed together from one source at collection time. */
+export abstract class BatchSignal<T extends Record<string, InstrumentSpec>, S> {
+  protected readonly o: Observables<T>;
+
+  constructor(
+    meter: Meter,
+    specs: T,
+    protected readonly source: S,
+  ) {
+    this.o = observablesOf(meter, specs);
+    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
+  }
+
+  protected abstract observe(result: BatchObservableResult): void;
+}
+
 export type DelaySpecs = Record<keyof DelayStatsNs, InstrumentSpec>;
 
 /** Six gauges (min, max, mean, p50, p90, p99) of one delay histogram, reported in seconds. */

@@ -4,7 +4,7 @@ import type { BatchObservableResult, Meter } from '@opentelemetry/api';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';
 import { PROC } from './instruments';
-import { observablesOf, type Observables } from './observables';
+import { BatchSignal } from './observables';
 import { ATTR_CPU_MODE, ATTR_DISK_IO_DIRECTION, ATTR_PROCESS_CONTEXT_SWITCH_TYPE, ATTR_SYSTEM_PAGING_FAULT_TYPE } from './semconv';
 
 export interface ProcSource {
@@ -13,18 +13,12 @@ export interface ProcSource {
   attachMethod: string;
 }
 
-export class ProcessMetrics {
-  private readonly o: Observables<typeof PROC>;
-
-  constructor(
-    meter: Meter,
-    private readonly source: ProcSource,
-  ) {
-    this.o = observablesOf(meter, PROC);
-    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
+export class ProcessMetrics extends BatchSignal<typeof PROC, ProcSource> {
+  constructor(meter: Meter, source: ProcSource) {
+    super(meter, PROC, source);
   }
 
-  private observe(result: BatchObservableResult): void {
+  protected observe(result: BatchObservableResult): void {
     const { o } = this;
     const p = this.source.lastProc;
     if (!p) return;

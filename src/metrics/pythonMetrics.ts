@@ -3,7 +3,7 @@
 import type { BatchObservableResult, Histogram, Meter, Observable } from '@opentelemetry/api';
 import type { SnapshotMessage } from '../../collectors/channel/messages';
 import { PYTHON } from './instruments';
-import { DelayGauges, gcHistogramOf, observableOf, observablesOf, type Observables, type SnapshotSource } from './observables';
+import { BatchSignal, DelayGauges, gcHistogramOf, observableOf, type SnapshotSource } from './observables';
 import { ATTR_CPYTHON_GC_GENERATION } from './semconv';
 
 // The probe names CPython's three GC generations gen0..gen2 (the same kinds the report shows);
@@ -41,17 +41,12 @@ export class PythonLoopMetrics {
 
 const GC_TOTALS = { gcCollections: PYTHON.gcCollections, gcCollected: PYTHON.gcCollected, gcUncollectable: PYTHON.gcUncollectable };
 
-export class CPythonGcMetrics {
+export class CPythonGcMetrics extends BatchSignal<typeof GC_TOTALS, SnapshotSource> {
   private readonly duration: Histogram;
-  private readonly o: Observables<typeof GC_TOTALS>;
 
-  constructor(
-    meter: Meter,
-    private readonly source: SnapshotSource,
-  ) {
+  constructor(meter: Meter, source: SnapshotSource) {
+    super(meter, GC_TOTALS, source);
     this.duration = gcHistogramOf(meter, PYTHON.gcDuration);
-    this.o = observablesOf(meter, GC_TOTALS);
-    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
   }
 
   /** GC pauses of one snapshot (once: snapshots arrive once each). */
@@ -62,7 +57,7 @@ export class CPythonGcMetrics {
     }
   }
 
-  private observe(result: BatchObservableResult): void {
+  protected observe(result: BatchObservableResult): void {
     const { o } = this;
     for (const [kind, totals] of Object.entries(this.source.lastSnapshot?.gcTotals?.byKind ?? {})) {
       const generation = GENERATIONS.get(kind);

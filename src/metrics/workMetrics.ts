@@ -2,20 +2,14 @@
 // time with at least one in flight.
 import type { BatchObservableResult, Meter } from '@opentelemetry/api';
 import { WORK } from './instruments';
-import { observablesOf, type Observables, type SnapshotSource } from './observables';
+import { BatchSignal, type SnapshotSource } from './observables';
 
-export class WorkMetrics {
-  private readonly o: Observables<typeof WORK>;
-
-  constructor(
-    meter: Meter,
-    private readonly source: SnapshotSource,
-  ) {
-    this.o = observablesOf(meter, WORK);
-    meter.addBatchObservableCallback((result) => this.observe(result), Object.values(this.o));
+export class WorkMetrics extends BatchSignal<typeof WORK, SnapshotSource> {
+  constructor(meter: Meter, source: SnapshotSource) {
+    super(meter, WORK, source);
   }
 
-  private observe(result: BatchObservableResult): void {
+  protected observe(result: BatchObservableResult): void {
     const work = this.source.lastSnapshot?.work;
     if (!work) return;
     result.observe(this.o.active, work.inFlight);
