@@ -77,7 +77,7 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
     if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
-    if (err instanceof AttachError) return { ok: false, reason: err.message, retry: err.retry || undefined };
+    if (err instanceof AttachError) return { ok: false, reason: err.message, ...(err.retry ? { retry: true } : {}) };
     return { ok: false, reason: `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
 }
