@@ -2,7 +2,7 @@
 // network namespace) and the socket inodes it holds (/proc/PID/fd): the one parser of both.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
-/** The st column's states rtprof looks at (include/net/tcp_states.h). */
+/** The st column's states rtprof looks at, as the kernel numbers them (hex). */
 export const TCP_ESTABLISHED = '01';
 export const TCP_LISTEN = '0A';
 

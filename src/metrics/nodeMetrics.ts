@@ -53,8 +53,8 @@ export class EventLoopMetrics {
     meter.addBatchObservableCallback((result) => this.observe(result), [...this.delay.instruments, ...Object.values(this.o)]);
   }
 
-  // The main thread's series carry no thread attributes (as before workers were measured); each
-  // worker thread's the same series with thread.id and thread.name.
+  // The main thread's series carry no thread attributes, so they read the same whether or not the
+  // process has workers; each worker thread's are the same series with thread.id and thread.name.
   private observe(result: BatchObservableResult): void {
     const s = this.source.lastSnapshot;
     if (!s) return;
