@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'sample-apps/**', 'collectors/node/probe.js', 'collectors/node/sampler.js', 'collectors/node/workers.js', 'collectors/node/in-worker.js', 'bin/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'sample-apps/**', 'collectors/node/probe.js', 'collectors/node/sampler.js', 'collectors/node/workers.js', 'collectors/node/in-worker.js', 'collectors/node/link.js', 'collectors/node/work.js', 'bin/**', 'eslint.config.mjs'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -9,8 +9,23 @@ import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import { readStat } from '../collectors/proc/procfs';
 import { percentile } from '../src/report/stats';
+import { Watcher } from '../src/watcher';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** rtprof as the showdown runs it: 1 s interval, 50 Hz, probes attached; profileDetail for the multi-worker rows. */
+export function showdownWatcher(log: (line: string) => void, profileDetail = false): Watcher {
+  return new Watcher({
+    intervalMs: 1000,
+    sampleHz: 50,
+    discover: false,
+    profileDetail,
+    match: undefined,
+    attach: true,
+    socketPath: undefined,
+    log,
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Processes: every one started here is its own process group, killed by group at the end.

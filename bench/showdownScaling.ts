@@ -9,8 +9,8 @@ import { descendantsOf } from '../collectors/proc/tree';
 import { runWindow } from '../src/commands/profile';
 import { packageRoot } from '../collectors/paths';
 import type { Target } from '../src/target';
-import { Watcher } from '../src/watcher';
-import { cpuBusyTicks, cpuTicks, getOnce, runLoad, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';
+import type { Watcher } from '../src/watcher';
+import { cpuBusyTicks, cpuTicks, getOnce, runLoad, showdownWatcher, sleep, spawnPinned, stop, type Spawned } from './showdownProcs';
 import { latencyConsistent } from './showdownScalingClaims';
 import { CONTENDED_BOTH, type ScalingRun, type StackKey, type StackResult, type WorkerWindow } from './showdownTypes';
 
@@ -195,16 +195,7 @@ async function measureStackAt(
 ): Promise<{ window: WorkerWindow; probe: string }> {
   const say = (line: string): void => void process.stderr.write(`showdown: ${stack.label} ×${workers}: ${line}\n`);
   const { child, ready } = spawnPinned(stack.key, stack.command, BOTH_CPUS, { ...env, WORKERS: String(workers) });
-  const watcher = new Watcher({
-    intervalMs: 1000,
-    sampleHz: 50,
-    discover: false,
-    profileDetail: true,
-    match: undefined,
-    attach: true,
-    socketPath: undefined,
-    log: (l) => say(l),
-  });
+  const watcher = showdownWatcher(say, true);
   try {
     const app = await ready;
     await waitForWorkers(app, workers);

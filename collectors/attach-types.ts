@@ -2,25 +2,16 @@
 // and what it gets back. An attacher answers with a result, it never throws.
 
 import type { AttachMethod } from './channel/messages';
+import type { ProbeSettings } from './probeConfig';
 import type { TargetDir } from './proc/namespaces';
 
-export interface AttachRequest {
+/** The probe's settings (socketPath: the agent's channel socket the probe should connect to; token:
+ * the one the agent issued for this pid, ChannelServer.issueToken) and how to reach the target. */
+export interface AttachRequest extends ProbeSettings {
   pid: number;
-  /** The agent's channel socket the probe should connect to. */
-  socketPath: string;
   /** The target is in another mount namespace: the files it must read go here (socketPath is
    * already its in-target path). Absent: the agent's own paths are the target's. */
   targetDir?: TargetDir;
-  /** Token the agent issued for this pid (ChannelServer.issueToken). */
-  token: string;
-  intervalMs: number;
-  /** false: the probe does not hook the target's HTTP servers (the agent's default unless `--http`); absent: true. */
-  http?: boolean;
-  /** false: the probe does not watch GC pauses (`--no-gc-pauses`: no GC callback in the target); absent: true. */
-  gc?: boolean;
-  /** How long the probe keeps trying to reach this agent before it leaves it (back to the agent it
-   * was taken over from, or stops for good); the probe's default is 10 minutes. */
-  giveUpMs?: number;
   /** Whole attach, signal to probe started; default 10 s. */
   timeoutMs?: number;
 }

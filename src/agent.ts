@@ -38,7 +38,7 @@ export class Agent {
     this.renderer = new PrometheusRenderer(this.resourceAttributes);
     this.watcher.on('added', (t) => this.onAdded(t));
     this.watcher.on('removed', (t) => this.onRemoved(t));
-    this.watcher.on('snapshot', (t, snap) => this.meters.get(t.key)?.recordSnapshot(snap, t.identity.runtime));
+    this.watcher.on('snapshot', (t, snap) => this.meters.get(t.key)?.recordSnapshot(snap));
     if (options.otlp) reportOtlpErrorsTo(options.log);
     this.agentProvider = new MeterProvider({ readers: [this.agentReader] });
     const meter = this.agentProvider.getMeter(SCOPE_NAME);

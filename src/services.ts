@@ -2,8 +2,10 @@
 // `rtprof run` launched) whose descendants join it as they appear. A launched root also has a launch
 // token: its descendants inherit the probe's environment and present that token themselves.
 import { sameToken } from '../collectors/channel/server';
+import { identify, type ProcessIdentity } from '../collectors/proc/identity';
 import { descendantsOf, nearestAncestor } from '../collectors/proc/tree';
 import { readEnvVar } from '../collectors/proc/procfs';
+import { isOwnHelper, keyOf } from './discovery';
 
 interface Root {
   pid: number;
@@ -13,6 +15,8 @@ interface Root {
 
 export class ServiceRoots {
   private readonly roots = new Map<number, Root>();
+  /** pid:startTicks:comm of descendants already looked at and skipped (not Node or Python) */
+  private readonly skipped = new Set<string>();
 
   get size(): number {
     return this.roots.size;
@@ -34,6 +38,24 @@ export class ServiceRoots {
   /** Every live descendant of every root, with the root it belongs to. */
   *descendants(): Generator<{ pid: number; root: number }> {
     for (const root of this.roots.keys()) for (const pid of descendantsOf(root)) yield { pid, root };
+  }
+
+  /** The Node/Python descendants not watched yet (`watched` says which are), with their roots. */
+  *newDescendants(watched: (pid: number) => boolean): Generator<{ identity: ProcessIdentity; root: number }> {
+    for (const { pid, root } of this.descendants()) {
+      if (pid === process.pid || watched(pid)) continue;
+      const key = keyOf(pid);
+      if (key === undefined || this.skipped.has(key)) continue;
+      const identity = identify(pid);
+      if (!identity || identity.runtime === 'other' || isOwnHelper(identity)) {
+        // Only Node and Python descendants are targets; a wrapper that later exec()s one has a
+        // new comm, hence a new key, and is looked at again.
+        this.skipped.add(key);
+        continue;
+      }
+      yield { identity, root };
+    }
+    if (this.skipped.size > 10_000) this.skipped.clear();
   }
 
   /** The root pid descends from, if any (a process cannot be re-parented into a tree). */

@@ -1,18 +1,17 @@
 // The target registry and its loops: /proc collection every interval, thread-state sampling at
 // tens of Hz, the services' process trees (followed every 250 ms, so a respawned worker is seen at
-// once), --discover, the probe channel and the attach queues. The agent and `rtprof profile` both
-// run on it; neither formats anything here.
+// once), --discover, and the probe channel; attaching is probeAttacher.ts's. The agent and
+// `rtprof profile` both run on it; neither formats anything here.
 import { EventEmitter } from 'node:events';
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
 import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
-import { attachTo } from '../collectors/attach';
 import { identify, type ProcessIdentity } from '../collectors/proc/identity';
 import { isForbidden } from '../collectors/proc/procfs';
 import { nearestAncestor } from '../collectors/proc/tree';
-import { InsideSockets, type TargetReach } from '../collectors/channel/inside';
+import { InsideSockets } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
-import { Discoverer, isOwnHelper, keyOf } from './discovery';
-import { AttachQueue } from './attachQueue';
+import { Discoverer } from './discovery';
+import { ProbeAttacher } from './probeAttacher';
 import { errors } from './errors';
 import { ServiceRoots } from './services';
 import { Target } from './target';
@@ -51,10 +50,6 @@ export interface WatcherEvents {
 const TREE_SCAN_MS = 250;
 /** A launched descendant that inherited the probe's environment gets this long to connect by itself. */
 const PRELOAD_GRACE_MS = 5000;
-/** A process this young whose attach failed as "not ready yet" (AttachResult.retry) is tried again:
- * a worker a master just forked is found within 250 ms, often before its runtime is up. */
-const STARTING_MS = 10_000;
-const STARTING_RETRY_MS = 250;
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
@@ -66,10 +61,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly discoverer: Discoverer;
   private timer: NodeJS.Timeout | undefined;
   private treeTimer: NodeJS.Timeout | undefined;
-  /** Node attaches one at a time, CPython side by side (attachQueue.ts). */
-  private readonly attaches = new AttachQueue((target) => this.attach(target));
-  /** pid:startTicks:comm of descendants already looked at and skipped (not Node or Python) */
-  private readonly skippedDescendants = new Set<string>();
+  private readonly attacher: ProbeAttacher;
   private stopped = false;
 
   constructor(readonly options: WatcherOptions) {
@@ -82,6 +74,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       adopt: (pid, token) => this.adoptDescendant(pid, token),
     });
     this.inside = new InsideSockets(this.channel, options.log);
+    this.attacher = new ProbeAttacher(this.channel, this.inside, options, (t) => !this.stopped && this.targets.get(t.pid) === t);
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.targets.get(pid)?.probe.lost());
@@ -172,7 +165,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.options.log(`process ${identity.pid} (${identity.serviceName}) started by ${root}: waiting for its preloaded probe`);
     setTimeout(() => {
       if (this.stopped || this.targets.get(identity.pid) !== target || target.probe.state !== 'pending') return;
-      if (this.options.attach) this.queueAttach(target);
+      if (this.options.attach) this.attacher.add(target);
     }, PRELOAD_GRACE_MS).unref();
   }
 
@@ -207,53 +200,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.collectOne(target); // a first sample at once: rates start from here
     this.emit('added', target);
     if (identity.runtime === 'other') target.probe.unsupported('not Node or Python: watched from /proc only');
-    else if (attach) this.queueAttach(target);
+    else if (attach) this.attacher.add(target);
     return target;
-  }
-
-  private queueAttach(target: Target): void {
-    target.probe.attaching();
-    this.attaches.add(target);
-  }
-
-  private async attach(target: Target): Promise<void> {
-    if (this.stopped || this.targets.get(target.pid) !== target) return;
-    let reach: TargetReach;
-    try {
-      reach = await this.inside.reach(target.pid);
-    } catch (err) {
-      this.attachFailed(target, (err as Error).message, (err as { code?: string }).code);
-      return;
-    }
-    const token = this.channel.issueToken(target.pid);
-    const result = await attachTo(target.identity.runtime, {
-      pid: target.pid,
-      socketPath: reach.socketPath,
-      targetDir: reach.dir,
-      token,
-      intervalMs: this.options.intervalMs,
-      http: this.options.httpHooks !== false,
-      gc: this.options.gcPauses !== false,
-    });
-    if (target.probe.state === 'connected') return; // the hello beat the attach's own return
-    if (result.ok && result.pending) {
-      target.probe.pending(result.method, 'probe pending: target idle (loads when it next runs code)');
-      this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
-    } else if (result.ok) {
-      target.probe.attached(result.method, result.note ?? `probe started; waiting for it to connect to ${reach.socketPath}`);
-    } else if (result.retry && Date.now() - target.identity.startTimeMs < STARTING_MS) {
-      setTimeout(() => {
-        if (!this.stopped && this.targets.get(target.pid) === target && target.probe.state === 'attaching') this.attaches.add(target);
-      }, STARTING_RETRY_MS).unref();
-    } else {
-      this.attachFailed(target, result.reason, result.code);
-    }
-  }
-
-  private attachFailed(target: Target, reason: string, code: string | undefined): void {
-    target.probe.failed(reason, code);
-    this.channel.revokeToken(target.pid);
-    this.options.log(`target ${target.label()}: attach failed: ${reason}; watching from /proc only`);
   }
 
   private onHello(hello: HelloMessage): void {
@@ -325,22 +273,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** New Node/Python descendants of the services' roots join their service. */
   private scanTrees(): void {
     if (this.stopped || this.roots.size === 0) return;
-    for (const { pid, root } of this.roots.descendants()) {
-      if (pid === process.pid || this.targets.has(pid)) continue;
-      const key = keyOf(pid);
-      if (key === undefined || this.skippedDescendants.has(key)) continue;
-      const identity = identify(pid);
-      if (!identity || identity.runtime === 'other' || isOwnHelper(identity)) {
-        // Only Node and Python descendants are targets; a wrapper that later exec()s one has a
-        // new comm, hence a new key, and is looked at again.
-        this.skippedDescendants.add(key);
-        continue;
-      }
+    for (const { identity, root } of this.roots.newDescendants((pid) => this.targets.has(pid))) {
       const target = this.targets.get(root);
       if (target) target.hasDescendants = true;
       this.addDescendant(identity, root);
     }
-    if (this.skippedDescendants.size > 10_000) this.skippedDescendants.clear();
   }
 
   private discoverNew(): void {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachRequest, AttachResult } from '../attach-types';
 import { RtprofError } from '../../src/errors';
+import { ProbeConfig } from '../probeConfig';
 import { CdpSession, listInspectorTargets } from './cdp';
 import type { Dialer } from './cdp';
 import { openRelay } from './netns-relay';
@@ -62,7 +63,7 @@ export function probePath(): string {
 }
 
 /** The probe's own files: probe.js requires the others from its directory. */
-const PROBE_FILES = ['probe.js', 'sampler.js', 'workers.js', 'in-worker.js'];
+const PROBE_FILES = ['probe.js', 'sampler.js', 'workers.js', 'in-worker.js', 'link.js', 'work.js'];
 
 function placeProbe(dir: NonNullable<AttachRequest['targetDir']>): string {
   const here = path.dirname(probePath());
@@ -76,7 +77,7 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
     if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
-    if (err instanceof AttachError) return { ok: false, reason: err.message, retry: err.retry || undefined };
+    if (err instanceof AttachError) return { ok: false, reason: err.message, ...(err.retry ? { retry: true } : {}) };
     return { ok: false, reason: `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
 }
@@ -260,21 +261,12 @@ function requireExpression(probeFile: string): string {
 }
 
 function startExpression(target: Target): string {
-  const req = target.req;
-  const config = {
-    socket: req.socketPath,
-    token: req.token,
-    intervalMs: req.intervalMs,
-    attach: 'inspector',
-    ...(req.http === false ? { http: false } : {}),
-    ...(req.gc === false ? { gc: false } : {}),
-    ...(req.giveUpMs !== undefined ? { giveUpMs: req.giveUpMs } : {}),
-  };
+  const config = ProbeConfig.inspector(target.req);
   return `(function () {
     try {
       var req = ${requireExpression(target.probeFile)};
       if (!req) return { ok: false, error: 'no require() reachable in the target' };
-      return req(${JSON.stringify(target.probeFile)}).start(${JSON.stringify(config)});
+      return req(${JSON.stringify(target.probeFile)}).start(${JSON.stringify(config.toJSON())});
     } catch (e) { return { ok: false, error: String(e && e.message || e) }; }
   })()`;
 }

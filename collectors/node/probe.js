@@ -2,7 +2,7 @@
 // rtprof Node probe: runs inside the target and pushes one snapshot per interval (event-loop delay
 // and utilization, GC pauses, heap spaces, active resources, HTTP work in flight; the same loop and
 // GC figures for each worker thread, workers.js) to the agent's
-// unix socket as NDJSON (docs/PROTOCOL.md). The same file is preloaded (`--require`, NODE_OPTIONS;
+// unix socket as NDJSON (docs/PROTOCOL.md; the connection is link.js's, the HTTP work tracker work.js's). The same file is preloaded (`--require`, NODE_OPTIONS;
 // configured by RTPROF_* env) or injected through the inspector (`require(this).start(config)`).
 //
 // Compatibility floor: Node 18. Plain CommonJS, no dependencies.
@@ -12,18 +12,9 @@
 
 const PROBE_VERSION = '0.1.0';
 const STATE_KEY = Symbol.for('rtprof.probe');
-const MAX_QUEUE = 64;
-// After a reconnect only the newest lines are sent, so the backlog stays under the agent's rate limit.
-const MAX_FLUSH_AFTER_RECONNECT = 16;
-const MAX_INBOUND_BYTES = 64 * 1024;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 30000;
-const GIVE_UP_MS = 10 * 60 * 1000;
 const FIRST_SNAPSHOT_MS = 200;
 // Agents a probe remembers to go back to when the one that took it over leaves.
 const MAX_EARLIER_AGENTS = 4;
-// A connection the agent closes right after our hello (wrong token) is not "having the agent".
-const CONNECTION_COUNTS_AFTER_MS = 5000;
 // Delay sampling resolution. Measured (idle process, Node 20, native monitor): 10 ms costs ~3.5 ms
 // CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
 // last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
@@ -49,8 +40,10 @@ const guard = sampling.guard;
 const later = sampling.later;
 const createSampler = sampling.createSampler;
 const createWorkerWatch = require('./workers').createWorkerWatch;
-
-function noop() {}
+const createWorkTracker = require('./work').createWorkTracker;
+const link = require('./link');
+const createLink = link.createLink;
+const GIVE_UP_MS = link.GIVE_UP_MS;
 
 function positiveNumber(value, fallback) {
   const n = Number(value);
@@ -65,259 +58,6 @@ function state() {
     Object.defineProperty(globalThis, STATE_KEY, { value: s, enumerable: false, configurable: true });
   }
   return s;
-}
-
-const MAX_SOCKETS = 100000;
-
-// HTTP work in flight, from diagnostics_channel (http.server.* channels: Node >= 18.? / 16.18).
-// Per request only a counter moves and two Set lookups of the connection's socket are made: the
-// probe keeps no per-request object. Measured on a loaded hello-world (two services sharing one
-// CPU, one with the hooks; CPU per request against the other): subscribing to the two channels with
-// no-op handlers +1.8 %, this counter design +3.4 %, a Set of in-flight responses (the earlier
-// design) +4.9 %.
-function createWorkTracker() {
-  let dc;
-  try {
-    dc = require('diagnostics_channel');
-  } catch (e) {
-    return null;
-  }
-  const perf = require('perf_hooks').performance;
-  // Connections that have carried a request seen by the probe: a response finishing on any other
-  // (a request already in flight when the probe arrived) is not ours to count.
-  const sockets = new Set();
-  let inFlight = 0;
-  let completed = 0;
-  let busyMs = 0;
-  let busySince = 0;
-  // The loop's idle time (in its poll, waiting for I/O) while work was in flight: read from the
-  // loop's own idle clock at the edges of each busy period, so it is the overlap itself, not a
-  // busy fraction times an idle fraction. In a callback the idle clock is current: it stops when the
-  // poll returns, before any callback runs. Read twice per busy period, never per request.
-  const elu = typeof perf.eventLoopUtilization === 'function' ? () => perf.eventLoopUtilization().idle : null;
-  let idleBusyMs = 0;
-  let idleAtBusyStart = 0;
-
-  function end() {
-    inFlight--;
-    completed++;
-    if (inFlight === 0) {
-      busyMs += perf.now() - busySince;
-      if (elu) idleBusyMs += Math.max(0, elu() - idleAtBusyStart);
-    }
-  }
-  // An aborted request (its connection closed) never reaches response.finish. Each sample counts the
-  // responses really in flight on the tracked connections (Node attaches the response being written
-  // to its socket as _httpMessage and detaches it when it finishes) and drops closed connections;
-  // the counter is lowered to that when it is above it. An aborted request thus counts as in flight
-  // until the next sample at most. (Pipelined requests waiting behind another on one connection are
-  // not attached yet, so the count can also be lowered by those: rare, and corrected by their finish.)
-  function reconcile() {
-    let live = 0;
-    for (const socket of sockets) {
-      if (socket.destroyed) {
-        sockets.delete(socket);
-        continue;
-      }
-      const response = socket._httpMessage;
-      if (response && !response.writableFinished) live++;
-    }
-    while (inFlight > live) end();
-  }
-  const onStart = guard((message) => {
-    const socket = message && message.socket;
-    if (!socket) return;
-    if (!sockets.has(socket)) {
-      // Bounded: closed connections are dropped first; past the bound new connections go untracked.
-      if (sockets.size >= MAX_SOCKETS) reconcile();
-      if (sockets.size >= MAX_SOCKETS) return;
-      sockets.add(socket);
-    }
-    if (inFlight === 0) {
-      busySince = perf.now();
-      if (elu) idleAtBusyStart = elu();
-    }
-    inFlight++;
-  });
-  const onFinish = guard((message) => {
-    if (inFlight > 0 && message && sockets.has(message.socket)) end();
-  });
-  // Keep the channel objects referenced: older releases hold channels weakly and drop subscribers.
-  const startChannel = dc.channel('http.server.request.start');
-  const finishChannel = dc.channel('http.server.response.finish');
-  startChannel.subscribe(onStart);
-  finishChannel.subscribe(onFinish);
-  return {
-    sample() {
-      try {
-        reconcile();
-      } catch (e) {}
-      const busyNow = inFlight > 0 ? perf.now() - busySince : 0;
-      const out = { inFlight: inFlight, completed: completed, busyS: (busyMs + busyNow) / 1000 };
-      if (elu) out.idleBusyMs = idleBusyMs + (inFlight > 0 ? Math.max(0, elu() - idleAtBusyStart) : 0);
-      return out;
-    },
-    stop() {
-      try {
-        startChannel.unsubscribe(onStart);
-        finishChannel.unsubscribe(onFinish);
-      } catch (e) {}
-      sockets.clear();
-    },
-  };
-}
-
-// ---- connection to the agent -------------------------------------------------------------------
-
-function createLink(s) {
-  const net = require('net');
-  let socket = null;
-  let connectedAt = 0;
-  let writable = false;
-  let backoffMs = BACKOFF_FIRST_MS;
-  let reconnectTimer = null;
-  let lastGoodAt = Date.now();
-  let inbound = '';
-  const queue = [];
-
-  function helloLine() {
-    return JSON.stringify({
-      v: 1,
-      type: 'hello',
-      pid: process.pid,
-      token: s.config.token,
-      runtime: 'nodejs',
-      runtimeVersion: process.versions.node,
-      probeVersion: PROBE_VERSION,
-      attach: s.config.attach,
-      intervalMs: s.config.intervalMs,
-      startedAt: s.startedAt,
-    });
-  }
-
-  function flush() {
-    while (writable && socket && queue.length > 0) {
-      const line = queue.shift();
-      // write() returning false means the agent is slow: wait for 'drain', keep the rest queued.
-      if (!socket.write(line + '\n')) writable = false;
-    }
-  }
-
-  function onAgentLine(line) {
-    let msg;
-    try {
-      msg = JSON.parse(line);
-    } catch (e) {
-      return;
-    }
-    if (msg && msg.v === 1 && msg.type === 'bye') leaveAgent(s);
-  }
-
-  function scheduleReconnect() {
-    if (!s.running || reconnectTimer) return;
-    // An older copy of this file (another install path) may have normalized this config: no giveUpMs.
-    if (Date.now() - lastGoodAt > (s.config.giveUpMs || GIVE_UP_MS)) {
-      leaveAgent(s);
-      return;
-    }
-    const delay = backoffMs;
-    backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
-    reconnectTimer = setTimeout(
-      guard(() => {
-        reconnectTimer = null;
-        connect();
-      }),
-      delay,
-    );
-    reconnectTimer.unref();
-  }
-
-  function onClosed(sock) {
-    if (sock !== socket) return;
-    if (connectedAt && Date.now() - connectedAt >= CONNECTION_COUNTS_AFTER_MS) lastGoodAt = Date.now();
-    socket = null;
-    writable = false;
-    connectedAt = 0;
-    scheduleReconnect();
-  }
-
-  function connect() {
-    if (!s.running) return;
-    const sock = net.createConnection(s.config.socket);
-    socket = sock;
-    sock.unref();
-    sock.setEncoding('utf8');
-    sock.on(
-      'connect',
-      guard(() => {
-        if (sock !== socket) return;
-        connectedAt = Date.now();
-        backoffMs = BACKOFF_FIRST_MS;
-        writable = true;
-        if (queue.length > MAX_FLUSH_AFTER_RECONNECT) s.dropped += queue.splice(0, queue.length - MAX_FLUSH_AFTER_RECONNECT).length;
-        queue.unshift(helloLine());
-        flush();
-      }),
-    );
-    sock.on(
-      'drain',
-      guard(() => {
-        if (sock !== socket) return;
-        writable = true;
-        flush();
-      }),
-    );
-    sock.on(
-      'data',
-      guard((chunk) => {
-        inbound += chunk;
-        let nl;
-        while ((nl = inbound.indexOf('\n')) !== -1) {
-          const line = inbound.slice(0, nl);
-          inbound = inbound.slice(nl + 1);
-          onAgentLine(line);
-          if (sock !== socket) return;
-        }
-        if (inbound.length > MAX_INBOUND_BYTES) inbound = '';
-      }),
-    );
-    sock.on('error', noop);
-    sock.on(
-      'close',
-      guard(() => onClosed(sock)),
-    );
-  }
-
-  return {
-    start() {
-      lastGoodAt = Date.now();
-      connect();
-    },
-    /** New socket/token (second attach): drop the old connection and greet the new agent. */
-    restart() {
-      this.stop();
-      backoffMs = BACKOFF_FIRST_MS;
-      this.start();
-    },
-    send(line) {
-      if (queue.length >= MAX_QUEUE) {
-        queue.shift();
-        s.dropped++;
-      }
-      queue.push(line);
-      flush();
-    },
-    stop() {
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      reconnectTimer = null;
-      const sock = socket;
-      socket = null;
-      writable = false;
-      inbound = '';
-      queue.length = 0;
-      if (sock) sock.destroy();
-    },
-  };
 }
 
 // ---- lifecycle -----------------------------------------------------------------------------------
@@ -477,7 +217,7 @@ function start(config) {
     s.sampler = createSampler(cfg.resolutionMs, cfg.gc);
     s.work = cfg.http ? createWorkTracker() : null;
     s.workers = null;
-    s.link = createLink(s);
+    s.link = createLink(s, PROBE_VERSION, () => leaveAgent(s));
     s.running = true;
     // The agents this probe was taken over from (newest last, one per socket): a bye from the
     // current one returns the probe to the one before (see leaveAgent).

@@ -1,9 +1,14 @@
-// What can be known about a Node target from /proc before touching it: is it Node, does it still
-// handle SIGUSR1 (a process that does not would be killed by it), what inspector flags it runs
-// with, and which TCP ports it listens on (the inspector port is found there, not assumed).
+// What can be known about a Node target before touching it: is it Node, does it still handle
+// SIGUSR1 (a process that does not would be killed by it), what inspector flags it runs with, and
+// which TCP ports it listens on (the inspector port is found there, not assumed). The /proc reads
+// themselves are collectors/proc's; this module reads Node's meaning into them.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sameNamespace } from '../proc/namespaces';
+import { readEnviron, readSignalMasks } from '../proc/procfs';
+import { localHost, socketInodes, tcpSockets, TCP_LISTEN } from '../proc/tcp';
+
+export { isSameProcess, readCmdline, readStartTime } from '../proc/procfs';
 
 export interface Listener {
   host: string;
@@ -38,35 +43,12 @@ const VALUED_OPTIONS = new Set([
   '--env-file',
 ]);
 
-export function readCmdline(pid: number): string[] {
-  const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  return raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-}
-
 /** NODE_OPTIONS of the target as it was started; undefined when /proc/PID/environ is unreadable. */
 export function readNodeOptions(pid: number): string | undefined {
-  try {
-    const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const entry = env.find((e) => e.startsWith('NODE_OPTIONS='));
-    return entry === undefined ? '' : entry.slice('NODE_OPTIONS='.length);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Field 22 of /proc/PID/stat: with the pid, the identity of a process (pids are reused). */
-export function readStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function isSameProcess(pid: number, startTime: string | undefined): boolean {
-  const now = readStartTime(pid);
-  return now !== undefined && now === startTime;
+  const env = readEnviron(pid);
+  if (env === undefined) return undefined;
+  const entry = env.find((e) => e.startsWith('NODE_OPTIONS='));
+  return entry === undefined ? '' : entry.slice('NODE_OPTIONS='.length);
 }
 
 export function looksLikeNode(exePath: string, argv0: string | undefined): boolean {
@@ -75,12 +57,8 @@ export function looksLikeNode(exePath: string, argv0: string | undefined): boole
 }
 
 export function handlesSigusr1(pid: number): boolean {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const caught = /^SigCgt:\s*([0-9a-f]+)/m.exec(status);
-  const ignored = /^SigIgn:\s*([0-9a-f]+)/m.exec(status);
-  if (!caught) return false;
-  if (ignored && (BigInt(`0x${ignored[1]}`) & SIGUSR1_BIT) !== 0n) return false;
-  return (BigInt(`0x${caught[1]}`) & SIGUSR1_BIT) !== 0n;
+  const { caught, ignored } = readSignalMasks(pid);
+  return (ignored & SIGUSR1_BIT) === 0n && (caught & SIGUSR1_BIT) !== 0n;
 }
 
 /** Splits NODE_OPTIONS the way Node does: whitespace-separated, double quotes group. */
@@ -130,59 +108,9 @@ export function inspectFlags(args: string[]): InspectFlags {
   return flags;
 }
 
-function decodeIpv4(hex: string): string {
-  const n = parseInt(hex, 16);
-  return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255].join('.');
-}
-
-function decodeIpv6(hex: string): string {
-  const groups: string[] = [];
-  for (let w = 0; w < 4; w++) {
-    const word = hex.slice(w * 8, w * 8 + 8);
-    // each 32-bit word is in host (little-endian) order
-    const bytes = [word.slice(6, 8), word.slice(4, 6), word.slice(2, 4), word.slice(0, 2)].join('');
-    groups.push(bytes.slice(0, 4), bytes.slice(4, 8));
-  }
-  const text = groups.map((g) => parseInt(g, 16).toString(16)).join(':');
-  if (/^0:0:0:0:0:ffff:/.test(text)) return decodeIpv4(hex.slice(24)); // v4-mapped
-  if (text === '0:0:0:0:0:0:0:0') return '::';
-  if (text === '0:0:0:0:0:0:0:1') return '::1';
-  return text;
-}
-
 /** Every listening TCP socket in the target's network namespace (from its own /proc view). */
 export function listeningSockets(pid: number): Listener[] {
-  const out: Listener[] = [];
-  for (const file of ['tcp', 'tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
-      const [addrHex = '', portHex = '0'] = (cols[1] ?? '').split(':');
-      const host = file === 'tcp' ? decodeIpv4(addrHex) : decodeIpv6(addrHex);
-      out.push({ host, port: parseInt(portHex, 16), inode: cols[9] ?? '' });
-    }
-  }
-  return out;
-}
-
-/** Socket inodes the target holds open (needs the same uid or CAP_SYS_PTRACE). */
-export function socketInodes(pid: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m?.[1]) inodes.add(m[1]);
-    } catch {
-      // fd closed meanwhile
-    }
-  }
-  return inodes;
+  return tcpSockets(pid, TCP_LISTEN).map((s) => ({ host: localHost(s), port: s.localPort, inode: s.inode }));
 }
 
 /** The listening TCP sockets that belong to the target itself. */
@@ -199,9 +127,5 @@ export function connectHost(l: Listener): string {
 }
 
 export function sameNetworkNamespace(pid: number): boolean | undefined {
-  try {
-    return fs.readlinkSync(`/proc/${pid}/ns/net`) === fs.readlinkSync('/proc/self/ns/net');
-  } catch {
-    return undefined;
-  }
+  return sameNamespace(pid, 'net');
 }

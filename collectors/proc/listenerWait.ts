@@ -4,8 +4,9 @@
 // request thread's poll() on its downstream socket is not. Reads the syscall's arguments and, for
 // select/poll, the fd sets in the target's memory (/proc/PID/mem, which needs the same ptrace
 // access as /proc/PID/syscall). x86_64 only; elsewhere the answer is "unknown".
-import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { arch } from 'node:process';
+import { socketFds, tcpSockets, TCP_LISTEN } from './tcp';
 
 const SELECT = new Set([23, 270]); // select, pselect6
 const POLL = new Set([7, 271]); // poll, ppoll
@@ -15,7 +16,6 @@ const ACCEPT = new Set([43, 288]); // accept, accept4
 const MAX_FDS = 1024;
 /** The listening fds are re-read at most this often (fds change with connections, listeners rarely). */
 const LISTENERS_TTL_MS = 1000;
-const LISTEN = '0A';
 
 export class ListenerWaits {
   private memFd: number | undefined | null = undefined;
@@ -83,29 +83,10 @@ export class ListenerWaits {
   /** The process's fds that are listening TCP sockets. */
   private listenerFds(): Set<number> {
     if (this.listeners && Date.now() - this.listeners.at < LISTENERS_TTL_MS) return this.listeners.fds;
-    const listening = new Set<string>();
-    for (const file of ['tcp', 'tcp6']) {
-      let text = '';
-      try {
-        text = readFileSync(`/proc/${this.pid}/net/${file}`, 'latin1');
-      } catch {
-        continue;
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols[3] === LISTEN && cols[9]) listening.add(cols[9]);
-      }
-    }
+    const listening = new Set(tcpSockets(this.pid, TCP_LISTEN).map((s) => s.inode));
     const fds = new Set<number>();
     if (listening.size > 0) {
-      for (const name of readdirSync(`/proc/${this.pid}/fd`)) {
-        try {
-          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${this.pid}/fd/${name}`));
-          if (m?.[1] && listening.has(m[1])) fds.add(Number(name));
-        } catch {
-          // closed meanwhile
-        }
-      }
+      for (const [fd, inode] of socketFds(this.pid)) if (listening.has(inode)) fds.add(fd);
     }
     this.listeners = { at: Date.now(), fds };
     return fds;

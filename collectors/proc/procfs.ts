@@ -133,17 +133,55 @@ export function readCmdline(pid: number): string[] {
   return raw.split('\0').filter((part, i, all) => part !== '' || i < all.length - 1);
 }
 
+/** The target's initial environment (NAME=value entries), or undefined when not permitted (environ
+ * needs ptrace-read access) or the process is gone. */
+export function readEnviron(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
 /** One variable of the target's initial environment, or undefined (absent or not permitted). */
 export function readEnvVar(pid: number, name: string): string | undefined {
+  const prefix = `${name}=`;
+  return readEnviron(pid)
+    ?.find((entry) => entry.startsWith(prefix))
+    ?.slice(prefix.length);
+}
+
+/** Field 22 of /proc/PID/stat as the kernel wrote it: with the pid, the identity of a process
+ * (pids are reused); undefined when the process is gone. */
+export function readStartTime(pid: number): string | undefined {
   try {
-    const prefix = `${name}=`;
-    for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      if (entry.startsWith(prefix)) return entry.slice(prefix.length);
-    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
-    // environ needs ptrace-read access; absence is an answer, not an error.
+    return undefined;
   }
-  return undefined;
+}
+
+export function isSameProcess(pid: number, startTime: string | undefined): boolean {
+  const now = readStartTime(pid);
+  return now !== undefined && now === startTime;
+}
+
+export interface SignalMasks {
+  /** SigCgt: signals with a handler */
+  caught: bigint;
+  /** SigIgn: signals ignored */
+  ignored: bigint;
+}
+
+/** The signal masks of /proc/PID/status (bit n-1 is signal n); throws the fs error when unreadable. */
+export function readSignalMasks(pid: number): SignalMasks {
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+  const mask = (key: string): bigint => {
+    const hex = new RegExp(`^${key}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1];
+    return hex === undefined ? 0n : BigInt(`0x${hex}`);
+  };
+  return { caught: mask('SigCgt'), ignored: mask('SigIgn') };
 }
 
 export function readExe(pid: number): string | undefined {

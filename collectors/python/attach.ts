@@ -17,7 +17,7 @@ import {
   waitForMarkerGone,
   writeForTarget,
 } from './injection';
-import type { InjectionConfig } from './injection';
+import { ProbeConfig } from '../probeConfig';
 import { buildRemoteExecCommand, runRemoteExec } from './remoteExec';
 import { lookupPythonTarget, ptraceRefused } from './target';
 import { sameNamespace } from '../proc/namespaces';
@@ -94,19 +94,6 @@ async function exitsWithin(pid: number, ms: number): Promise<boolean> {
   }
 }
 
-function injectionConfig(req: AttachRequest, method: 'gdb' | 'remote_exec', marker: string): InjectionConfig {
-  return {
-    socket: req.socketPath,
-    token: req.token,
-    intervalMs: req.intervalMs,
-    attach: method,
-    attachMarker: marker,
-    ...(req.http === false ? { http: false } : {}),
-    ...(req.gc === false ? { gc: false } : {}),
-    ...(req.giveUpMs !== undefined ? { giveUpS: req.giveUpMs / 1000 } : {}),
-  };
-}
-
 /** After the load was queued: connected (marker deleted), pending, or a clear failure. */
 async function awaitProbe(
   pid: number,
@@ -137,7 +124,7 @@ async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline:
   // Read by gdb in the agent's own filesystem and copied into the target's memory: never translated.
   const codePath = `${newMarkerPath(req.pid)}.code`;
   const code = Buffer.concat([
-    Buffer.from(buildInjectionCode(probeForTarget(req), injectionConfig(req, 'gdb', markerInTarget))),
+    Buffer.from(buildInjectionCode(probeForTarget(req), ProbeConfig.python(req, 'gdb', markerInTarget))),
     Buffer.from([0]),
   ]);
   if (code.length > CODE_PAGE_BYTES) return { ok: false, reason: 'injection code too long (socket path?)' };
@@ -188,7 +175,7 @@ async function attachWithRemoteExec(req: AttachRequest, target: PythonTarget, de
   }
   // The script is the marker: the target reads it when it runs it, the probe deletes it once connected.
   const [scriptInTarget, script] = markerFor(req, '.py');
-  writeForTarget(script, buildInjectionCode(probeForTarget(req), injectionConfig(req, 'remote_exec', scriptInTarget)), target);
+  writeForTarget(script, buildInjectionCode(probeForTarget(req), ProbeConfig.python(req, 'remote_exec', scriptInTarget)), target);
   const enterMountNs = sameNamespace(req.pid, 'mnt') === false;
   const cmd = buildRemoteExecCommand({
     pid: req.pid,

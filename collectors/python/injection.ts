@@ -6,23 +6,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AttachMethod } from '../channel/messages';
 import { packageRoot } from '../paths';
-
-export interface InjectionConfig {
-  socket: string;
-  token: string;
-  intervalMs: number;
-  attach: AttachMethod;
-  /** false: no HTTP server hooks (the agent's default unless `--http`) */
-  http?: boolean;
-  /** false: no GC pause watching (`--no-gc-pauses`) */
-  gc?: boolean;
-  /** Seconds the probe keeps trying to reach this agent before it leaves it (default 600). */
-  giveUpS?: number;
-  /** A file the probe deletes once it has connected: how the attacher learns it arrived. */
-  attachMarker: string;
-}
+import type { PythonProbeConfig } from '../probeConfig';
 
 /**
  * The Python probe package (collectors/python/rtprof_probe): the one directory to ship into a
@@ -53,17 +38,18 @@ export function pythonProbeFiles(): string[] {
  * starts it. Loader failures are written next to the marker (`<marker>.error`) for the attacher to
  * report; nothing is printed in the target.
  */
-export function buildInjectionCode(packageDir: string, config: InjectionConfig): string {
+export function buildInjectionCode(packageDir: string, config: PythonProbeConfig): string {
+  const marker = config.attachMarker;
   const loader = path.posix.join(packageDir, '_loader.py');
   const body = [
     'try:',
     '    g = {}',
     `    with open(${JSON.stringify(loader)}, "rb") as f:`,
     `        exec(compile(f.read(), ${JSON.stringify(loader)}, "exec"), g)`,
-    `    g["load"](${JSON.stringify(packageDir)}).start(__import__("json").loads(${JSON.stringify(JSON.stringify(config))}))`,
+    `    g["load"](${JSON.stringify(packageDir)}).start(__import__("json").loads(${JSON.stringify(JSON.stringify(config.toJSON()))}))`,
     'except Exception as e:',
     '    try:',
-    `        with open(${JSON.stringify(config.attachMarker + '.error')}, "w") as f:`,
+    `        with open(${JSON.stringify(marker + '.error')}, "w") as f:`,
     '            f.write("%s: %s" % (type(e).__name__, e))',
     '    except Exception:',
     '        pass',

@@ -1,7 +1,8 @@
 // `rtprof run -- CMD`: the agent plus a child launched with the probe preloaded. The agent lives
 // as long as the child and exits with the child's exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { preloadEnv, type PreloadConfig } from '../../collectors/preload';
+import { preloadEnv } from '../../collectors/preload';
+import type { ProbeSettings } from '../../collectors/probeConfig';
 import { Agent } from '../agent';
 import { newToken } from '../../collectors/channel/server';
 import { errors } from '../errors';
@@ -12,7 +13,7 @@ import { AGENT_FLAGS, logLine, parseFlags, splitCommand } from './options';
 export interface Launch {
   command: string[];
   /** what the preloaded probe is told: the agent's socket, its token, interval, hooks */
-  probe: PreloadConfig;
+  probe: ProbeSettings;
   stdio?: 'inherit' | 'pipe';
 }
 

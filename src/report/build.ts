@@ -2,7 +2,7 @@
 // whether it exited). Everything the text and HTML reports show is computed here, once.
 import { apportionInterval, leftOut, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
-import { memoryWarning, summarizeContainer, throttledExplanation } from './container';
+import { memoryWarning, summarizeContainer } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
 import { processRows } from './processes';
 import { decideVerdict, explainVerdict } from './verdict';
@@ -90,13 +90,14 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   // Without per-thread data the breakdown is the main thread's: when other threads did the work,
   // the verdict reads the process's CPU over the busy time instead (decideVerdict's offMain).
   const offMain = !work && threads.workOffMainThread ? { cpuS: threads.mainCpuS + threads.otherCpuS, wallS } : undefined;
-  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight, offMain });
+  const container = summarizeContainer(samples, meta);
+  const result = decideVerdict({ shares: breakdown, inFlightFraction: inFlight, offMain, cpuLimitCores: container?.cpuLimitCores });
   if (result.processCpuShareOfBusy !== null) threads.processCpuShareOfBusy = result.processCpuShareOfBusy;
   else {
     const busyWallS = wallS * (inFlight ?? result.busyFraction);
     if (busyWallS > 0) threads.processCpuShareOfBusy = (threads.mainCpuS + threads.otherCpuS) / busyWallS;
   }
-  let verdict = result.verdict;
+  const verdict = result.verdict;
   let explanation = explainVerdict(result, whole.evidence.source, meta.target.runtime, work !== undefined && offMainOrSeveral(samples));
   if (samples.length === 0) {
     explanation = 'No samples were collected, so there is nothing to report; check that the target is running and profile for longer.';
@@ -106,14 +107,6 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   }
   if (whole.evidence.source === 'none' && result.verdict !== 'idle') {
     warnings.push('no probe or /proc socket evidence: waiting is counted as its state, none of it as idle');
-  }
-  // A CPU limit that throttled the cgroup for much of the busy time is the cause to name: waiting
-  // on the quota is wanting CPU, so the fix is CPU (or cheaper code), not faster downstreams.
-  const container = summarizeContainer(samples, meta);
-  const throttled = verdict === 'idle' || verdict === 'io-bound' ? null : throttledExplanation(container, result.busyShares);
-  if (throttled) {
-    verdict = 'cpu-bound';
-    explanation = throttled;
   }
   const memory = memoryWarning(container);
   if (memory) warnings.push(memory);

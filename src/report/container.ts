@@ -1,11 +1,8 @@
-// The container part of a profile: the summary the document carries, the throttling verdict, the
-// memory-limit warning and the one line the text and HTML reports show.
+// The container part of a profile: the summary the document carries, the memory-limit warning and
+// the one line the text and HTML reports show (throttling's say in the verdict is in verdict.ts).
 import { formatBytes, formatPercent, formatSeconds } from './format';
 import type { ContainerSummary, ProfileMeta, ProfileSample } from './model';
-import type { BusyShares } from './verdict';
 
-/** Throttled for this share of busy time or more, the CPU limit is the story, whatever else the split says. */
-export const THROTTLED_VERDICT_SHARE = 0.2;
 /** Working set at this fraction of the limit: the kernel is reclaiming page cache and an OOM kill is near. */
 export const MEMORY_WARN_FRACTION = 0.9;
 
@@ -24,15 +21,6 @@ export function summarizeContainer(samples: readonly ProfileSample[], meta: Prof
 /** "0.2", "1.5", "2": limits are set in millicores, so three decimals at most. */
 export function formatLimitCores(cores: number): string {
   return String(Math.round(cores * 1000) / 1000);
-}
-
-/** The verdict's sentence when the CPU limit dominates busy time, or null when it does not. */
-export function throttledExplanation(container: ContainerSummary | null, shares: BusyShares): string | null {
-  if (!container || container.cpuLimitCores === null || shares.throttled < THROTTLED_VERDICT_SHARE) return null;
-  return (
-    `Throttled by its ${formatLimitCores(container.cpuLimitCores)}-core CPU limit for ${formatPercent(shares.throttled, 0)} of busy time ` +
-    `(${formatPercent(shares.cpu, 0)} on CPU): raise the limit or make the hot code cheaper; more replicas also spread the load.`
-  );
 }
 
 export function memoryWarning(container: ContainerSummary | null): string | null {

@@ -1,6 +1,9 @@
 // The verdict over the busy part of a window (docs/ARCHITECTURE.md): io ≥ 60 % of busy wall time → io-bound,
-// cpu ≥ 40 % → cpu-bound, else mixed; idle when nothing (or next to nothing) was in flight.
+// cpu ≥ 40 % → cpu-bound, else mixed; idle when nothing (or next to nothing) was in flight; a CPU
+// limit that throttled much of the busy time makes a non-io verdict cpu-bound. Decided here only.
 // Pure, and explained in one sentence that says what will and will not help.
+import { formatLimitCores } from './container';
+import { formatPercent } from './format';
 import type { Breakdown, EvidenceSource, Runtime, Verdict } from './model';
 
 export const IO_BOUND_SHARE = 0.6;
@@ -9,6 +12,8 @@ export const CPU_BOUND_SHARE = 0.4;
 export const NEGLIGIBLE_BUSY_FRACTION = 0.01;
 /** Waiting for a CPU this large is worth a word: the host, not the code, is short of cores. */
 const RUNQUEUE_NOTE_SHARE = 0.1;
+/** Throttled for this share of busy time or more, the CPU limit is the story, whatever else the split says. */
+export const THROTTLED_VERDICT_SHARE = 0.2;
 
 export type BusyShares = Omit<Breakdown, 'idle'>;
 
@@ -20,6 +25,8 @@ export interface VerdictInput {
   /** The shares describe a main thread that only handed work to other threads: the process's CPU
    * seconds and the window's wall seconds, to judge CPU over the busy time instead. */
   offMain?: { cpuS: number; wallS: number };
+  /** The target's cgroup CPU limit in cores; null or absent: none. */
+  cpuLimitCores?: number | null;
 }
 
 export interface VerdictResult {
@@ -32,6 +39,8 @@ export interface VerdictResult {
   processCpuShareOfBusy: number | null;
   /** With offMain, when the process's CPU overruled it: what the main thread alone said. */
   mainThreadVerdict?: Verdict;
+  /** Set when throttling by this CPU limit (cores) made the verdict cpu-bound. */
+  throttledLimitCores?: number;
 }
 
 export function busySharesOf(shares: Breakdown): { busyFraction: number; busyShares: BusyShares } {
@@ -53,6 +62,17 @@ export function busySharesOf(shares: Breakdown): { busyFraction: number; busySha
 }
 
 export function decideVerdict(input: VerdictInput): VerdictResult {
+  const result = decideBusyVerdict(input);
+  // Waiting on the quota is wanting CPU: the fix is CPU (or cheaper code), not faster downstreams.
+  // An io-bound verdict stands: its waiting was not on the limit.
+  const limit = input.cpuLimitCores ?? null;
+  if (limit === null || result.verdict === 'idle' || result.verdict === 'io-bound') return result;
+  if (result.busyShares.throttled < THROTTLED_VERDICT_SHARE) return result;
+  return { ...result, verdict: 'cpu-bound', throttledLimitCores: limit };
+}
+
+/** The verdict from the shares (and the process's CPU when the work was off the main thread). */
+function decideBusyVerdict(input: VerdictInput): VerdictResult {
   const { busyFraction, busyShares } = busySharesOf(input.shares);
   // A probe's in-flight time is the direct answer to "was there work?"; without it, busy wall time is.
   const workFraction = input.inFlightFraction ?? busyFraction;
@@ -70,6 +90,13 @@ export function decideVerdict(input: VerdictInput): VerdictResult {
     return { verdict: 'cpu-bound', busyFraction, busyShares, processCpuShareOfBusy, mainThreadVerdict: verdict };
   }
   return { verdict, busyFraction, busyShares, processCpuShareOfBusy };
+}
+
+function explainThrottled(limitCores: number, s: BusyShares): string {
+  return (
+    `Throttled by its ${formatLimitCores(limitCores)}-core CPU limit for ${formatPercent(s.throttled, 0)} of busy time ` +
+    `(${formatPercent(s.cpu, 0)} on CPU): raise the limit or make the hot code cheaper; more replicas also spread the load.`
+  );
 }
 
 function explainOffMain(share: number, runtime: Runtime | undefined): string {
@@ -103,6 +130,7 @@ function explainMixed(s: BusyShares, runtime: Runtime | undefined): string {
 /** `service`: the breakdown covers a service's work threads rather than one main thread. */
 export function explainVerdict(result: VerdictResult, evidence: EvidenceSource, runtime?: Runtime, service = false): string {
   const s = result.busyShares;
+  if (result.throttledLimitCores !== undefined) return explainThrottled(result.throttledLimitCores, s);
   if (result.mainThreadVerdict !== undefined && result.processCpuShareOfBusy !== null)
     return explainOffMain(result.processCpuShareOfBusy, runtime);
   switch (result.verdict) {

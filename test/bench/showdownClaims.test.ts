@@ -1,7 +1,7 @@
 // The showdown's claim judge on given numbers: the rule docs/SHOWDOWN.md states.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SCENARIOS } from '../../bench/showdown';
+import { SCENARIOS } from '../../bench/showdownMeasure';
 import { CLAIMS, judge, median } from '../../bench/showdownClaims';
 import { renderShowdown } from '../../bench/showdownReport';
 import type { RuntimeResult, ScenarioKey, ScenarioResult } from '../../bench/showdownTypes';

@@ -2,7 +2,7 @@
 // per worker, and the scaling claims judged by the showdown's rule.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SCENARIOS } from '../../bench/showdown';
+import { SCENARIOS } from '../../bench/showdownMeasure';
 import { renderShowdown } from '../../bench/showdownReport';
 import {
   busiestWorkerShare,

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildRemoteExecCommand } from '../../collectors/python/attach';
 import { readGdbOutput } from '../../collectors/python/gdb';
+import { ProbeConfig } from '../../collectors/probeConfig';
 import { buildInjectionCode, pythonProbeDir, pythonProbeFiles } from '../../collectors/python/injection';
 import { readRemoteExecFailure } from '../../collectors/python/remoteExec';
 import { remoteDebugDisabled, versionFromNames } from '../../collectors/python/target';
@@ -86,23 +87,17 @@ describe('python attach, pure parts', () => {
   it('the injected loader starts the probe once, in its own namespace, and reports load errors', () => {
     const dir = fs.mkdtempSync('/tmp/rtprof-unit-');
     const marker = path.join(dir, 'rtprof-x.marker');
-    const code = buildInjectionCode(pythonProbeDir(), {
-      socket: path.join(dir, 'none.sock'),
-      token: 't'.repeat(20),
-      intervalMs: 1000,
-      attach: 'gdb',
-      attachMarker: marker,
-    });
+    const code = buildInjectionCode(
+      pythonProbeDir(),
+      ProbeConfig.python({ socketPath: path.join(dir, 'none.sock'), token: 't'.repeat(20), intervalMs: 1000 }, 'gdb', marker),
+    );
     const script = `${code}${code}g = sorted(k for k in globals() if not k.startswith('__'))\nimport threading\nprint(g, sum(t.name == 'rtprof-probe' for t in threading.enumerate()))`;
     const out = execFileSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
     assert.equal(out.trim(), '[] 1');
-    const broken = buildInjectionCode(path.join(dir, 'missing'), {
-      socket: 's',
-      token: 't'.repeat(20),
-      intervalMs: 1000,
-      attach: 'gdb',
-      attachMarker: marker,
-    });
+    const broken = buildInjectionCode(
+      path.join(dir, 'missing'),
+      ProbeConfig.python({ socketPath: 's', token: 't'.repeat(20), intervalMs: 1000 }, 'gdb', marker),
+    );
     execFileSync('/usr/bin/python3', ['-c', broken]);
     assert.match(fs.readFileSync(marker + '.error', 'utf8'), /FileNotFoundError/);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -118,13 +113,14 @@ describe('python attach, pure parts', () => {
       fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
       fs.copyFileSync(path.join(pythonProbeDir(), f), path.join(copy, f));
     }
-    const code = buildInjectionCode(copy, {
-      socket: path.join(dir, 'none.sock'),
-      token: 't'.repeat(20),
-      intervalMs: 1000,
-      attach: 'gdb',
-      attachMarker: path.join(dir, 'rtprof-y.marker'),
-    });
+    const code = buildInjectionCode(
+      copy,
+      ProbeConfig.python(
+        { socketPath: path.join(dir, 'none.sock'), token: 't'.repeat(20), intervalMs: 1000 },
+        'gdb',
+        path.join(dir, 'rtprof-y.marker'),
+      ),
+    );
     const script = `import sys\np = list(sys.path)\n${code}print(sys.modules["rtprof_probe"].__path__[0], sys.path == p)`;
     const out = execFileSync('/usr/bin/python3', ['-c', script], {
       encoding: 'utf8',

@@ -97,3 +97,26 @@ test('every explanation is one sentence that states a share and what helps', () 
   const rq = explainVerdict(decideVerdict({ shares: shares({ cpu: 0.5, runqueue: 0.3, io: 0.2 }), inFlightFraction: 1 }), 'probe');
   assert.match(rq, /short of cores/);
 });
+
+test('a CPU limit that throttled ≥ 20 % of busy time makes a mixed or cpu verdict cpu-bound, never an io-bound or idle one', () => {
+  const mixed = shares({ cpu: 0.2, throttled: 0.3, io: 0.3, lock: 0.2 });
+  assert.equal(decideVerdict({ shares: mixed, inFlightFraction: 1 }).verdict, 'mixed', 'no limit: the split decides');
+  const limited = decideVerdict({ shares: mixed, inFlightFraction: 1, cpuLimitCores: 0.25 });
+  assert.equal(limited.verdict, 'cpu-bound');
+  assert.equal(limited.throttledLimitCores, 0.25);
+  assert.equal(
+    explainVerdict(limited, 'probe'),
+    'Throttled by its 0.25-core CPU limit for 30 % of busy time (20 % on CPU): raise the limit or make the hot code cheaper; more replicas also spread the load.',
+  );
+  const little = decideVerdict({
+    shares: shares({ cpu: 0.3, throttled: 0.19, io: 0.31, lock: 0.2 }),
+    inFlightFraction: 1,
+    cpuLimitCores: 1,
+  });
+  assert.equal(little.verdict, 'mixed', '19 % throttled is below the share');
+  assert.equal(little.throttledLimitCores, undefined);
+  const io = decideVerdict({ shares: shares({ io: 0.6, throttled: 0.4 }), inFlightFraction: 1, cpuLimitCores: 1 });
+  assert.equal(io.verdict, 'io-bound');
+  const idle = decideVerdict({ shares: shares({ throttled: 0.5, idle: 0.5 }), inFlightFraction: 0, cpuLimitCores: 1 });
+  assert.equal(idle.verdict, 'idle');
+});
