@@ -98,9 +98,7 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
     // --workers reads its pipe for the service's whole life). The probe's own thread is never the
     // service's.
     const worked =
-      !t.name.startsWith('rtprof') &&
-      t.cpuS >= WORK_CPU_MIN_S &&
-      (t.cpuS >= WORK_CPU_SHARE * t.wallS || t.ioS >= WORK_IO_SHARE * t.wallS);
+      !t.name.startsWith('rtprof') && t.cpuS >= WORK_CPU_MIN_S && (t.cpuS >= WORK_CPU_SHARE * t.wallS || t.ioS >= WORK_IO_SHARE * t.wallS);
     let role: ThreadRole = 'idle';
     if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
     else if (loop) role = worked ? 'helper' : 'idle';
