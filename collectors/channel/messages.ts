@@ -74,6 +74,8 @@ export interface WorkerThreadStats {
   threadId: number;
   /** the Worker's `name` option, else its script's file name */
   name: string;
+  /** its OS thread id (/proc/PID/task/TID), when the worker could read it */
+  tid?: number;
   /** absent when the worker sent no sample this interval (a loop blocked throughout) */
   eventLoop?: EventLoopStats;
   gc?: GcEvent[];

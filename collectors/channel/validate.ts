@@ -103,6 +103,7 @@ function isGcEvents(v: unknown, max: number): boolean {
 function isWorker(v: unknown): boolean {
   if (!isObj(v) || !isInt(v.threadId) || v.threadId === 0 || !isStr(v.name, 128)) return false;
   return (
+    optional(v, 'tid', isInt) &&
     optional(v, 'eventLoop', isEventLoop) &&
     optional(v, 'gc', (g) => isGcEvents(g, MAX_WORKER_GC_EVENTS)) &&
     optional(v, 'gcTotals', isGcTotals) &&

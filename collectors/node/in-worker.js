@@ -24,7 +24,18 @@ function threadFacts() {
   const wt = require('worker_threads');
   // threadName exists from Node 22 (the `name` Worker option); older releases show it only in the
   // inspector's title, which the main thread reads.
-  return { threadId: wt.threadId, name: typeof wt.threadName === 'string' ? wt.threadName : undefined };
+  return { threadId: wt.threadId, name: typeof wt.threadName === 'string' ? wt.threadName : undefined, tid: osThreadId() };
+}
+
+// The worker's OS thread id, so the agent can tell this thread among the process's threads (Node
+// names them all "node"): /proc/thread-self links to PID/task/TID. undefined where it cannot.
+function osThreadId() {
+  try {
+    const m = /task\/(\d+)$/.exec(require('fs').readlinkSync('/proc/thread-self'));
+    return m ? Number(m[1]) : undefined;
+  } catch (e) {
+    return undefined;
+  }
 }
 
 function stopState(s) {

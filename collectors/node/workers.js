@@ -81,6 +81,7 @@ const STOP_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).stop()`;
 /** Merges the samples a worker produced since the last snapshot into one entry. */
 function mergeSamples(w) {
   const entry = { threadId: w.threadId, name: w.name };
+  if (w.tid) entry.tid = w.tid;
   const samples = w.samples;
   w.samples = [];
   let dropped = w.lost;
@@ -204,6 +205,7 @@ function createWorkerWatch(config) {
       if (!value || !value.ok) return fail(w, (value && value.error) || 'in-worker sampler did not start');
       w.state = 'running';
       if (value.threadId > 0) w.threadId = value.threadId;
+      if (value.tid > 0) w.tid = value.tid;
       if (typeof value.name === 'string' && value.name) w.name = value.name.slice(0, 128);
     } else if (value === null) {
       // The worker's sampler stopped by itself (it was not asked for a while): start it again.

@@ -77,6 +77,8 @@ class ProcessTrack {
       if (base !== undefined) out.busyS = Math.min(durationS, Math.max(0, work.busyS - base));
       this.lastBusyS = work.busyS;
     }
+    const tids = (last?.workers ?? []).map((w) => w.tid).filter((t): t is number => t !== undefined);
+    if (tids.length > 0) out.offloadTids = tids;
     const loop = last?.eventLoop;
     if (loop?.idleS !== undefined && loop.idleBusyS !== undefined) {
       const base = this.lastLoopIdle ?? (fromZero ? { idleS: 0, idleBusyS: 0 } : undefined);

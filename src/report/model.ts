@@ -68,6 +68,9 @@ export interface ProcessInterval {
   loopWaitBusyShare?: number;
   /** A probe is attached or on its way: an interval without its evidence is unknown, not io. */
   probeExpected?: boolean;
+  /** OS thread ids of the process's Node worker_threads, from its probe: the threads a loop
+   * offloads work to (the runtime's own threads, all named alike, are not among them). */
+  offloadTids?: number[];
   /** the process held accepted client connections (no probe: /proc evidence) */
   clientConnections?: boolean;
   /** the probe saw an event loop on the main thread (Node always; asyncio when running) */

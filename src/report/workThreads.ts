@@ -66,12 +66,16 @@ function isEventLoopProcess(p: ProcessInterval): boolean {
 export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
   const totals = new Map<string, ThreadTotals>();
   const loopPids = new Set<number>();
+  const nodePids = new Set<number>();
+  const offload = new Set<string>();
   const busyByPid = new Map<number, number | undefined>();
   const pids = new Set<number>();
   for (const sample of samples) {
     for (const p of sample.processes ?? []) {
       pids.add(p.pid);
       if (isEventLoopProcess(p)) loopPids.add(p.pid);
+      if (p.runtime === 'nodejs') nodePids.add(p.pid);
+      for (const tid of p.offloadTids ?? []) offload.add(keyOf(p.pid, tid));
       if (p.busyS !== undefined) busyByPid.set(p.pid, (busyByPid.get(p.pid) ?? 0) + pos(p.busyS));
       else if (!busyByPid.has(p.pid)) busyByPid.set(p.pid, undefined);
       for (const t of p.threads) {
@@ -101,7 +105,9 @@ export function findWorkThreads(samples: readonly ProfileSample[]): WorkSet {
       !t.name.startsWith('rtprof') && t.cpuS >= WORK_CPU_MIN_S && (t.cpuS >= WORK_CPU_SHARE * t.wallS || t.ioS >= WORK_IO_SHARE * t.wallS);
     let role: ThreadRole = 'idle';
     if (loop && t.main) role = (busy ?? 0) > 0 || alone || (busy === undefined && worked) ? 'loop' : 'idle';
-    else if (loop) role = worked ? 'helper' : 'idle';
+    // A Node process's helpers are its worker_threads, known by their OS thread id: V8's and
+    // libuv's own threads (GC, compilers) run beside the loop, not for a request it waits on.
+    else if (loop) role = worked && (!nodePids.has(t.pid) || offload.has(key)) ? 'helper' : 'idle';
     else if (worked) role = 'request';
     roles.set(key, role);
   }

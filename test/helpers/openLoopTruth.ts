@@ -111,7 +111,7 @@ export class ThreadClock {
 
   constructor(
     private readonly pid: number,
-    private readonly everyMs = 5,
+    private readonly everyMs = 2,
   ) {}
 
   start(): this {

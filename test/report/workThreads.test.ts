@@ -123,17 +123,23 @@ test('Node loop offloading to worker_threads: the helpers CPU is the loop waitin
         ...proc(
           100,
           'main',
-          [thread(100, true, { cpu: 0.05, ready: 0.95 }), { ...thread(101, false, { cpu: 0.25, ready: 0.75 }), name: 'node' }],
-          { busyS: 1, runtime: 'nodejs', eventLoopMain: true },
+          [
+            thread(100, true, { cpu: 0.05, ready: 0.95 }),
+            { ...thread(101, false, { cpu: 0.25, ready: 0.75 }), name: 'node' },
+            // V8's own thread (GC, compiler): busy, but not a worker the loop offloads to
+            { ...thread(102, false, { cpu: 0.2, wait: 0.8 }), name: 'node' },
+          ],
+          { busyS: 1, runtime: 'nodejs', eventLoopMain: true, offloadTids: [101] },
         ),
       },
     ]),
     { target: { ...META.target, runtime: 'nodejs' as const, attach: 'inspector' as const } },
   );
-  // The loop thread carries the requests: 5 % own cpu + 25 % its helper's = 30 % cpu, 70 % io.
+  // The loop thread carries the requests: 5 % own cpu + 25 % its worker's = 30 % cpu, 70 % io.
   assert.ok(Math.abs(doc.busy.shares.cpu - 0.3) < 0.01, JSON.stringify(doc.busy.shares));
   assert.ok(Math.abs(doc.busy.shares.io - 0.7) < 0.01, JSON.stringify(doc.busy.shares));
   assert.equal(doc.threads.find((t) => t.tid === 101)?.role, 'helper');
+  assert.equal(doc.threads.find((t) => t.tid === 102)?.role, 'idle');
 });
 
 test('a cluster primary with no requests is not a work thread', () => {

@@ -4,6 +4,7 @@
 // blocking 120 ms read as such, a worker created after attach seen within 2 s, GC in the workers,
 // the main thread staying responsive, and nothing left running in the workers after bye.
 
+import { readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
@@ -124,6 +125,10 @@ for (const major of TEST_NODE_MAJORS) {
           seen.map((w) => `${w.threadId}:${w.name}`).sort(),
           threads!.split(',').map((id, i) => `${id}:${POOL[i]}`),
         );
+        // Each with its OS thread id, a thread of the target that is not its main thread.
+        const tasks = readdirSync(`/proc/${target.pid}/task`).map(Number);
+        for (const w of seen)
+          assert.ok(w.tid !== undefined && w.tid !== target.pid && tasks.includes(w.tid), `tid of ${JSON.stringify(w)}`);
 
         // Saturating load: both pool workers busy, the main thread only dispatching.
         const load = saturate(Number(port));
