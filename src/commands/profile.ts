@@ -190,7 +190,9 @@ export async function runWindow(
   let loadSummary: LoadSummary | null = null;
   let loadDone: Promise<void> = Promise.resolve();
   if (req.load) {
-    const load = startLoad({ ...req.load, durationS: Math.max(1, Math.round(req.durationMs / 1000)) });
+    // autocannon takes whole seconds; the open-loop schedule covers the window exactly
+    const durationS = req.load.rate !== undefined ? req.durationMs / 1000 : Math.max(1, Math.round(req.durationMs / 1000));
+    const load = startLoad({ ...req.load, durationS });
     onLoad(load);
     loadDone = load.done.then(
       (s) => void (loadSummary = s),

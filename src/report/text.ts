@@ -1,7 +1,16 @@
 // The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
-import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import {
+  formatBytes,
+  formatBytesGroup,
+  formatCores,
+  formatCount,
+  formatLoadDetail,
+  formatPercent,
+  formatSeconds,
+  formatSignedBytes,
+} from './format';
 import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -178,14 +187,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   );
   const load = doc.load;
   if (load) {
-    const lat = load.latencyS;
-    lines.push(
-      ...metricLine(
-        'load',
-        `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
-        width,
-      ),
-    );
+    lines.push(...metricLine('load', `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · ${formatLoadDetail(load)}`, width));
   }
   return lines;
 }
