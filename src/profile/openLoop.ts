@@ -71,7 +71,9 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
   const drainMs = Math.min(timeoutMs, (options.drainS ?? 2) * 1000);
   const latencies: Array<number | undefined> = new Array<number | undefined>(scheduled);
   const sendLagMs: number[] = [];
-  const queue: number[] = []; // due, not yet sent: sequence numbers in due order
+  const queue: number[] = []; // due, not yet sent: sequence numbers in due order from queueHead on
+  let queueHead = 0;
+  const queued = (): number => queue.length - queueHead;
   const inFlight = new Map<number, ClientRequest>();
   const counts = { sent: 0, answered: 0, non2xx: 0, socketErrors: 0, timeouts: 0, maxQueued: 0 };
   let next = 0; // the next sequence number to fall due
@@ -89,6 +91,7 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
     finished = true;
     clearTimeout(tickTimer);
     clearTimeout(drainTimer);
+    clearInterval(sweeper);
     for (const req of inFlight.values()) req.destroy();
     inFlight.clear();
     agent.destroy();
@@ -113,7 +116,7 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
   };
 
   const maybeFinish = (): void => {
-    if (next >= scheduled && queue.length === 0 && inFlight.size === 0) finish();
+    if (next >= scheduled && queued() === 0 && inFlight.size === 0) finish();
   };
 
   const settle = (seq: number, outcome: 'answer' | 'error' | 'timeout', status = 0): void => {
@@ -132,8 +135,7 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
 
   const dispatch = (seq: number): void => {
     const now = monotonicMs();
-    const left = dueMs(seq) + timeoutMs - now;
-    if (left <= 0) {
+    if (dueMs(seq) + timeoutMs <= now) {
       counts.timeouts++; // waited for a connection until its deadline
       return;
     }
@@ -146,20 +148,34 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
       res.resume();
     });
     inFlight.set(seq, req);
-    const timer = setTimeout(() => {
-      if (!inFlight.has(seq)) return;
-      settle(seq, 'timeout');
-      req.destroy();
-    }, left);
-    timer.unref();
     req.on('error', () => settle(seq, 'error'));
-    req.on('close', () => clearTimeout(timer));
     req.end();
   };
 
+  // One sweep for every deadline rather than a timer per request: requests go out in due order,
+  // so the Map (insertion order) holds the earliest deadline first.
+  const sweep = (): void => {
+    const now = monotonicMs();
+    const expired: Array<[number, ClientRequest]> = [];
+    for (const [seq, req] of inFlight) {
+      if (dueMs(seq) + timeoutMs > now) break;
+      expired.push([seq, req]);
+    }
+    for (const [seq, req] of expired) {
+      settle(seq, 'timeout');
+      req.destroy();
+    }
+  };
+  const sweeper = setInterval(sweep, Math.min(100, timeoutMs / 10));
+  sweeper.unref();
+
   function pump(): void {
-    while (!finished && queue.length > 0 && inFlight.size < options.connections) {
-      dispatch(queue.shift()!);
+    while (!finished && queued() > 0 && inFlight.size < options.connections) {
+      dispatch(queue[queueHead++]!);
+    }
+    if (queueHead > 1024 && queueHead * 2 > queue.length) {
+      queue.splice(0, queueHead); // keeps the sent prefix from growing with a long run
+      queueHead = 0;
     }
     maybeFinish();
   }
@@ -168,13 +184,20 @@ export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
     if (finished) return;
     const now = monotonicMs();
     while (next < scheduled && dueMs(next) <= now) queue.push(next++);
-    counts.maxQueued = Math.max(counts.maxQueued, queue.length - Math.max(0, options.connections - inFlight.size));
+    counts.maxQueued = Math.max(counts.maxQueued, queued() - Math.max(0, options.connections - inFlight.size));
     pump();
     if (finished) return;
     if (next < scheduled) {
       tickTimer = setTimeout(tick, Math.max(0, dueMs(next) - monotonicMs()));
     } else {
-      drainTimer = setTimeout(finish, Math.max(0, dueMs(scheduled) + drainMs - monotonicMs()));
+      const endMs = dueMs(Math.max(0, scheduled - 1)) + drainMs;
+      const drained = (): void => {
+        // timers count whole ms and can fire a fraction early: a deadline at the drain's end must pass
+        if (monotonicMs() < endMs) return void (drainTimer = setTimeout(drained, 1));
+        sweep();
+        finish();
+      };
+      drainTimer = setTimeout(drained, Math.max(0, endMs - monotonicMs()));
     }
   };
 

@@ -129,6 +129,19 @@ test('30 ms blocking server at 40 req/s (capacity ~33/s): latency grows with the
   assert.ok(percentile(r.sendLagMs, 0.99) > 100, 'and that wait is visible as send lag');
 });
 
+test('a server slower than the timeout: every request is a timeout, its wait for one of the 2 connections included', async () => {
+  const base = await server({ MODE: 'timer', DELAY_MS: '3000' });
+  const t0 = Date.now();
+  const r = await startOpenLoop({ url: `${base}/x`, rate: 50, durationS: 1, connections: 2, timeoutS: 0.4, drainS: 1 }).done;
+  const ctx = JSON.stringify({ ...r, latenciesMs: undefined, sendLagMs: undefined });
+  assert.equal(r.scheduled, 50, ctx);
+  assert.equal(r.timeouts, 50, ctx);
+  assert.equal(r.answered + r.socketErrors + r.unfinished, 0, ctx);
+  assert.ok(r.maxQueued > 0, `requests waited for a connection: ${ctx}`);
+  // the last request was due at 0.98 s and timed out 0.4 s later (the sweep runs every 40 ms here)
+  assert.ok(Date.now() - t0 < 2000, `done after ${Date.now() - t0} ms`);
+});
+
 test('rtprof profile --pid <sample Node app> --load /mixed?cpu_ms=5&io_ms=40 --rate 25: min latency ≥ the 45 ms the endpoint needs', async () => {
   const ds = start(process.execPath, [join(ROOT, 'sample-apps/downstream/server.js')], { env: { ...process.env, PORT: '0' } });
   running.push(ds);
