@@ -81,3 +81,23 @@ function startClosedLoop(options: LoadOptions): RunningLoad {
   });
   return { done, stop: () => instance.stop() };
 }
+
+/**
+ * What a reader of the latencies must know: requests left unanswered, or a generator that sent
+ * late with a connection free (its own process was busy), a wait the latencies include.
+ */
+export function loadWarnings(s: LoadSummary | null): string[] {
+  if (!s || s.mode !== 'open-loop') return [];
+  const out: string[] = [];
+  if (s.unfinished)
+    out.push(
+      `load: ${s.unfinished} of ${s.scheduled ?? '?'} requests were unanswered when the window closed; the latencies leave them out`,
+    );
+  const lag = s.sendLagS;
+  if (lag && s.maxQueued === 0 && lag.p99 > Math.max(0.005, 0.5 * s.latencyS.p50)) {
+    out.push(
+      `load: the generator sent 1 % of requests ${(lag.p99 * 1000).toFixed(1)} ms or more late with a connection free (this process was busy or short of CPU); the latencies include that wait`,
+    );
+  }
+  return out;
+}
