@@ -59,6 +59,9 @@ export interface RunningOpenLoop {
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export function startOpenLoop(options: OpenLoopOptions): RunningOpenLoop {
+  // the CLI has checked these already; a library caller gets told at once rather than a stall
+  if (!(options.rate > 0 && Number.isFinite(options.rate))) throw new RangeError(`open loop: rate must be > 0, got ${options.rate}`);
+  if (!(options.connections >= 1)) throw new RangeError(`open loop: connections must be ≥ 1, got ${options.connections}`);
   const url = new URL(options.url);
   const https = url.protocol === 'https:';
   const agent = https
