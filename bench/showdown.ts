@@ -1,9 +1,11 @@
 // `npm run showdown`: Node.js (Fastify) vs Python (asyncio, threaded) on the same endpoints of the
 // sample apps, on this machine, in one run: cold start, idle RSS, compute speed, then fixed-rate
 // and saturating load on /json, /io and /cpu with rtprof attached (loop/interpreter delay, GC,
-// breakdown, verdict) and autocannon measuring the answers. Writes docs/SHOWDOWN.md, prints its
-// tables. Every service runs pinned to CPU 0, everything else (load generator, rtprof, the
-// downstream) to CPU 1, so each runtime gets exactly one core. The measuring is showdownMeasure.ts's.
+// breakdown, verdict) and the load generator measuring the answers (open loop at a fixed rate,
+// autocannon saturated). Writes docs/SHOWDOWN.md, prints its tables; `--rate-only` re-measures
+// just the fixed-rate rows into an earlier run's data. Every service runs pinned to CPU 0,
+// everything else (load generator, rtprof, the downstream) to CPU 1, so each runtime gets exactly
+// one core. The measuring is showdownMeasure.ts's.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -53,6 +55,8 @@ interface Options {
   out: string;
   /** the multi-worker rows: 'also' after the single-process part, 'only' them, or 'no' */
   scaling: 'also' | 'only' | 'no';
+  /** re-measure only the fixed-rate scenarios into the data of an earlier full run */
+  rateOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -70,6 +74,7 @@ function parseArgs(argv: string[]): Options {
       RUNTIMES.map((r) => r.key).filter((k) => k !== 'fastapi' || fastapiInstalled()),
     out: pick('--out') ?? (quick ? '/tmp/SHOWDOWN.quick.md' : DOC),
     scaling: argv.includes('--scaling-only') ? 'only' : argv.includes('--no-scaling') ? 'no' : 'also',
+    rateOnly: argv.includes('--rate-only'),
   };
 }
 
@@ -91,6 +96,39 @@ function mergeScaling(out: string, scaling: ScalingRun): { markdown: string; run
   return { markdown };
 }
 
+/**
+ * `--rate-only`: the fixed-rate scenarios alone, measured again for each runtime of an earlier
+ * full run's data and put in place of its rows (the document then says which rows are from when).
+ */
+async function rateRerun(
+  opts: Options,
+  chosen: typeof RUNTIMES,
+  env: NodeJS.ProcessEnv,
+  downstreamPid: number,
+  command: string,
+  t0: number,
+): Promise<string> {
+  if (!existsSync(jsonOf(opts.out))) throw new Error(`--rate-only re-measures rows of an earlier full run: ${jsonOf(opts.out)} is missing`);
+  const run = JSON.parse(readFileSync(jsonOf(opts.out), 'utf8')) as ShowdownRun;
+  const fixed = SCENARIOS.filter((s) => s.rate !== undefined);
+  for (const rt of chosen) {
+    const base = run.runtimes.find((r) => r.key === rt.key);
+    if (!base) continue; // a runtime the full run did not have would be a column of one row
+    const again = await measureRuntime(rt, env, downstreamPid, opts, { first: [], ready: [] }, fixed);
+    for (const sc of fixed) base.scenarios[sc.key] = again.scenarios[sc.key];
+  }
+  run.rateRerun = {
+    startedAt: new Date(t0).toISOString(),
+    durationS: (Date.now() - t0) / 1000,
+    command,
+    scenarios: fixed.map((s) => s.key),
+  };
+  const markdown = renderShowdown(run, SCENARIOS);
+  writeFileSync(opts.out, markdown);
+  writeFileSync(jsonOf(opts.out), `${JSON.stringify(run, null, 1)}\n`);
+  return markdown;
+}
+
 /** Runs the showdown and returns the markdown of docs/SHOWDOWN.md. */
 export async function showdown(argv: string[] = []): Promise<string> {
   const opts = parseArgs(argv);
@@ -110,6 +148,11 @@ export async function showdown(argv: string[] = []): Promise<string> {
       if (merged.run) writeFileSync(jsonOf(opts.out), `${JSON.stringify(merged.run, null, 1)}\n`);
       process.stderr.write(`showdown: wrote ${opts.out} (multi-worker rows only, after ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
       return merged.markdown;
+    }
+    if (opts.rateOnly) {
+      const markdown = await rateRerun(opts, chosen, env, ds.pid, command, t0);
+      process.stderr.write(`showdown: wrote ${opts.out} (fixed-rate rows only, after ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      return markdown;
     }
     const cold = new Map(chosen.map((r) => [r.key, { first: [] as number[], ready: [] as number[] }]));
     // One unmeasured start each (page cache), then the measured ones interleaved so drift hits all alike.

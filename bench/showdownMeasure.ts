@@ -161,6 +161,7 @@ async function measureWindow({ watcher, target, app, downstreamPid }: Bench, sc:
     requests: load.requests,
     errors: load.errors,
     latencyMs: load.latencyMs,
+    ...(load.unfinished !== undefined ? { unfinished: load.unfinished } : {}),
     cpuPerRequestMs: load.requests > 0 ? (serviceS * 1000) / load.requests : NaN,
     cores: wallS > 0 ? serviceS / wallS : NaN,
     loopDelayP99Ms: doc.eventLoop ? doc.eventLoop.delayS.p99 * 1000 : null,
@@ -189,6 +190,7 @@ export async function measureRuntime(
   downstreamPid: number,
   opts: { windowS: number; warmupS: number },
   cold: { first: number[]; ready: number[] },
+  scenarioList: Scenario[] = SCENARIOS,
 ): Promise<RuntimeResult> {
   const say = (line: string): void => void process.stderr.write(`showdown: ${rt.label}: ${line}\n`);
   const { child, ready } = spawnPinned(rt.app, appCommand(rt.app), SERVICE_CPU, env);
@@ -215,7 +217,7 @@ export async function measureRuntime(
     await runLoad(`${app.url}/io?ms=20`, undefined, 200, Math.max(1, opts.warmupS - 1));
     if (target.probe.state !== 'connected') say(`probe still ${target.probe.state}: loop delay and GC will be missing`);
     const scenarios = {} as Record<ScenarioKey, ScenarioResult>;
-    for (const sc of SCENARIOS) {
+    for (const sc of scenarioList) {
       scenarios[sc.key] = await measureScenario({ watcher, target, app, downstreamPid }, sc, opts.windowS);
       const r = scenarios[sc.key];
       say(

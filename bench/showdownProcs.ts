@@ -1,5 +1,6 @@
 // The showdown's processes and load: every service it starts in its own process group (killed by
-// group at the end), pinned with taskset; autocannon with every response time kept; CPU ticks from
+// group at the end), pinned with taskset; the load (open loop at a fixed rate, autocannon
+// saturated) with every response time kept; CPU ticks from
 // /proc for the service, the load side and the CPUs. Shared by bench/showdown.ts and the
 // multi-worker rows (bench/showdownScaling.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +9,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import { readStat } from '../collectors/proc/procfs';
+import { latencySummaryS, startOpenLoop } from '../src/profile/openLoop';
 import { percentile } from '../src/report/stats';
 import { Watcher } from '../src/watcher';
 
@@ -138,13 +140,17 @@ export interface LoadResult {
   requests: number;
   rps: number;
   errors: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p99: number; max: number; p90?: number; min?: number };
   durationS: number;
+  /** open loop: requests due in the window but unanswered when it closed (not in the latencies) */
+  unfinished?: number;
 }
 
 /**
- * autocannon with every 2xx response time kept (its own histogram rounds to whole ms, too coarse for
- * sub-ms answers); `around` runs at the start and end so CPU can be read over exactly the load.
+ * The load of one window. At a fixed rate, rtprof's open-loop generator: latency from each
+ * request's due time, the connections a cap. Saturated, autocannon with every 2xx response time
+ * kept (its own histogram rounds to whole ms, too coarse for sub-ms answers). `around` runs at the
+ * start and end so CPU can be read over exactly the load.
  */
 export function runLoad(
   url: string,
@@ -153,27 +159,53 @@ export function runLoad(
   durationS: number,
   around: () => () => void = () => () => undefined,
 ): Promise<LoadResult> {
+  if (rate !== undefined) return runOpenLoop(url, rate, connections, durationS, around);
   const latencies: number[] = [];
   let finish: () => void = () => undefined;
   return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      { url, connections, duration: durationS, ...(rate !== undefined ? { overallRate: rate } : {}) },
-      (err, r) => {
-        finish();
-        if (err) return reject(err as Error);
-        const durS = r.duration > 0 ? r.duration : durationS;
-        resolve({
-          requests: r.requests.total,
-          rps: latencies.length / durS,
-          errors: r.errors + r.non2xx,
-          latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: Math.max(0, ...latencies) },
-          durationS: durS,
-        });
-      },
-    );
+    const instance = autocannon({ url, connections, duration: durationS }, (err, r) => {
+      finish();
+      if (err) return reject(err as Error);
+      const durS = r.duration > 0 ? r.duration : durationS;
+      resolve({
+        requests: r.requests.total,
+        rps: latencies.length / durS,
+        errors: r.errors + r.non2xx,
+        latencyMs: {
+          p50: percentile(latencies, 0.5),
+          p90: percentile(latencies, 0.9),
+          p99: percentile(latencies, 0.99),
+          max: latencies.reduce((a, b) => (b > a ? b : a), 0),
+          min: latencies.reduce((a, b) => (b < a ? b : a), Infinity),
+        },
+        durationS: durS,
+      });
+    });
     instance.on('start', () => (finish = around()));
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
     });
   });
+}
+
+async function runOpenLoop(
+  url: string,
+  rate: number,
+  connections: number,
+  durationS: number,
+  around: () => () => void,
+): Promise<LoadResult> {
+  const finish = around();
+  // Answers still coming after the window are waited for (up to 2 s) and counted; CPU is read then too.
+  const r = await startOpenLoop({ url, rate, connections, durationS }).done;
+  finish();
+  const lat = latencySummaryS(r);
+  return {
+    requests: r.answered,
+    rps: r.elapsedS > 0 ? r.answered / r.elapsedS : 0,
+    errors: r.socketErrors + r.timeouts + r.non2xx,
+    latencyMs: { p50: lat.p50 * 1000, p90: lat.p90 * 1000, p99: lat.p99 * 1000, max: lat.max * 1000, min: lat.min * 1000 },
+    durationS: r.elapsedS,
+    unfinished: r.unfinished,
+  };
 }

@@ -19,7 +19,11 @@ export interface ScenarioResult {
   requests: number;
   /** non-2xx answers, timeouts and socket errors */
   errors: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  /** fixed rate: from each request's due time (open loop); saturated: from its send (autocannon).
+   * p90 and min are absent from runs before they were kept. */
+  latencyMs: { p50: number; p99: number; max: number; p90?: number; min?: number };
+  /** fixed rate: requests due in the window but unanswered when it closed (not in latencyMs) */
+  unfinished?: number;
   /** user + system CPU of the service over the window, per answered request */
   cpuPerRequestMs: number;
   /** average cores the service used */
@@ -134,6 +138,8 @@ export interface ShowdownRun {
   runtimes: RuntimeResult[];
   /** the multi-worker rows, when they ran (startedAt says when: they may come from a later run) */
   scaling?: ScalingRun;
+  /** set when `--rate-only` re-measured the fixed-rate scenarios into this run's data */
+  rateRerun?: { startedAt: string; durationS: number; command: string; scenarios: ScenarioKey[] };
 }
 
 /**

@@ -61,9 +61,11 @@ Usage: rtprof profile --pid N [--duration 30s] [--json] [--html FILE]
   --duration D        window length (default 30s)
   --json              print the report as one JSON document
   --html FILE         also write a self-contained HTML report with charts
-  --load URL          drive HTTP load at URL during the window (autocannon)
-  --rate N            requests per second for --load (default: as fast as possible)
-  --connections N     concurrent connections for --load (default 10)
+  --load URL          drive HTTP load at URL during the window
+  --rate N            requests per second for --load, sent on schedule whatever the answers do
+                      (open loop: latency counts from when each request was due, so waiting for
+                      a busy connection counts too); default: as fast as the connections go
+  --connections N     concurrent connections for --load (default 10); at --rate, the cap
   --interval D        sample interval (default 1s)
   --no-attach         do not inject a probe
 `,

@@ -8,7 +8,7 @@ import { errors } from '../errors';
 import { HELP } from '../help';
 import { containerMeta } from '../profile/container';
 import { hostInfo } from '../profile/host';
-import { startLoad, type RunningLoad } from '../profile/load';
+import { loadWarnings, startLoad, type RunningLoad } from '../profile/load';
 import { ServiceAssembler } from '../profile/samples';
 import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
 import type { SnapshotMessage } from '../../collectors/channel/messages';
@@ -190,7 +190,9 @@ export async function runWindow(
   let loadSummary: LoadSummary | null = null;
   let loadDone: Promise<void> = Promise.resolve();
   if (req.load) {
-    const load = startLoad({ ...req.load, durationS: Math.max(1, Math.round(req.durationMs / 1000)) });
+    // autocannon takes whole seconds; the open-loop schedule covers the window exactly
+    const durationS = req.load.rate !== undefined ? req.durationMs / 1000 : Math.max(1, Math.round(req.durationMs / 1000));
+    const load = startLoad({ ...req.load, durationS });
     onLoad(load);
     loadDone = load.done.then(
       (s) => void (loadSummary = s),
@@ -216,7 +218,7 @@ export async function runWindow(
   const members = watcher.serviceTargets(rootPid);
   const probed = [target, ...members].find((t) => t.probe.state === 'connected' || t.probe.snapshots > 0);
   const attach = (probed ? probed.probe.method : 'none') as AttachMethod;
-  const warnings: string[] = [...events];
+  const warnings: string[] = [...events, ...loadWarnings(loadSummary)];
   if (exited) warnings.push(`target exited after ${((Date.now() - startMs) / 1000).toFixed(1)} s; the report covers what was seen`);
   if (attach === 'none' && id.runtime !== 'other' && target.probe.message) warnings.push(`no probe: ${target.probe.message}`);
   for (const t of members) {

@@ -1,5 +1,6 @@
 // Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
 // Fixed to en-US so reports read the same on every host.
+import type { LoadSummary } from './model';
 
 /** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s", 60 → "1m00s". */
 export function formatSeconds(s: number): string {
@@ -70,4 +71,19 @@ export function busyPhrase(verdict: string, fraction: number): string {
   return verdict === 'idle'
     ? `no request in flight; not idle ${share} of the window (timers, GC, the probe)`
     : `busy ${share} of the window`;
+}
+
+/** The load's answers and latencies in one line: "… · p50 47.3 ms · p90 … · max … · min … · 0 errors". */
+export function formatLoadDetail(load: LoadSummary): string {
+  const lat = load.latencyS;
+  const parts = [`p50 ${formatSeconds(lat.p50)}`];
+  if (lat.p90 !== undefined) parts.push(`p90 ${formatSeconds(lat.p90)}`);
+  parts.push(`p99 ${formatSeconds(lat.p99)}`, `max ${formatSeconds(lat.max)}`);
+  if (lat.min !== undefined) parts.push(`min ${formatSeconds(lat.min)}`);
+  parts.push(`${formatCount(load.errors)} errors`);
+  if (load.unfinished) parts.push(`${formatCount(load.unfinished)} unanswered at the end`);
+  if (load.mode === 'open-loop' && load.targetRps !== undefined) {
+    parts.push(`open loop at ${formatCount(load.targetRps)}/s, latency from each request's due time`);
+  }
+  return parts.join(' · ');
 }

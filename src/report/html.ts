@@ -5,7 +5,16 @@ import { createHash } from 'node:crypto';
 import { renderChart, type ChartSpec } from './charts';
 import { containerParts } from './container';
 import { escapeHtml, jsonForScript } from './escape';
-import { busyPhrase, formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import {
+  busyPhrase,
+  formatBytes,
+  formatCores,
+  formatCount,
+  formatLoadDetail,
+  formatPercent,
+  formatSeconds,
+  formatSignedBytes,
+} from './format';
 import { HTML_STYLE } from './htmlStyle';
 import type { BreakdownState, ProfileDocument } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -140,13 +149,7 @@ function statsSection(doc: ProfileDocument): string {
       : stat('GC', 'n/a', 'no probe in this target'),
   );
   if (load) {
-    cards.push(
-      stat(
-        'Load',
-        `${formatCount(load.rps)} req/s`,
-        `${formatCount(load.requests)} requests · p50 ${formatSeconds(load.latencyS.p50)} · p99 ${formatSeconds(load.latencyS.p99)} · max ${formatSeconds(load.latencyS.max)} · ${formatCount(load.errors)} errors`,
-      ),
-    );
+    cards.push(stat('Load', `${formatCount(load.rps)} req/s`, `${formatCount(load.requests)} requests · ${formatLoadDetail(load)}`));
   }
   return `<section class="stats">${cards.join('')}</section>`;
 }

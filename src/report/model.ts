@@ -130,16 +130,36 @@ export interface TargetInfo {
   attach: AttachMethod;
 }
 
-/** What the CLI measured with --load (autocannon), passed through to the document. */
+/**
+ * What the CLI measured with --load, passed through to the document: autocannon as fast as the
+ * connections go (closed loop), or rtprof's own open-loop generator at --rate.
+ */
 export interface LoadSummary {
+  /** answers received (any status) */
   requests: number;
+  /** answers per second achieved */
   rps: number;
-  latencyS: { p50: number; p99: number; max: number };
+  /** open loop: from when each request was due to be sent, so a client or connection that fell
+   * behind counts; closed loop: from when autocannon sent it. p90/min/mean are absent in documents
+   * written before they were reported. */
+  latencyS: { p50: number; p99: number; max: number; p90?: number; min?: number; mean?: number };
+  /** socket errors, timeouts and non-2xx answers together */
   errors: number;
-  /** Optional extras autocannon reports. */
   non2xx?: number;
   timeouts?: number;
   url?: string;
+  mode?: 'open-loop' | 'closed-loop';
+  /** open loop: the requested rate, requests due in the window, and the connection cap */
+  targetRps?: number;
+  scheduled?: number;
+  connections?: number;
+  /** open loop: due in the window but unanswered when the load stopped (not in the percentiles) */
+  unfinished?: number;
+  /** open loop: how late requests went out after they were due (waiting for a connection or
+   * for the generator's own timer), already inside latencyS */
+  sendLagS?: { p50: number; p99: number; max: number };
+  /** open loop: the most due requests waiting for a free connection at once */
+  maxQueued?: number;
 }
 
 /** Which evidence separated `io` (waiting with work in flight) from `idle`. */

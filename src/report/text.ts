@@ -7,6 +7,7 @@ import {
   formatBytesGroup,
   formatCores,
   formatCount,
+  formatLoadDetail,
   formatPercent,
   formatSeconds,
   formatSignedBytes,
@@ -189,14 +190,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   );
   const load = doc.load;
   if (load) {
-    const lat = load.latencyS;
-    lines.push(
-      ...metricLine(
-        'load',
-        `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
-        width,
-      ),
-    );
+    lines.push(...metricLine('load', `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · ${formatLoadDetail(load)}`, width));
   }
   return lines;
 }

@@ -117,3 +117,20 @@ test('progress: on a TTY, a bar that redraws in place, at most every 100 ms, and
   assert.ok(draws.every((d) => d.length < 60));
   assert.ok(stream.out.endsWith('\r\x1b[2K'), 'cleared at the end');
 });
+
+test('an open-loop load says so, with p90, min and sub-ms precision, and counts what was left unanswered', () => {
+  const load = {
+    ...LOAD,
+    latencyS: { p50: 0.0473, p90: 0.0512, p99: 0.0634, max: 0.0701, min: 0.00045 },
+    mode: 'open-loop' as const,
+    targetRps: 25,
+    unfinished: 3,
+  };
+  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 1 }), { ...META, load });
+  const text = renderText(doc, { color: false });
+  const loadLines = text.slice(text.indexOf('load        ')).split('\n').slice(0, 4).join(' ');
+  for (const part of ['p50 47.3 ms', 'p90 51.2 ms', 'p99 63.4 ms', 'max 70.1 ms', 'min 450 µs', '3 unanswered', 'open loop at 25/s']) {
+    assert.ok(loadLines.includes(part), `${part} in: ${loadLines}`);
+  }
+  for (const line of text.split('\n')) assert.ok(visibleWidth(line) <= 80, line);
+});
