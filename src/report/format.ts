@@ -1,5 +1,6 @@
 // Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
 // Fixed to en-US so reports read the same on every host.
+import { TREND_MIN_WINDOW_S, type MemoryTrend } from './trend';
 
 /** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s", 60 → "1m00s". */
 export function formatSeconds(s: number): string {
@@ -58,4 +59,34 @@ export function formatCount(n: number): string {
 
 export function formatCores(cores: number): string {
   return Number.isFinite(cores) ? cores.toFixed(2) : '–';
+}
+
+/** "1 pause", "2 pauses", "0 pauses"; the count formatted as formatCount does. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? one : many}`;
+}
+
+const signed = (text: string): string => (text.startsWith('-') || text === '0' || text === '0.0' ? text : `+${text}`);
+
+/** A rate pair in one unit: "+598.2 ± 11.3 MiB/min"; "-1.0 to +2.3 KiB/min" when `range`. */
+function rateGroup(a: number, b: number, range: boolean): string {
+  const { numbers, unit } = formatBytesGroup([a, b]);
+  return range ? `${signed(numbers[0]!)} to ${signed(numbers[1]!)} ${unit}/min` : `${signed(numbers[0]!)} ± ${numbers[1]} ${unit}/min`;
+}
+
+/**
+ * The memory trend for a report: "+598.2 ± 11.3 MiB/min (95 %)" when there is one, else "not enough
+ * time to tell" and, short, why: the window was too short, or the interval it straddles zero with.
+ */
+export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): string {
+  const confidence = `${Math.round(trend.confidence * 100)} %`;
+  const iv = trend.intervalBytesPerMin;
+  if (trend.status !== 'unknown' && iv && trend.bytesPerMin !== null) {
+    return `${rateGroup(trend.bytesPerMin, (iv.high - iv.low) / 2, false)} (${confidence})`;
+  }
+  if (detail === 'long')
+    return `not enough time to tell: ${trend.reason}${iv ? ` (${rateGroup(iv.low, iv.high, true)} at ${confidence})` : ''}`;
+  if (trend.windowS < TREND_MIN_WINDOW_S || !iv)
+    return `not enough time to tell (${Math.round(trend.windowS)} s window, needs ${TREND_MIN_WINDOW_S} s)`;
+  return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;
 }

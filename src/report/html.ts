@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { renderChart, type ChartSpec } from './charts';
 import { containerParts } from './container';
 import { escapeHtml, jsonForScript } from './escape';
-import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { formatBytes, formatCores, formatCount, formatPercent, formatSeconds, formatTrend, plural } from './format';
 import { HTML_STYLE } from './htmlStyle';
 import type { BreakdownState, ProfileDocument } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -118,7 +118,7 @@ function statsSection(doc: ProfileDocument): string {
     stat(
       'RSS',
       formatBytes(memory.rssBytes.avg),
-      `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · ${formatSignedBytes(memory.growthBytesPerMin)}/min`,
+      `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · trend ${formatTrend(memory.trend, 'long')}`,
     ),
   );
   cards.push(
@@ -134,7 +134,7 @@ function statsSection(doc: ProfileDocument): string {
     gc
       ? stat(
           'GC',
-          `${formatCount(gc.count)} pauses`,
+          plural(gc.count, 'pause'),
           `total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}`,
         )
       : stat('GC', 'n/a', 'no probe in this target'),
@@ -144,7 +144,7 @@ function statsSection(doc: ProfileDocument): string {
       stat(
         'Load',
         `${formatCount(load.rps)} req/s`,
-        `${formatCount(load.requests)} requests · p50 ${formatSeconds(load.latencyS.p50)} · p99 ${formatSeconds(load.latencyS.p99)} · max ${formatSeconds(load.latencyS.max)} · ${formatCount(load.errors)} errors`,
+        `${plural(load.requests, 'request')} · p50 ${formatSeconds(load.latencyS.p50)} · p99 ${formatSeconds(load.latencyS.p99)} · max ${formatSeconds(load.latencyS.max)} · ${plural(load.errors, 'error')}`,
       ),
     );
   }
@@ -279,7 +279,7 @@ ${breakdownSection(doc)}
 ${statsSection(doc)}
 ${serviceSection(doc)}
 ${chartsSection(doc)}
-<footer><a id="download-json" download="rtprof-profile-${esc(String(doc.target.pid))}.json">Download the JSON document</a> · rtprof ${doc.rtprof}</footer>
+<footer><a id="download-json" download="rtprof-profile-${esc(String(doc.target.pid))}.json">Download the JSON document</a> · rtprof ${esc(doc.rtprofVersion)}</footer>
 </main>
 <script type="application/json" id="rtprof-data">${jsonForScript(doc)}</script>
 <script>${SCRIPT}</script>

@@ -1,7 +1,7 @@
 // The compact text report of `rtprof profile`: the verdict and its sentence on top, bars for the
 // breakdown, one line each for event loop, GC, memory, CPU and load. Fits 80 columns; ANSI colour
 // only when the caller asks (the CLI passes process.stdout.isTTY).
-import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatSignedBytes } from './format';
+import { formatBytes, formatBytesGroup, formatCores, formatCount, formatPercent, formatSeconds, formatTrend, plural } from './format';
 import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
 import { BREAKDOWN_STATES } from './model';
@@ -153,7 +153,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     ...metricLine(
       'gc',
       gc
-        ? `${formatCount(gc.count)} pauses · total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}${kinds ? ` (${kinds})` : ''}`
+        ? `${plural(gc.count, 'pause')} · total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}${kinds ? ` (${kinds})` : ''}`
         : 'n/a (no probe in this target)',
       width,
     ),
@@ -164,7 +164,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   lines.push(
     ...metricLine(
       'memory',
-      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit}${doc.memory.pssBytes ? ` · pss avg ${formatBytes(doc.memory.pssBytes.avg)}` : ''} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
+      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit}${doc.memory.pssBytes ? ` · pss avg ${formatBytes(doc.memory.pssBytes.avg)}` : ''} · trend ${formatTrend(doc.memory.trend, 'short')}`,
       width,
     ),
   );
@@ -182,7 +182,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     lines.push(
       ...metricLine(
         'load',
-        `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${formatCount(load.errors)} errors`,
+        `${formatCount(load.requests)} req (${formatCount(load.rps)}/s) · p50 ${formatSeconds(lat.p50)} · p99 ${formatSeconds(lat.p99)} · max ${formatSeconds(lat.max)} · ${plural(load.errors, 'error')}`,
         width,
       ),
     );

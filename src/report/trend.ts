@@ -1,0 +1,138 @@
+// The memory trend of a window: the least-squares slope of RSS over time with its standard error,
+// and whether the window can tell it from zero. A slope is only a trend when the window is long
+// enough and its confidence interval excludes zero; otherwise the report says it cannot tell.
+
+/** Two-sided confidence of the stated interval. */
+export const TREND_CONFIDENCE = 0.95;
+/** Shorter windows see a few GC cycles at most, and a heap still sizing itself to its load (after
+ * start or a change of traffic) reads as growth however good the fit is. */
+export const TREND_MIN_WINDOW_S = 12;
+export const TREND_MIN_SAMPLES = 10;
+
+export interface MemoryTrend {
+  /** growing / shrinking: the interval excludes zero; unknown: not enough time to tell. */
+  status: 'growing' | 'shrinking' | 'unknown';
+  /** Least-squares slope of RSS, bytes per minute (null with fewer than 3 samples). */
+  bytesPerMin: number | null;
+  /** Its standard error, widened for residuals that follow each other (a GC sawtooth, steps). */
+  stdErrBytesPerMin: number | null;
+  /** The interval at `confidence`: slope ± t × standard error. */
+  intervalBytesPerMin: { low: number; high: number } | null;
+  confidence: number;
+  /** Seconds of samples the fit covers. */
+  windowS: number;
+  samples: number;
+  /** Samples after the lag-1 autocorrelation of the residuals is accounted for (≤ samples). */
+  effectiveSamples: number;
+  /** Why status is unknown; empty otherwise. */
+  reason: string;
+}
+
+/** Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom. */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+const Z975 = 1.959964;
+
+/** t(0.975, df), the multiplier of a 95 % interval; fractional df round down (the wider interval). */
+export function tCritical95(df: number): number {
+  if (!(df >= 1)) return Infinity;
+  const d = Math.floor(df);
+  if (d <= T975.length) return T975[d - 1]!;
+  // Cornish-Fisher expansion: within 0.001 of the exact value beyond 30 degrees of freedom.
+  const z = Z975;
+  return z + (z ** 3 + z) / (4 * d) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * d * d);
+}
+
+export interface Fit {
+  slope: number;
+  intercept: number;
+  stdErr: number;
+  n: number;
+  effectiveN: number;
+  /** lag-1 autocorrelation of the residuals, clamped to [0, 1) */
+  rho: number;
+}
+
+/**
+ * Ordinary least squares of y on x. The standard error uses the effective sample size
+ * n (1 − ρ) / (1 + ρ) for the residuals' lag-1 autocorrelation ρ (Santer et al. 2000): RSS between
+ * collections climbs and drops in runs, and treating those samples as independent makes the
+ * interval far too narrow. null with fewer than 3 points or no spread in x.
+ */
+export function fitLine(xs: readonly number[], ys: readonly number[]): Fit | null {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 3) return null;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!;
+    my += ys[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    sxx += dx * dx;
+    sxy += dx * (ys[i]! - my);
+  }
+  if (!(sxx > 0)) return null;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const residuals = xs.slice(0, n).map((x, i) => ys[i]! - (intercept + slope * x));
+  let ss = 0;
+  let lag = 0;
+  for (let i = 0; i < n; i++) {
+    ss += residuals[i]! ** 2;
+    if (i > 0) lag += residuals[i]! * residuals[i - 1]!;
+  }
+  // A negative ρ would shrink the interval below the independent case: never claim that.
+  const raw = ss > 0 ? lag / ss : 0;
+  const rho = ss > 0 ? Math.min(0.999, Math.max(0, raw + (1 + 3 * Math.max(0, raw)) / n)) : 0;
+  const effectiveN = (n * (1 - rho)) / (1 + rho);
+  const stdErr = effectiveN > 2 ? Math.sqrt(ss / (effectiveN - 2) / sxx) : Infinity;
+  return { slope, intercept, stdErr, n, effectiveN, rho };
+}
+
+const MS_PER_MIN = 60_000;
+
+/** RSS samples at their times (ms), each covering durationS seconds, to a trend. */
+export function memoryTrend(points: ReadonlyArray<{ t: number; durationS: number; rssBytes: number }>): MemoryTrend {
+  const usable = points.filter((p) => Number.isFinite(p.t) && Number.isFinite(p.rssBytes) && p.rssBytes > 0);
+  const windowS = usable.reduce((sum, p) => sum + (Number.isFinite(p.durationS) ? p.durationS : 0), 0);
+  const fit = fitLine(
+    usable.map((p) => p.t / MS_PER_MIN),
+    usable.map((p) => p.rssBytes),
+  );
+  const base = { confidence: TREND_CONFIDENCE, windowS, samples: usable.length };
+  if (!fit) {
+    return {
+      ...base,
+      status: 'unknown',
+      bytesPerMin: null,
+      stdErrBytesPerMin: null,
+      intervalBytesPerMin: null,
+      effectiveSamples: usable.length,
+      reason: `too few samples to fit a line (${usable.length})`,
+    };
+  }
+  const half = tCritical95(fit.effectiveN - 2) * fit.stdErr;
+  const interval = Number.isFinite(half) ? { low: fit.slope - half, high: fit.slope + half } : null;
+  const result = {
+    ...base,
+    bytesPerMin: fit.slope,
+    stdErrBytesPerMin: Number.isFinite(fit.stdErr) ? fit.stdErr : null,
+    intervalBytesPerMin: interval,
+    effectiveSamples: fit.effectiveN,
+  };
+  let reason = '';
+  if (windowS < TREND_MIN_WINDOW_S) reason = `a ${Math.round(windowS)} s window is shorter than the ${TREND_MIN_WINDOW_S} s a trend needs`;
+  else if (usable.length < TREND_MIN_SAMPLES) reason = `${usable.length} samples, fewer than the ${TREND_MIN_SAMPLES} a trend needs`;
+  else if (!interval) reason = 'RSS moved in a few steps rather than along a line';
+  else if (interval.low <= 0 && interval.high >= 0) reason = `the ${TREND_CONFIDENCE * 100} % interval includes zero`;
+  if (reason) return { ...result, status: 'unknown', reason };
+  return { ...result, status: fit.slope > 0 ? 'growing' : 'shrinking', reason: '' };
+}
