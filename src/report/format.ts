@@ -76,7 +76,7 @@ function rateGroup(a: number, b: number, range: boolean): string {
 
 /**
  * The memory trend for a report: "+598.2 ± 11.3 MiB/min (95 %)" when there is one, else "not enough
- * time to tell" and, short, why: the window was too short, or the interval it straddles zero with.
+ * time to tell" and why: short, for the text report's one line; long, the trend's own sentence.
  */
 export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): string {
   const confidence = `${Math.round(trend.confidence * 100)} %`;
@@ -86,7 +86,17 @@ export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): strin
   }
   if (detail === 'long')
     return `not enough time to tell: ${trend.reason}${iv ? ` (${rateGroup(iv.low, iv.high, true)} at ${confidence})` : ''}`;
-  if (trend.windowS < TREND_MIN_WINDOW_S || !iv)
-    return `not enough time to tell (${Math.round(trend.windowS)} s window, needs ${TREND_MIN_WINDOW_S} s)`;
-  return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;
+  const windowS = Math.round(trend.windowS);
+  switch (trend.reasonCode) {
+    case 'zero':
+      if (iv) return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;
+      break;
+    case 'small':
+      return `not enough time to tell (moved < 1 MiB in ${windowS} s)`;
+    case 'levelled':
+      return 'not enough time to tell (levelled off)';
+    case 'samples':
+      return `not enough time to tell (${trend.samples} samples)`;
+  }
+  return `not enough time to tell (${windowS} s window, needs ${TREND_MIN_WINDOW_S} s)`;
 }

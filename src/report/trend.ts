@@ -8,11 +8,14 @@ export const TREND_CONFIDENCE = 0.95;
  * start or a change of traffic) reads as growth however good the fit is. */
 export const TREND_MIN_WINDOW_S = 12;
 export const TREND_MIN_SAMPLES = 10;
+/** RSS moves in whole pages and allocators take memory in chunks: a fitted change over the window
+ * smaller than this is within that granularity, however steady, and is not called a trend. */
+export const TREND_MIN_CHANGE_BYTES = 1024 * 1024;
 
 export interface MemoryTrend {
   /** growing / shrinking: the interval excludes zero; unknown: not enough time to tell. */
   status: 'growing' | 'shrinking' | 'unknown';
-  /** Least-squares slope of RSS, bytes per minute (null with fewer than 3 samples). */
+  /** Least-squares slope of RSS, bytes per minute (null with fewer than 3 samples; so are the next two). */
   bytesPerMin: number | null;
   /** Its standard error, widened for residuals that follow each other (a GC sawtooth, steps). */
   stdErrBytesPerMin: number | null;
@@ -24,9 +27,13 @@ export interface MemoryTrend {
   samples: number;
   /** Samples after the lag-1 autocorrelation of the residuals is accounted for (≤ samples). */
   effectiveSamples: number;
-  /** Why status is unknown; empty otherwise. */
+  /** Why status is unknown, as a sentence; empty otherwise. */
   reason: string;
+  /** The same as a code: short window, few samples, interval includes zero, change under 1 MiB, levelled off. */
+  reasonCode: 'window' | 'samples' | 'zero' | 'small' | 'levelled' | null;
 }
+
+type Unknown = { code: NonNullable<MemoryTrend['reasonCode']>; text: string };
 
 /** Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom. */
 const T975 = [
@@ -55,11 +62,17 @@ export interface Fit {
   rho: number;
 }
 
+/** Fewer effective samples than this would leave no degrees of freedom: the error is then taken
+ * with one degree of freedom (t = 12.7), which still lets a line far steeper than its residuals
+ * through (allocation paced by a clock leaves small residuals that follow each other). */
+const MIN_EFFECTIVE_N = 3;
+
 /**
  * Ordinary least squares of y on x. The standard error uses the effective sample size
- * n (1 − ρ) / (1 + ρ) for the residuals' lag-1 autocorrelation ρ (Santer et al. 2000): RSS between
- * collections climbs and drops in runs, and treating those samples as independent makes the
- * interval far too narrow. null with fewer than 3 points or no spread in x.
+ * n (1 − ρ) / (1 + ρ) for the residuals' lag-1 autocorrelation ρ (Santer et al. 2000), ρ taken a
+ * little above its estimate because short series underestimate it: RSS between collections
+ * climbs and drops in runs, and treating those samples as independent makes the interval far too
+ * narrow. null with fewer than 3 points or no spread in x.
  */
 export function fitLine(xs: readonly number[], ys: readonly number[]): Fit | null {
   const n = Math.min(xs.length, ys.length);
@@ -82,31 +95,48 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): Fit | nul
   if (!(sxx > 0)) return null;
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
-  const residuals = xs.slice(0, n).map((x, i) => ys[i]! - (intercept + slope * x));
   let ss = 0;
   let lag = 0;
+  let previous = 0;
   for (let i = 0; i < n; i++) {
-    ss += residuals[i]! ** 2;
-    if (i > 0) lag += residuals[i]! * residuals[i - 1]!;
+    const r = ys[i]! - (intercept + slope * xs[i]!);
+    ss += r * r;
+    if (i > 0) lag += r * previous;
+    previous = r;
   }
   // A negative ρ would shrink the interval below the independent case: never claim that.
-  const raw = ss > 0 ? lag / ss : 0;
-  const rho = ss > 0 ? Math.min(0.999, Math.max(0, raw + (1 + 3 * Math.max(0, raw)) / n)) : 0;
-  const effectiveN = (n * (1 - rho)) / (1 + rho);
-  const stdErr = effectiveN > 2 ? Math.sqrt(ss / (effectiveN - 2) / sxx) : Infinity;
+  const raw = ss > 0 ? Math.max(0, lag / ss) : 0;
+  const rho = ss > 0 ? Math.min(0.999, raw + (1 + 3 * raw) / n) : 0;
+  const effectiveN = Math.max(MIN_EFFECTIVE_N, (n * (1 - rho)) / (1 + rho));
+  const stdErr = Math.sqrt(ss / (effectiveN - 2) / sxx);
   return { slope, intercept, stdErr, n, effectiveN, rho };
+}
+
+/** The fit's interval at 95 %: slope ± t × standard error. */
+function intervalOf(fit: Fit): { low: number; high: number } {
+  const half = tCritical95(fit.effectiveN - 2) * fit.stdErr;
+  return { low: fit.slope - half, high: fit.slope + half };
 }
 
 const MS_PER_MIN = 60_000;
 
+interface Point {
+  t: number;
+  durationS: number;
+  rssBytes: number;
+}
+
+const fitPoints = (points: readonly Point[]): Fit | null =>
+  fitLine(
+    points.map((p) => p.t / MS_PER_MIN),
+    points.map((p) => p.rssBytes),
+  );
+
 /** RSS samples at their times (ms), each covering durationS seconds, to a trend. */
-export function memoryTrend(points: ReadonlyArray<{ t: number; durationS: number; rssBytes: number }>): MemoryTrend {
+export function memoryTrend(points: readonly Point[]): MemoryTrend {
   const usable = points.filter((p) => Number.isFinite(p.t) && Number.isFinite(p.rssBytes) && p.rssBytes > 0);
   const windowS = usable.reduce((sum, p) => sum + (Number.isFinite(p.durationS) ? p.durationS : 0), 0);
-  const fit = fitLine(
-    usable.map((p) => p.t / MS_PER_MIN),
-    usable.map((p) => p.rssBytes),
-  );
+  const fit = fitPoints(usable);
   const base = { confidence: TREND_CONFIDENCE, windowS, samples: usable.length };
   if (!fit) {
     return {
@@ -117,22 +147,37 @@ export function memoryTrend(points: ReadonlyArray<{ t: number; durationS: number
       intervalBytesPerMin: null,
       effectiveSamples: usable.length,
       reason: `too few samples to fit a line (${usable.length})`,
+      reasonCode: 'samples',
     };
   }
-  const half = tCritical95(fit.effectiveN - 2) * fit.stdErr;
-  const interval = Number.isFinite(half) ? { low: fit.slope - half, high: fit.slope + half } : null;
+  const interval = intervalOf(fit);
   const result = {
     ...base,
     bytesPerMin: fit.slope,
-    stdErrBytesPerMin: Number.isFinite(fit.stdErr) ? fit.stdErr : null,
+    stdErrBytesPerMin: fit.stdErr,
     intervalBytesPerMin: interval,
     effectiveSamples: fit.effectiveN,
   };
-  let reason = '';
-  if (windowS < TREND_MIN_WINDOW_S) reason = `a ${Math.round(windowS)} s window is shorter than the ${TREND_MIN_WINDOW_S} s a trend needs`;
-  else if (usable.length < TREND_MIN_SAMPLES) reason = `${usable.length} samples, fewer than the ${TREND_MIN_SAMPLES} a trend needs`;
-  else if (!interval) reason = 'RSS moved in a few steps rather than along a line';
-  else if (interval.low <= 0 && interval.high >= 0) reason = `the ${TREND_CONFIDENCE * 100} % interval includes zero`;
-  if (reason) return { ...result, status: 'unknown', reason };
-  return { ...result, status: fit.slope > 0 ? 'growing' : 'shrinking', reason: '' };
+  const unknown = whyUnknown(usable, fit, interval, windowS);
+  if (unknown) return { ...result, status: 'unknown', reason: unknown.text, reasonCode: unknown.code };
+  return { ...result, status: fit.slope > 0 ? 'growing' : 'shrinking', reason: '', reasonCode: null };
+}
+
+function whyUnknown(points: readonly Point[], fit: Fit, interval: { low: number; high: number }, windowS: number): Unknown | null {
+  if (windowS < TREND_MIN_WINDOW_S)
+    return { code: 'window', text: `a ${Math.round(windowS)} s window is shorter than the ${TREND_MIN_WINDOW_S} s a trend needs` };
+  if (points.length < TREND_MIN_SAMPLES)
+    return { code: 'samples', text: `${points.length} samples, fewer than the ${TREND_MIN_SAMPLES} a trend needs` };
+  if (interval.low <= 0 && interval.high >= 0) return { code: 'zero', text: `the ${TREND_CONFIDENCE * 100} % interval includes zero` };
+  if (Math.abs(fit.slope) * (windowS / 60) < TREND_MIN_CHANGE_BYTES)
+    return { code: 'small', text: 'RSS moved less than 1 MiB over the window' };
+  // A heap sizing itself up after start or a change of load climbs, then levels off: the later
+  // half's interval then lies wholly on the near side of the whole window's.
+  const later = fitPoints(points.slice(Math.floor(points.length / 2)));
+  if (later) {
+    const { low, high } = intervalOf(later);
+    if (fit.slope > 0 ? high < interval.low : low > interval.high)
+      return { code: 'levelled', text: 'RSS changed early in the window and levelled off in its second half' };
+  }
+  return null;
 }

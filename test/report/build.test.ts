@@ -122,6 +122,7 @@ test('the JSON document keeps the contract field names', () => {
     'effectiveSamples',
     'intervalBytesPerMin',
     'reason',
+    'reasonCode',
     'samples',
     'status',
     'stdErrBytesPerMin',

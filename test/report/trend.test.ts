@@ -100,6 +100,40 @@ test('a GC sawtooth (10 MiB, 7 s period) or one step of RSS is no trend at any p
   assert.equal(memoryTrend(step).status, 'unknown', JSON.stringify(memoryTrend(step)));
 });
 
+test('a heap warming up (collections sawtoothing upward for 10 s, then flat for 10 s) levelled off: no trend', () => {
+  const rss = [40, 60, 45, 65, 50, 70, 55, 75, 60, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80];
+  const trend = memoryTrend(rss.map((mib, i) => ({ t: (i + 1) * 1000, durationS: 1, rssBytes: mib * MIB })));
+  assert.ok(trend.intervalBytesPerMin && trend.intervalBytesPerMin.low > 0, 'the whole window alone would call it growth');
+  assert.equal(trend.status, 'unknown', JSON.stringify(trend));
+  assert.equal(trend.reasonCode, 'levelled');
+  assert.equal(formatTrend(trend, 'short'), 'not enough time to tell (levelled off)');
+});
+
+test('a steep line with small residuals that follow each other (allocation paced by a clock) is still a trend', () => {
+  // 10 MiB/s sampled with a slowly drifting phase: residuals of ±0.3 MiB, neighbours alike.
+  const rss = Array.from({ length: 13 }, (_, i) => ({
+    t: (i + 1) * 1000,
+    durationS: 1,
+    rssBytes: (57 + 10 * i + 0.3 * Math.sin(i / 2)) * MIB,
+  }));
+  const trend = memoryTrend(rss);
+  assert.equal(trend.status, 'growing', JSON.stringify(trend));
+  assert.ok(covers(trend, 600 * MIB), JSON.stringify(trend));
+});
+
+test('a steady creep of a few pages (40 KiB in 13 s) is significant but under 1 MiB: not enough time to tell', () => {
+  const creep = Array.from({ length: 13 }, (_, i) => ({
+    t: (i + 1) * 1000,
+    durationS: 1,
+    rssBytes: 200 * MIB + Math.floor(i * 0.8) * 4096,
+  }));
+  const trend = memoryTrend(creep);
+  assert.equal(trend.status, 'unknown', JSON.stringify(trend));
+  assert.equal(trend.reasonCode, 'small');
+  assert.ok(trend.intervalBytesPerMin && trend.intervalBytesPerMin.low > 0, 'the interval alone would call it growth');
+  assert.equal(formatTrend(trend, 'short'), 'not enough time to tell (moved < 1 MiB in 13 s)');
+});
+
 test('linear growth of 5 MiB/min through ±2 MiB noise over 60 s: growing, the true slope within the interval', () => {
   const trend = memoryTrend(series(7, 60, 5 * MIB, 2 * MIB));
   assert.equal(trend.status, 'growing', JSON.stringify(trend));
@@ -110,10 +144,10 @@ test('linear growth of 5 MiB/min through ±2 MiB noise over 60 s: growing, the t
   assert.equal(shrinking.status, 'shrinking');
   assert.match(formatTrend(shrinking, 'short'), /^-\d+\.\d ± /);
 
-  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 11, intervals: 60, rssGrowthBytesPerS: MIB / 60 }), META);
+  const doc = buildProfile(generate({ ...IO_HEAVY, seed: 11, intervals: 60, rssGrowthBytesPerS: (2 * MIB) / 60 }), META);
   assert.equal(doc.memory.trend.status, 'growing');
-  assert.ok(covers(doc.memory.trend, MIB), JSON.stringify(doc.memory.trend));
-  assert.match(renderText(doc, { color: false }), /trend \+1\.0 ± 0\.0 MiB\/min \(95 %\)/);
+  assert.ok(covers(doc.memory.trend, 2 * MIB), JSON.stringify(doc.memory.trend));
+  assert.match(renderText(doc, { color: false }), /trend \+2\.0 ± 0\.0 MiB\/min \(95 %\)/);
 });
 
 test('calibration over 400 seeded 30 s series: the 95 % interval covers the truth ≥ 93 % (independent noise) / ≥ 88 % (AR(1), ρ 0.6); flat is called a trend ≤ 7 % / ≤ 10 %', () => {
