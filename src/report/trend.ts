@@ -1,6 +1,7 @@
 // The memory trend of a window: the least-squares slope of RSS over time with its standard error,
 // and whether the window can tell it from zero. A slope is only a trend when the window is long
-// enough and its confidence interval excludes zero; otherwise the report says it cannot tell.
+// enough, its confidence interval excludes zero, it moves RSS by more than allocation granularity
+// and the window's later half does not contradict it; otherwise the report says it cannot tell.
 
 /** Two-sided confidence of the stated interval. */
 export const TREND_CONFIDENCE = 0.95;
@@ -13,7 +14,7 @@ export const TREND_MIN_SAMPLES = 10;
 export const TREND_MIN_CHANGE_BYTES = 1024 * 1024;
 
 export interface MemoryTrend {
-  /** growing / shrinking: the interval excludes zero; unknown: not enough time to tell. */
+  /** growing / shrinking: a trend (see the module's opening); unknown: not enough time to tell. */
   status: 'growing' | 'shrinking' | 'unknown';
   /** Least-squares slope of RSS, bytes per minute (null with fewer than 3 samples; so are the next two). */
   bytesPerMin: number | null;
