@@ -1,6 +1,6 @@
 // Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
 // Fixed to en-US so reports read the same on every host.
-import { TREND_MIN_WINDOW_S, type MemoryTrend } from './trend';
+import { TREND_MIN_CHANGE_BYTES, TREND_MIN_WINDOW_S, type MemoryTrend } from './trend';
 
 /** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s", 60 → "1m00s". */
 export function formatSeconds(s: number): string {
@@ -91,8 +91,13 @@ export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): strin
     case 'zero':
       if (iv) return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;
       break;
-    case 'small':
-      return `not enough time to tell (moved < 1 MiB in ${windowS} s)`;
+    case 'small': {
+      const moved = Math.abs(trend.bytesPerMin ?? 0) * (trend.windowS / 60);
+      const swing = trend.swingBytes ?? 0;
+      return swing > TREND_MIN_CHANGE_BYTES
+        ? `not enough time to tell (moved ${formatBytes(moved)}, swings ${formatBytes(swing)})`
+        : `not enough time to tell (moved < 1 MiB in ${windowS} s)`;
+    }
     case 'levelled':
       return 'not enough time to tell (levelled off)';
     case 'samples':

@@ -28,9 +28,12 @@ export interface MemoryTrend {
   samples: number;
   /** Samples after the lag-1 autocorrelation of the residuals is accounted for (≤ samples). */
   effectiveSamples: number;
+  /** How far RSS swings around the line: highest minus lowest residual, bytes (null without a line). */
+  swingBytes: number | null;
   /** Why status is unknown, as a sentence; empty otherwise. */
   reason: string;
-  /** The same as a code: short window, few samples, interval includes zero, change under 1 MiB, levelled off. */
+  /** The same as a code: short window, few samples, interval includes zero, change under 1 MiB or
+   * under RSS's swing around the line, levelled off. */
   reasonCode: 'window' | 'samples' | 'zero' | 'small' | 'levelled' | null;
 }
 
@@ -61,6 +64,8 @@ export interface Fit {
   effectiveN: number;
   /** lag-1 autocorrelation of the residuals, clamped to [0, 1) */
   rho: number;
+  /** highest minus lowest residual: how far y swings around the line */
+  swing: number;
 }
 
 /** Fewer effective samples than this would leave no degrees of freedom: the error is then taken
@@ -99,8 +104,12 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): Fit | nul
   let ss = 0;
   let lag = 0;
   let previous = 0;
+  let lowest = Infinity;
+  let highest = -Infinity;
   for (let i = 0; i < n; i++) {
     const r = ys[i]! - (intercept + slope * xs[i]!);
+    lowest = Math.min(lowest, r);
+    highest = Math.max(highest, r);
     ss += r * r;
     if (i > 0) lag += r * previous;
     previous = r;
@@ -110,7 +119,7 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): Fit | nul
   const rho = ss > 0 ? Math.min(0.999, raw + (1 + 3 * raw) / n) : 0;
   const effectiveN = Math.max(MIN_EFFECTIVE_N, (n * (1 - rho)) / (1 + rho));
   const stdErr = Math.sqrt(ss / (effectiveN - 2) / sxx);
-  return { slope, intercept, stdErr, n, effectiveN, rho };
+  return { slope, intercept, stdErr, n, effectiveN, rho, swing: highest - lowest };
 }
 
 /** The fit's interval at 95 %: slope ± t × standard error. */
@@ -120,6 +129,7 @@ function intervalOf(fit: Fit): { low: number; high: number } {
 }
 
 const MS_PER_MIN = 60_000;
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 interface Point {
   t: number;
@@ -147,6 +157,7 @@ export function memoryTrend(points: readonly Point[]): MemoryTrend {
       stdErrBytesPerMin: null,
       intervalBytesPerMin: null,
       effectiveSamples: usable.length,
+      swingBytes: null,
       reason: `too few samples to fit a line (${usable.length})`,
       reasonCode: 'samples',
     };
@@ -158,6 +169,7 @@ export function memoryTrend(points: readonly Point[]): MemoryTrend {
     stdErrBytesPerMin: fit.stdErr,
     intervalBytesPerMin: interval,
     effectiveSamples: fit.effectiveN,
+    swingBytes: fit.swing,
   };
   const unknown = whyUnknown(usable, fit, interval, windowS);
   if (unknown) return { ...result, status: 'unknown', reason: unknown.text, reasonCode: unknown.code };
@@ -170,8 +182,15 @@ function whyUnknown(points: readonly Point[], fit: Fit, interval: { low: number;
   if (points.length < TREND_MIN_SAMPLES)
     return { code: 'samples', text: `${points.length} samples, fewer than the ${TREND_MIN_SAMPLES} a trend needs` };
   if (interval.low <= 0 && interval.high >= 0) return { code: 'zero', text: `the ${TREND_CONFIDENCE * 100} % interval includes zero` };
-  if (Math.abs(fit.slope) * (windowS / 60) < TREND_MIN_CHANGE_BYTES)
-    return { code: 'small', text: 'RSS moved less than 1 MiB over the window' };
+  // A GC sawtooth of a few samples' period is not the noise the interval models: a line fits
+  // wherever in the cycle the window started and ended. Until the line has moved RSS further than
+  // RSS swings around it, the window cannot tell a trend from that phase.
+  const change = Math.abs(fit.slope) * (windowS / 60);
+  if (change < Math.max(TREND_MIN_CHANGE_BYTES, fit.swing))
+    return {
+      code: 'small',
+      text: `RSS moved ${mib(change)} along the line, less than ${fit.swing > TREND_MIN_CHANGE_BYTES ? `the ${mib(fit.swing)} it swings around it` : '1 MiB'}`,
+    };
   // A heap sizing itself up after start or a change of load climbs, then levels off: the later
   // half's interval then lies wholly on the near side of the whole window's.
   const later = fitPoints(points.slice(Math.floor(points.length / 2)));

@@ -126,6 +126,7 @@ test('the JSON document keeps the contract field names', () => {
     'samples',
     'status',
     'stdErrBytesPerMin',
+    'swingBytes',
     'windowS',
   ]);
   assert.match(doc.rtprofVersion, /^\d+\.\d+\.\d+/, 'the package version beside the format version');
