@@ -86,7 +86,8 @@ export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): strin
   }
   if (detail === 'long')
     return `not enough time to tell: ${trend.reason}${iv ? ` (${rateGroup(iv.low, iv.high, true)} at ${confidence})` : ''}`;
-  const windowS = Math.round(trend.windowS);
+  // Whole seconds rounded down: an 11.6 s window reads "11 s, needs 12 s", never "12 s, needs 12 s".
+  const windowS = Math.floor(trend.windowS + 1e-6);
   switch (trend.reasonCode) {
     case 'zero':
       if (iv) return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;

@@ -178,7 +178,10 @@ export function memoryTrend(points: readonly Point[]): MemoryTrend {
 
 function whyUnknown(points: readonly Point[], fit: Fit, interval: { low: number; high: number }, windowS: number): Unknown | null {
   if (windowS < TREND_MIN_WINDOW_S)
-    return { code: 'window', text: `a ${Math.round(windowS)} s window is shorter than the ${TREND_MIN_WINDOW_S} s a trend needs` };
+    return {
+      code: 'window',
+      text: `a ${(Math.floor(windowS * 10 + 1e-6) / 10).toFixed(1)} s window is shorter than the ${TREND_MIN_WINDOW_S} s a trend needs`,
+    };
   if (points.length < TREND_MIN_SAMPLES)
     return { code: 'samples', text: `${points.length} samples, fewer than the ${TREND_MIN_SAMPLES} a trend needs` };
   if (interval.low <= 0 && interval.high >= 0) return { code: 'zero', text: `the ${TREND_CONFIDENCE * 100} % interval includes zero` };

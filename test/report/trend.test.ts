@@ -80,6 +80,10 @@ test('a window shorter than the minimum is not enough time to tell, however stee
   assert.ok(trend.bytesPerMin !== null && Math.abs(trend.bytesPerMin - 100 * MIB) < 5 * MIB, 'the slope is still in the JSON');
   assert.equal(formatTrend(trend, 'short'), `not enough time to tell (8 s window, needs ${TREND_MIN_WINDOW_S} s)`);
   assert.equal(memoryTrend([]).status, 'unknown');
+  const almost = memoryTrend(series(5, 12, 100 * MIB, 0.1 * MIB).map((p) => ({ ...p, durationS: 0.97 })));
+  assert.equal(almost.reasonCode, 'window');
+  assert.equal(formatTrend(almost, 'short'), 'not enough time to tell (11 s window, needs 12 s)', 'rounded down, never "12 s, needs 12 s"');
+  assert.match(almost.reason, /^a 11\.6 s window is shorter than the 12 s a trend needs$/);
 });
 
 test("a GC sawtooth (10 MiB, 7 s period; a churning process's, from a plateau) or one step of RSS is no trend", () => {
