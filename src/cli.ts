@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { RtprofError, errors } from './errors';
 import { HELP } from './help';
+import { packageVersion } from './version';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP.main);
       code = name ? 0 : 2;
     } else if (name === '--version' || name === '-v') {
-      process.stdout.write(`${require('../../package.json').version}\n`);
+      process.stdout.write(`${packageVersion()}\n`);
       code = 0;
     } else {
       const command = COMMANDS[name];

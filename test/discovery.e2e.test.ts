@@ -28,6 +28,35 @@ test('rtprof ps lists node and python processes with runtime, version and attach
   sh.kill();
 });
 
+// readdir's string order is shown in test/collectors/proc/procfs.test.ts; here, that the rows keep pid order.
+test('rtprof ps lists pids in numeric order, in the JSON and in the table', async () => {
+  const nodes = [0, 1, 2].map((i) => start(process.execPath, ['-e', 'setInterval(()=>{}, 1000)', `ps-order-${i}`]));
+  await sleep(300);
+  const ps = rtprof(['ps', '--json']);
+  await ps.exited;
+  const pids = (JSON.parse(ps.stdout()) as Array<{ pid: number }>).map((r) => r.pid);
+  for (const n of nodes) assert.ok(pids.includes(n.pid), `${n.pid} listed`);
+  assert.deepEqual(
+    pids,
+    [...pids].sort((a, b) => a - b),
+    'JSON rows by pid',
+  );
+  const table = rtprof(['ps']);
+  await table.exited;
+  const tablePids = table
+    .stdout()
+    .split('\n')
+    .slice(1)
+    .map((line) => Number(/^\s*(\d+)\s/.exec(line)?.[1]))
+    .filter((pid) => pid > 0);
+  assert.deepEqual(
+    tablePids,
+    [...tablePids].sort((a, b) => a - b),
+    'table rows by pid',
+  );
+  for (const n of nodes) n.kill();
+});
+
 test('agent --discover --match picks up new matching processes and drops dead ones', async () => {
   const agent = await startAgent(['--discover', '--match', 'disco-worker', '--interval', '500ms', '--no-attach']);
   const other = start(PYTHON, ['-c', 'import time\nwhile True: time.sleep(1)', 'unrelated']);

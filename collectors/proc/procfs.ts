@@ -198,13 +198,15 @@ export function listPids(): number[] {
     const pid = Number(name);
     if (Number.isInteger(pid) && pid > 0) pids.push(pid);
   }
-  return pids;
+  // libuv's readdir sorts names as strings ("10" before "9"): callers and `rtprof ps` want pid order.
+  return pids.sort((a, b) => a - b);
 }
 
 export function listTids(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`)
     .map(Number)
-    .filter((tid) => tid > 0);
+    .filter((tid) => tid > 0)
+    .sort((a, b) => a - b);
 }
 
 let bootTimeMs: number | undefined;

@@ -2,6 +2,7 @@
 import { Agent, type AgentOptions } from '../agent';
 import { errors } from '../errors';
 import { HELP } from '../help';
+import { plural } from '../report/format';
 import { AGENT_FLAGS, logLine, parseDuration, parseFlags, parsePid, parsePort, parseRegex, parseUrl } from './options';
 
 type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
@@ -61,7 +62,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     return 1; // every --pid was bad: each already said why in one line
   }
   logLine(
-    `agent serving ${url}/metrics (${agent.watcher.targets.size} targets${options.discover ? ', discovering' : ''}; probe socket ${agent.watcher.channel.socketPath})`,
+    `agent serving ${url}/metrics (${plural(agent.watcher.targets.size, 'target')}${options.discover ? ', discovering' : ''}; probe socket ${agent.watcher.channel.socketPath})`,
   );
   const signal = await untilSignal();
   logLine(`${signal}: shutting down`);

@@ -51,6 +51,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     logLine(
       `sample services: node pid ${node!.pid} at ${node!.url}, python pid ${python!.pid} at ${python!.url}, downstream at ${downstream.url}`,
     );
+    // The service's stderr is this terminal's: Node announces its inspector there when SIGUSR1
+    // opens it, which reads like an error unless said beforehand.
+    logLine(
+      `attaching to node pid ${node!.pid} through its inspector: the "Debugger listening on ws://127.0.0.1:9229/…", "For help, see: …" and "Debugger attached." lines are Node announcing it (expected); rtprof closes the port once its probe is in`,
+    );
     agent = new Agent({
       pids: [node!.pid, python!.pid],
       discover: false,

@@ -15,7 +15,8 @@ export async function runPs(argv: string[]): Promise<number> {
     process.stdout.write(HELP.ps);
     return 0;
   }
-  const rows = discover(undefined, new Set([process.pid, process.ppid])).map((id) => {
+  const found = discover(undefined, new Set([process.pid, process.ppid])).sort((a, b) => a.pid - b.pid);
+  const rows = found.map((id) => {
     const attach = attachability(id);
     return {
       pid: id.pid,

@@ -1,9 +1,10 @@
 // A side-by-side table of profile documents: the same rows for each, aligned in columns.
 import type { ProfileDocument } from '../report';
+import { formatTrend } from '../report/format';
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 const ms = (s: number | undefined): string => (s === undefined ? '—' : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
-const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
 
 const ROWS: Array<[string, (d: ProfileDocument) => string]> = [
   ['verdict', (d) => d.verdict],
@@ -13,7 +14,8 @@ const ROWS: Array<[string, (d: ProfileDocument) => string]> = [
   ['loop delay p99', (d) => ms(d.eventLoop?.delayS.p99)],
   ['loop delay max', (d) => ms(d.eventLoop?.delayS.max)],
   ['GC pauses (count, total)', (d) => (d.gc ? `${d.gc.count}, ${ms(d.gc.totalS)}` : '—')],
-  ['RSS (avg)', (d) => mb(d.memory.rssBytes.avg)],
+  ['RSS (avg)', (d) => mib(d.memory.rssBytes.avg)],
+  ['RSS trend', (d) => (d.memory.trend.status === 'unknown' ? 'not enough time to tell' : formatTrend(d.memory.trend, 'short'))],
   ['CPU (avg cores)', (d) => d.cpu.avgCores.toFixed(2)],
   ['throughput', (d) => (d.load ? `${d.load.rps.toFixed(0)} req/s` : '—')],
   ['latency p50 / p99', (d) => (d.load ? `${ms(d.load.latencyS.p50)} / ${ms(d.load.latencyS.p99)}` : '—')],

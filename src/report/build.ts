@@ -4,6 +4,8 @@ import { apportionInterval, leftOut, toShares, windowBreakdown } from './breakdo
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { memoryWarning, summarizeContainer } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
+import { packageVersion } from '../version';
+import { plural } from './format';
 import { processRows } from './processes';
 import { decideVerdict, explainVerdict } from './verdict';
 import { apportionService, carveThrottled, findWorkThreads, threadRows, type WorkSet } from './workThreads';
@@ -69,7 +71,7 @@ const ONLY_IDLE: Breakdown = { cpu: 0, runqueue: 0, throttled: 0, io: 0, lock: 0
 export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta): ProfileDocument {
   const warnings = [...(meta.warnings ?? [])];
   const usable = input.filter(isUsable).sort((a, b) => a.t - b.t);
-  if (usable.length < input.length) warnings.push(`${input.length - usable.length} malformed sample(s) dropped`);
+  if (usable.length < input.length) warnings.push(`${plural(input.length - usable.length, 'malformed sample')} dropped`);
   // A service (samples carrying their processes): the breakdown covers the threads that did work.
   const work: WorkSet | undefined = usable.some((s) => (s.processes?.length ?? 0) > 0) ? findWorkThreads(usable) : undefined;
   const samples = work ? usable.map((s) => ({ ...s, apportioned: apportionService(s, work) })) : usable;
@@ -124,6 +126,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
 
   return {
     rtprof: 1,
+    rtprofVersion: packageVersion(),
     target: meta.target,
     window: {
       start: new Date(startMs).toISOString(),

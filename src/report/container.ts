@@ -43,7 +43,9 @@ export function containerParts(c: ContainerSummary): string[] {
   }
   if (c.cpuLimitCores !== null) {
     const throttled = c.throttledS !== null ? `, throttled ${formatSeconds(c.throttledS)}` : '';
-    parts.push(`CPU limit ${formatLimitCores(c.cpuLimitCores)} cores${throttled}`);
+    parts.push(
+      `CPU limit ${formatLimitCores(c.cpuLimitCores)} ${formatLimitCores(c.cpuLimitCores) === '1' ? 'core' : 'cores'}${throttled}`,
+    );
   } else parts.push('no CPU limit');
   if (c.memoryLimitBytes !== null) {
     const ws =

@@ -1,6 +1,7 @@
 // Human formatting shared by the text and HTML reports: durations, bytes, percents, counts.
 // Fixed to en-US so reports read the same on every host.
 import type { LoadSummary } from './model';
+import { TREND_MIN_CHANGE_BYTES, TREND_MIN_WINDOW_S, type MemoryTrend } from './trend';
 
 /** 0.00042 → "420 µs", 0.0123 → "12.3 ms", 2.5 → "2.50 s", 95 → "1m35s", 60 → "1m00s". */
 export function formatSeconds(s: number): string {
@@ -80,10 +81,56 @@ export function formatLoadDetail(load: LoadSummary): string {
   if (lat.p90 !== undefined) parts.push(`p90 ${formatSeconds(lat.p90)}`);
   parts.push(`p99 ${formatSeconds(lat.p99)}`, `max ${formatSeconds(lat.max)}`);
   if (lat.min !== undefined) parts.push(`min ${formatSeconds(lat.min)}`);
-  parts.push(`${formatCount(load.errors)} errors`);
+  parts.push(plural(load.errors, 'error'));
   if (load.unfinished) parts.push(`${formatCount(load.unfinished)} unanswered at the end`);
   if (load.mode === 'open-loop' && load.targetRps !== undefined) {
     parts.push(`open loop at ${formatCount(load.targetRps)}/s, latency from each request's due time`);
   }
   return parts.join(' · ');
+}
+
+/** "1 pause", "2 pauses", "0 pauses"; the count formatted as formatCount does. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? one : many}`;
+}
+
+const signed = (text: string): string => (text.startsWith('-') || text === '0' || text === '0.0' ? text : `+${text}`);
+
+/** A rate pair in one unit: "+598.2 ± 11.3 MiB/min"; "-1.0 to +2.3 KiB/min" when `range`. */
+function rateGroup(a: number, b: number, range: boolean): string {
+  const { numbers, unit } = formatBytesGroup([a, b]);
+  return range ? `${signed(numbers[0]!)} to ${signed(numbers[1]!)} ${unit}/min` : `${signed(numbers[0]!)} ± ${numbers[1]} ${unit}/min`;
+}
+
+/**
+ * The memory trend for a report: "+598.2 ± 11.3 MiB/min (95 %)" when there is one, else "not enough
+ * time to tell" and why: short, for the text report's one line; long, the trend's own sentence.
+ */
+export function formatTrend(trend: MemoryTrend, detail: 'short' | 'long'): string {
+  const confidence = `${Math.round(trend.confidence * 100)} %`;
+  const iv = trend.intervalBytesPerMin;
+  if (trend.status !== 'unknown' && iv && trend.bytesPerMin !== null) {
+    return `${rateGroup(trend.bytesPerMin, (iv.high - iv.low) / 2, false)} (${confidence})`;
+  }
+  if (detail === 'long')
+    return `not enough time to tell: ${trend.reason}${iv ? ` (${rateGroup(iv.low, iv.high, true)} at ${confidence})` : ''}`;
+  // Whole seconds rounded down: an 11.6 s window reads "11 s, needs 12 s", never "12 s, needs 12 s".
+  const windowS = Math.floor(trend.windowS + 1e-6);
+  switch (trend.reasonCode) {
+    case 'zero':
+      if (iv) return `not enough time to tell (${rateGroup(iv.low, iv.high, true)} at ${confidence})`;
+      break;
+    case 'small': {
+      const moved = Math.abs(trend.bytesPerMin ?? 0) * (trend.windowS / 60);
+      const swing = trend.swingBytes ?? 0;
+      return swing > TREND_MIN_CHANGE_BYTES
+        ? `not enough time to tell (moved ${formatBytes(moved)}, swings ${formatBytes(swing)})`
+        : `not enough time to tell (moved < 1 MiB in ${windowS} s)`;
+    }
+    case 'levelled':
+      return 'not enough time to tell (levelled off)';
+    case 'samples':
+      return `not enough time to tell (${trend.samples} samples)`;
+  }
+  return `not enough time to tell (${windowS} s window, needs ${TREND_MIN_WINDOW_S} s)`;
 }

@@ -13,7 +13,8 @@ import {
   formatLoadDetail,
   formatPercent,
   formatSeconds,
-  formatSignedBytes,
+  formatTrend,
+  plural,
 } from './format';
 import { HTML_STYLE } from './htmlStyle';
 import type { BreakdownState, ProfileDocument } from './model';
@@ -127,7 +128,7 @@ function statsSection(doc: ProfileDocument): string {
     stat(
       'RSS',
       formatBytes(memory.rssBytes.avg),
-      `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · ${formatSignedBytes(memory.growthBytesPerMin)}/min`,
+      `min ${formatBytes(memory.rssBytes.min)} · max ${formatBytes(memory.rssBytes.max)} · trend ${formatTrend(memory.trend, 'long')}`,
     ),
   );
   cards.push(
@@ -143,13 +144,13 @@ function statsSection(doc: ProfileDocument): string {
     gc
       ? stat(
           'GC',
-          `${formatCount(gc.count)} pauses`,
+          plural(gc.count, 'pause'),
           `total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}`,
         )
       : stat('GC', 'n/a', 'no probe in this target'),
   );
   if (load) {
-    cards.push(stat('Load', `${formatCount(load.rps)} req/s`, `${formatCount(load.requests)} requests · ${formatLoadDetail(load)}`));
+    cards.push(stat('Load', `${formatCount(load.rps)} req/s`, `${plural(load.requests, 'request')} · ${formatLoadDetail(load)}`));
   }
   return `<section class="stats">${cards.join('')}</section>`;
 }
@@ -282,7 +283,7 @@ ${breakdownSection(doc)}
 ${statsSection(doc)}
 ${serviceSection(doc)}
 ${chartsSection(doc)}
-<footer><a id="download-json" download="rtprof-profile-${esc(String(doc.target.pid))}.json">Download the JSON document</a> · rtprof ${doc.rtprof}</footer>
+<footer><a id="download-json" download="rtprof-profile-${esc(String(doc.target.pid))}.json">Download the JSON document</a> · rtprof ${esc(doc.rtprofVersion)}</footer>
 </main>
 <script type="application/json" id="rtprof-data">${jsonForScript(doc)}</script>
 <script>${SCRIPT}</script>

@@ -7,6 +7,7 @@ export { createProgress, type Progress, type ProgressOptions, type ProgressStrea
 export { apportionInterval, windowBreakdown } from './breakdown';
 export { decideVerdict, explainVerdict } from './verdict';
 export { BREAKDOWN_STATES } from './model';
+export { memoryTrend, TREND_CONFIDENCE, TREND_MIN_WINDOW_S, type MemoryTrend } from './trend';
 export type {
   AttachMethod,
   Breakdown,

@@ -2,6 +2,7 @@
 // sample the collectors hand to the report. Field names in ProfileDocument are a public contract:
 // add fields freely, never rename or remove one.
 import type { DelayStatsNs } from '../../collectors/channel/messages';
+import type { MemoryTrend } from './trend';
 
 /**
  * The main thread's states, in the order every report shows them. `idle` is waiting with nothing in
@@ -190,7 +191,10 @@ export interface SeriesPoint {
 }
 
 export interface ProfileDocument {
+  /** The document format's version. */
   rtprof: 1;
+  /** The version of the rtprof package that made the document. */
+  rtprofVersion: string;
   target: TargetInfo;
   window: { start: string; end: string; durationS: number };
   cpu: { avgCores: number; maxCores: number; userS: number; systemS: number };
@@ -199,7 +203,10 @@ export interface ProfileDocument {
     /** A service of several processes: PSS summed over them (pre-fork workers share pages, so a
      * sum of RSS overstates what the service holds). */
     pssBytes?: { min: number; avg: number; max: number; last: number };
+    /** The raw least-squares slope, whatever its uncertainty; `trend` says whether it means anything. */
     growthBytesPerMin: number;
+    /** The slope with its standard error and interval; status unknown: not enough time to tell. */
+    trend: MemoryTrend;
   };
   eventLoop: {
     /** p50/p90/p99: duration-weighted mean of the per-interval percentiles; max: max of the maxes. */

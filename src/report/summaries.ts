@@ -2,6 +2,7 @@
 // per section of the profile document.
 import type { ProfileDocument, ProfileSample } from './model';
 import { leastSquaresSlope, maxOf, minOf, percentile, weightedMean } from './stats';
+import { memoryTrend } from './trend';
 
 export function summarizeCpu(samples: readonly ProfileSample[]): ProfileDocument['cpu'] {
   let userS = 0;
@@ -53,6 +54,7 @@ export function summarizeMemory(samples: readonly ProfileSample[]): ProfileDocum
       samples.map((s) => s.t / MS_PER_MIN),
       rss,
     ),
+    trend: memoryTrend(samples),
   };
 }
 

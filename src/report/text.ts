@@ -10,7 +10,8 @@ import {
   formatLoadDetail,
   formatPercent,
   formatSeconds,
-  formatSignedBytes,
+  formatTrend,
+  plural,
 } from './format';
 import { containerParts } from './container';
 import type { BreakdownState, ProfileDocument, Verdict } from './model';
@@ -165,7 +166,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
     ...metricLine(
       'gc',
       gc
-        ? `${formatCount(gc.count)} pauses · total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}${kinds ? ` (${kinds})` : ''}`
+        ? `${plural(gc.count, 'pause')} · total ${formatSeconds(gc.totalS)} · max ${formatSeconds(gc.maxS)} · p99 ${formatSeconds(gc.p99S)}${kinds ? ` (${kinds})` : ''}`
         : 'n/a (no probe in this target)',
       width,
     ),
@@ -176,7 +177,7 @@ function metricLines(doc: ProfileDocument, width: number): string[] {
   lines.push(
     ...metricLine(
       'memory',
-      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit}${doc.memory.pssBytes ? ` · pss avg ${formatBytes(doc.memory.pssBytes.avg)}` : ''} · ${formatSignedBytes(doc.memory.growthBytesPerMin)}/min`,
+      `rss min ${min} · avg ${avg} · max ${max} · last ${last} ${unit}${doc.memory.pssBytes ? ` · pss avg ${formatBytes(doc.memory.pssBytes.avg)}` : ''} · trend ${formatTrend(doc.memory.trend, 'short')}`,
       width,
     ),
   );

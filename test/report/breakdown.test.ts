@@ -86,3 +86,11 @@ test('no thread time gives all-zero shares rather than NaN', () => {
   assert.deepEqual(toShares(zero), zero);
   assert.equal(windowBreakdown([]).wallS, 0);
 });
+
+test('intervals left out are counted with their noun agreeing: "1 of 14 intervals left out"', () => {
+  const samples = generate({ ...IO_HEAVY, seed: 9, intervals: 14 });
+  const first = samples[0]!;
+  first.apportioned = { ...apportionInterval(first), unknown: true };
+  const { evidence } = windowBreakdown(samples);
+  assert.match(evidence.detail, /; 1 of 14 intervals left out: /);
+});

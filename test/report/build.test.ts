@@ -116,6 +116,20 @@ test('the JSON document keeps the contract field names', () => {
   assert.deepEqual(Object.keys(doc.cpu).sort(), ['avgCores', 'maxCores', 'systemS', 'userS']);
   assert.deepEqual(Object.keys(doc.memory.rssBytes).sort(), ['avg', 'last', 'max', 'min']);
   assert.ok('growthBytesPerMin' in doc.memory);
+  assert.deepEqual(Object.keys(doc.memory.trend).sort(), [
+    'bytesPerMin',
+    'confidence',
+    'effectiveSamples',
+    'intervalBytesPerMin',
+    'reason',
+    'reasonCode',
+    'samples',
+    'status',
+    'stdErrBytesPerMin',
+    'swingBytes',
+    'windowS',
+  ]);
+  assert.match(doc.rtprofVersion, /^\d+\.\d+\.\d+/, 'the package version beside the format version');
   assert.deepEqual(Object.keys(doc.eventLoop.delayS).sort(), ['max', 'p50', 'p90', 'p99']);
   assert.ok('utilization' in doc.eventLoop);
   for (const key of ['count', 'totalS', 'maxS', 'p99S', 'byKind']) assert.ok(key in doc.gc, key);
@@ -132,7 +146,7 @@ test('no samples, or malformed ones: a document that says so, breakdown still su
   const bad = { ...generate({ ...IO_HEAVY, seed: 1, intervals: 1 })[0], durationS: 0 } as ProfileSample;
   const doc = buildProfile([bad, ...generate({ ...IO_HEAVY, seed: 1, intervals: 3 })], META);
   assert.equal(doc.series.length, 3);
-  assert.ok(doc.warnings.includes('1 malformed sample(s) dropped'));
+  assert.ok(doc.warnings.includes('1 malformed sample dropped'), JSON.stringify(doc.warnings));
 });
 
 test('stats helpers: interpolated percentile and exact slope', () => {

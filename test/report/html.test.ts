@@ -2,7 +2,10 @@
 // escaped, the embedded JSON reads back exactly even when strings hold "</script>".
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { packageRoot } from '../../collectors/paths';
 import { buildProfile } from '../../src/report/build';
 import { formatBytesTick, niceBytesStep, niceStep, renderChart } from '../../src/report/charts';
 import { escapeHtml, jsonForScript } from '../../src/report/escape';
@@ -95,4 +98,16 @@ test('charts: nice axis steps, lines break at missing values, bars span interval
     ],
   });
   assert.equal(bars.match(/Z/g)?.length, 3, 'one rectangle per non-zero value');
+});
+
+test('the footer names the rtprof package version, sizes are MiB, counts agree with their nouns', () => {
+  const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const samples = generate({ ...IO_HEAVY, seed: 3, withLoop: true, withGc: true });
+  for (const s of samples) s.gc = [];
+  samples[2]!.gc = [{ kind: 'minor', durationS: 0.002 }];
+  const html = renderHtml(buildProfile(samples, META));
+  assert.match(html, new RegExp(`<footer>.*· rtprof ${version.replace(/\./g, '\\.')}</footer>`));
+  assert.match(html, /<div class="value">1 pause<\/div>/);
+  assert.match(html, /MiB/);
+  assert.doesNotMatch(html.replace(/<script[\s\S]*?<\/script>/g, ''), /\b[KMG]B\b/);
 });

@@ -134,3 +134,24 @@ test('an open-loop load says so, with p90, min and sub-ms precision, and counts 
   }
   for (const line of text.split('\n')) assert.ok(visibleWidth(line) <= 80, line);
 });
+
+test('counts agree with their nouns: 1 pause, 1 error; 2 pauses, 2 errors', () => {
+  const samples = generate({ ...IO_HEAVY, seed: 2, withLoop: true, withGc: true });
+  for (const s of samples) s.gc = [];
+  samples[3]!.gc = [{ kind: 'minor', durationS: 0.002 }];
+  const one = renderText(buildProfile(samples, { ...META, load: { ...LOAD, errors: 1 } }), { color: false });
+  assert.match(one, /^gc {10}1 pause · total 2(\.00)? ms/m);
+  assert.match(one, / 1 error$/m);
+  samples[4]!.gc = [{ kind: 'minor', durationS: 0.001 }];
+  const two = renderText(buildProfile(samples, { ...META, load: { ...LOAD, errors: 2 } }), { color: false });
+  assert.match(two, /^gc {10}2 pauses · /m);
+  assert.match(two, / 2 errors$/m);
+});
+
+test('sizes are binary units written as such (KiB, MiB, GiB), never MB', () => {
+  for (const doc of docs()) {
+    const text = renderText(doc, { color: false });
+    assert.match(text, /MiB/);
+    assert.doesNotMatch(text, /\b[KMG]B\b/);
+  }
+});
