@@ -30,6 +30,7 @@ import {
   ATTR_V8JS_RESOURCE_TYPE,
 } from './semconv';
 import type { DelayStatsNs, EventLoopStats, GcEvent, SnapshotMessage, WorkerThreadStats } from '../../collectors/channel/messages';
+import { MAX_HEAP_SPACES, MAX_RESOURCE_TYPES } from '../../collectors/channel/validate';
 import { containerStats, type ContainerIdentity, type ContainerInfo } from '../../collectors/proc/container';
 import type { ProcSample } from '../../collectors/proc/process';
 import { THREAD_STATES } from '../../collectors/proc/threadTime';
@@ -118,6 +119,8 @@ export class TargetMeters {
   private readonly v8Gc: Histogram;
   private readonly pyGc: Histogram;
   private readonly workerThreads = new Set<number>();
+  private readonly heapSpaces = new Set<string>();
+  private readonly resourceTypes = new Set<string>();
 
   constructor(
     private readonly target: TargetView,
@@ -254,6 +257,7 @@ export class TargetMeters {
       nodeLoop(s.eventLoop);
       for (const w of this.exported(s.workers)) nodeLoop(w.eventLoop, threadAttributes(w));
       for (const space of s.heap?.spaces ?? []) {
+        if (!admit(this.heapSpaces, space.name, MAX_HEAP_SPACES)) continue;
         const attrs = { [ATTR_V8JS_HEAP_SPACE_NAME]: space.name };
         result.observe(o.heapUsed!, space.usedBytes, attrs);
         result.observe(o.heapSpaceSize!, space.sizeBytes, attrs);
@@ -261,6 +265,7 @@ export class TargetMeters {
         result.observe(o.heapSpacePhysical!, space.physicalBytes, attrs);
       }
       for (const [type, count] of Object.entries(s.resources ?? {})) {
+        if (!admit(this.resourceTypes, type, MAX_RESOURCE_TYPES)) continue;
         result.observe(o.resourceActive!, count, { [ATTR_V8JS_RESOURCE_TYPE]: type });
       }
     } else if (runtime === 'cpython') {
@@ -280,6 +285,14 @@ export class TargetMeters {
       result.observe(o['work.busyTime']!, s.work.busyS);
     }
   }
+}
+
+/** Whether a label value may have series: one already seen, or a new one while fewer than max are. */
+function admit(seen: Set<string>, name: string, max: number): boolean {
+  if (seen.has(name)) return true;
+  if (seen.size >= max) return false;
+  seen.add(name);
+  return true;
 }
 
 function threadAttributes(w: { threadId: number; name: string }): Attributes {
