@@ -205,7 +205,9 @@ async function findOpenInspector(target: Target): Promise<Listener | undefined> 
 function checkPortFree(target: Target): void {
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
   if (port === 0) return;
-  const taken = listeningSockets(target.pid).find((l) => l.port === port);
+  // SIGUSR1 binds IPv4 (127.0.0.1 unless --inspect-port names a host): a listener on an IPv6
+  // address such as [::1] does not stop it; a v4 one or the dual-stack wildcard [::] may.
+  const taken = listeningSockets(target.pid).find((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
   if (taken) {
     throw new AttachError(
       `cannot attach to Node process ${target.pid}: its inspector port ${port} is taken by another process; free it, or ${fixHint()}`,
