@@ -53,3 +53,26 @@ test(
     python.kill();
   },
 );
+
+test('a probe still pending (idle CPython) when the agent stops leaves no attach marker', async () => {
+  // One blocking call on the main thread: the load is queued and runs only when Python runs again.
+  const python = start(PYTHON, ['-u', '-c', 'import time\nprint("ready")\ntime.sleep(120)']);
+  await python.waitFor(/ready/);
+  const agent = await startAgent(['--pid', String(python.pid), '--interval', '500ms']);
+  try {
+    await until(
+      () => `the probe to be pending; agent log: ${agent.stderr()}`,
+      async () => {
+        const info = ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === python.pid)!;
+        return info.probe.state === 'pending' ? info : undefined;
+      },
+      20_000,
+      200,
+    );
+    assert.equal(leftovers(agent.pid, [python.pid]).length, 1, 'its marker is there while the probe is pending');
+  } finally {
+    await agent.stop();
+  }
+  assert.deepEqual(leftovers(agent.pid, [python.pid]), [], 'no marker left after the agent stopped');
+  python.kill();
+});
