@@ -52,6 +52,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 export function boundUrl(app: FastifyInstance): string {
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') return String(addr);
-  const host = addr.family === 'IPv6' || addr.family === (6 as unknown as string) ? `[${addr.address}]` : addr.address;
+  const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   return `http://${host}:${addr.port}`;
 }
