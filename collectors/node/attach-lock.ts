@@ -16,20 +16,13 @@ const POLL_MS = 50;
 
 let chain: Promise<unknown> = Promise.resolve();
 
-/** `/run/rtprof` for root, else `$XDG_RUNTIME_DIR/rtprof`, else `<tmp>/rtprof-<uid>`. */
-export function lockDir(): string {
+/** Where the lock may live, best first: `/run/rtprof` for root, else `$XDG_RUNTIME_DIR/rtprof`; then `<tmp>/rtprof-<uid>`. */
+export function lockDirs(): string[] {
   const uid = process.geteuid?.() ?? 'user';
-  if (uid === 0) {
-    try {
-      const run = fs.statSync('/run');
-      if (run.isDirectory() && run.uid === 0 && (run.mode & 0o022) === 0) return '/run/rtprof';
-    } catch {
-      // no /run: fall through to the temp dir
-    }
-  }
   const runtimeDir = process.env.XDG_RUNTIME_DIR;
-  if (uid !== 0 && runtimeDir && path.isAbsolute(runtimeDir)) return path.join(runtimeDir, 'rtprof');
-  return path.join(os.tmpdir(), `rtprof-${uid}`);
+  const first = uid === 0 ? '/run/rtprof' : runtimeDir && path.isAbsolute(runtimeDir) ? path.join(runtimeDir, 'rtprof') : undefined;
+  const tmp = path.join(os.tmpdir(), `rtprof-${uid}`);
+  return first ? [first, tmp] : [tmp];
 }
 
 export function withAttachLock<T>(waitMs: number, fn: () => Promise<T>): Promise<T> {
@@ -47,13 +40,20 @@ export function withAttachLock<T>(waitMs: number, fn: () => Promise<T>): Promise
 }
 
 function lockFile(): string {
-  const dir = lockDir();
-  try {
-    ensureOwnDir(dir);
-  } catch (err) {
-    throw new Error(`the Node attach lock's directory is unsafe: ${(err as Error).message}; remove it and try again`);
+  const dirs = lockDirs();
+  for (const [i, dir] of dirs.entries()) {
+    try {
+      ensureOwnDir(dir);
+      return path.join(dir, LOCK_NAME);
+    } catch (err) {
+      // Cannot be made (a read-only /run in a container): the next place. Made by someone else,
+      // or open to others: never fall back from that, it is what an attacker would arrange.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== undefined && i < dirs.length - 1) continue;
+      throw new Error(`the Node attach lock's directory is unsafe: ${(err as Error).message}; remove it and try again`);
+    }
   }
-  return path.join(dir, LOCK_NAME);
+  throw new Error('no directory for the Node attach lock');
 }
 
 type Holder = 'live' | 'gone' | 'missing';
