@@ -22,6 +22,9 @@ export type AttachResult =
       method: AttachMethod;
       /** The probe will load later (e.g. a Python main thread parked in a blocking call). */
       pending?: boolean;
+      /** With pending: the attach marker (as the agent reaches it), for the agent to remove if the
+       * probe has not connected by the time the target or the agent goes away. */
+      marker?: string;
       note?: string;
     }
   | {

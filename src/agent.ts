@@ -7,7 +7,7 @@ import { errors } from './errors';
 import { AGENT } from './metrics/instruments';
 import { parseResourceAttributes } from './metrics/resourceEnv';
 import { containerAttributes, PullReader, SCOPE_NAME, TargetMeters } from './metrics/targetMeters';
-import { buildServer } from './server';
+import { boundUrl, buildServer } from './server';
 import type { Target } from './target';
 import { Watcher, type WatcherOptions } from './watcher';
 
@@ -19,6 +19,8 @@ export interface AgentOptions extends WatcherOptions {
   withCommandLine: boolean;
 }
 
+const RENDER_REUSE_MS = 1000;
+
 export class Agent {
   readonly watcher: Watcher;
   private readonly meters = new Map<string, TargetMeters>();
@@ -29,6 +31,9 @@ export class Agent {
   private readonly agentProvider: MeterProvider;
   private server: FastifyInstance | undefined;
   private readonly startedAt = Date.now();
+  /** Bumped whenever what a scrape shows may have changed (a tick, a snapshot, a target). */
+  private generation = 0;
+  private rendered: { generation: number; at: number; text: Promise<string> } | undefined;
 
   constructor(readonly options: AgentOptions) {
     this.watcher = new Watcher(options);
@@ -39,6 +44,7 @@ export class Agent {
     this.watcher.on('added', (t) => this.onAdded(t));
     this.watcher.on('removed', (t) => this.onRemoved(t));
     this.watcher.on('snapshot', (t, snap) => this.meters.get(t.key)?.recordSnapshot(snap));
+    for (const event of ['tick', 'snapshot', 'added', 'removed'] as const) this.watcher.on(event, () => this.generation++);
     if (options.otlp) reportOtlpErrorsTo(options.log);
     this.agentProvider = new MeterProvider({ readers: [this.agentReader] });
     const meter = this.agentProvider.getMeter(SCOPE_NAME);
@@ -68,7 +74,7 @@ export class Agent {
       }
     }
     this.server = buildServer({
-      renderMetrics: () => this.renderMetrics(),
+      renderMetrics: () => this.renderShared(),
       targets: () => [...this.watcher.targets.values()].map((t) => t.toJSON()),
       health: () => ({
         targets: this.watcher.targets.size,
@@ -77,13 +83,32 @@ export class Agent {
       }),
     });
     try {
-      return await this.server.listen({ host: this.options.host, port: this.options.port });
+      await this.server.listen({ host: this.options.host, port: this.options.port });
+      return boundUrl(this.server);
     } catch (err) {
       await this.stop();
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw errors.portInUse(this.options.host, String(this.options.port));
       throw errors.listenFailed(this.options.host, String(this.options.port), (err as Error).message);
     }
+  }
+
+  /**
+   * A burst of scrapes (HA Prometheus pairs, many dashboards) shares one render while nothing has
+   * changed: rendering collects every target, and 100 renders in a row queued scrapes for seconds.
+   * At most RENDER_REUSE_MS old, as cgroup files are read at render time.
+   */
+  private renderShared(): Promise<string> {
+    const now = Date.now();
+    const last = this.rendered;
+    if (last && last.generation === this.generation && now - last.at < RENDER_REUSE_MS) return last.text;
+    const text = this.renderMetrics();
+    const entry = { generation: this.generation, at: now, text };
+    this.rendered = entry;
+    text.catch(() => {
+      if (this.rendered === entry) this.rendered = undefined;
+    });
+    return text;
   }
 
   async renderMetrics(): Promise<string> {

@@ -78,6 +78,12 @@ export const errors = {
     1,
     (pid) => `pid ${pid} is in another network namespace and reaching its inspector needs nsenter: apt-get install util-linux`,
   ),
+  otherUser: define(
+    'RTPROF_ERR_OTHER_USER',
+    1,
+    (pid, uid, agentUid) =>
+      `pid ${pid} runs as uid ${uid} and its probe could not connect to this agent (uid ${agentUid}): run the agent as root or as uid ${uid}`,
+  ),
   launchFailed: define('RTPROF_ERR_LAUNCH', 1, (cmd, why) => `cannot start '${cmd}': ${why}`),
 };
 

@@ -19,6 +19,8 @@ export interface ProbeAttacherOptions {
   /** see WatcherOptions.gcPauses */
   gcPauses?: boolean;
   log: (line: string) => void;
+  /** A probe queued in an idle target left this marker file: whoever stops watching removes it. */
+  onPendingMarker?: (pid: number, marker: string) => void;
 }
 
 export class ProbeAttacher {
@@ -59,6 +61,7 @@ export class ProbeAttacher {
     });
     if (target.probe.state === 'connected') return; // the hello beat the attach's own return
     if (result.ok && result.pending) {
+      if (result.marker) this.options.onPendingMarker?.(target.pid, result.marker);
       target.probe.pending(result.method, 'probe pending: target idle (loads when it next runs code)');
       this.options.log(`target ${target.label()}: probe pending: target idle; watching from /proc meanwhile`);
     } else if (result.ok) {

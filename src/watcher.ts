@@ -3,6 +3,7 @@
 // once), --discover, and the probe channel; attaching is probeAttacher.ts's. The agent and
 // `rtprof profile` both run on it; neither formats anything here.
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import type { HelloMessage, SnapshotMessage } from '../collectors/channel/messages';
 import { ChannelServer, defaultSocketPath } from '../collectors/channel/server';
 import { identify, type ProcessIdentity } from '../collectors/proc/identity';
@@ -56,6 +57,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   readonly channel: ChannelServer;
   /** Sockets and probe files inside targets in other mount/pid namespaces (containers). */
   private readonly inside: InsideSockets;
+  /** Attach markers of probes that are pending (queued in an idle target), by pid. */
+  private readonly pendingMarkers = new Map<number, string>();
   private readonly hub: SamplerHub;
   private readonly roots = new ServiceRoots();
   private readonly discoverer: Discoverer;
@@ -74,7 +77,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       adopt: (pid, token) => this.adoptDescendant(pid, token),
     });
     this.inside = new InsideSockets(this.channel, options.log);
-    this.attacher = new ProbeAttacher(this.channel, this.inside, options, (t) => !this.stopped && this.targets.get(t.pid) === t);
+    this.attacher = new ProbeAttacher(
+      this.channel,
+      this.inside,
+      { ...options, onPendingMarker: (pid, marker) => this.pendingMarkers.set(pid, marker) },
+      (t) => !this.stopped && this.targets.get(t.pid) === t,
+    );
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.targets.get(pid)?.probe.lost());
@@ -210,6 +218,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (target.identity.runtime === 'other') target = this.reidentify(target) ?? target;
     // A container's version is not read from its binary (see identity.ts): the probe tells it.
     if (target.identity.runtimeVersion === undefined) target.identity.runtimeVersion = hello.runtimeVersion;
+    this.pendingMarkers.delete(hello.pid); // the probe removes its marker as it connects
     target.probe.connected(hello);
     this.options.log(`target ${target.label()}: probe connected (${hello.runtime} ${hello.runtimeVersion}, ${hello.attach})`);
   }
@@ -260,6 +269,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.drop(target);
     this.channel.revokeToken(target.pid);
     this.inside.close(target.pid);
+    this.removeMarker(target.pid);
     this.options.log(`target ${target.label()} ${why}; no longer watched`);
     this.emit('removed', target, why);
   }
@@ -307,5 +317,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const target of this.targets.values()) target.proc.close();
     await this.channel.close();
     this.inside.closeAll();
+    for (const pid of [...this.pendingMarkers.keys()]) this.removeMarker(pid);
+  }
+
+  /** A probe still pending when its target or the agent goes away leaves no marker behind. */
+  private removeMarker(pid: number): void {
+    const marker = this.pendingMarkers.get(pid);
+    if (marker === undefined) return;
+    this.pendingMarkers.delete(pid);
+    try {
+      fs.rmSync(marker, { force: true });
+    } catch {
+      // its directory went with the target's
+    }
   }
 }

@@ -1,6 +1,8 @@
 // Channel sockets inside targets' own filesystems: a target in another mount namespace (a container)
-// cannot see the agent's socket path, so the agent binds one more listening socket in a directory
-// it makes in the target's /tmp (through /proc/PID/root) and serves it with the same ChannelServer.
+// cannot see the agent's socket path, and one running as another user than a root agent may not
+// enter its private socket dir, so the agent binds one more listening socket in a directory it
+// makes in the target's /tmp (through /proc/PID/root), owned by the target's uid, and serves it
+// with the same ChannelServer.
 // A path-bound unix socket is reachable from any network namespace; only its path must be visible.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -8,6 +10,7 @@ import * as path from 'node:path';
 import { createTargetDir, namespaceView, needsInsideChannel } from '../proc/namespaces';
 import type { TargetDir } from '../proc/namespaces';
 import type { ChannelServer } from './server';
+import { errors } from '../../src/errors';
 
 /** Where a target's probe connects, and the directory for files it must read (absent: the agent's own paths work). */
 export interface TargetReach {
@@ -39,6 +42,11 @@ export class InsideSockets {
     const known = this.byPid.get(pid);
     if (known) return { socketPath: known.socketPath, dir: known.dir };
     const view = namespaceView(pid);
+    const euid = process.geteuid?.();
+    if (euid !== undefined && euid !== 0 && view.uid !== euid) {
+      // Only root can hand a socket to another user: fail before injecting a probe that cannot connect.
+      throw errors.otherUser(String(pid), String(view.uid), String(euid));
+    }
     if (!needsInsideChannel(view)) return { socketPath: this.channel.socketPath };
     const dir = createTargetDir(view);
     try {
@@ -57,7 +65,8 @@ export class InsideSockets {
       if (process.getuid?.() === 0 && dir.owner.uid > 0) fs.lchownSync(onHost, dir.owner.uid, dir.owner.gid);
       const inside: Inside = { dir, server, socketPath: path.join(dir.inTarget, SOCKET_NAME) };
       this.byPid.set(pid, inside);
-      this.log(`target ${pid} is in another mount/pid namespace: its probe connects to ${inside.socketPath} inside it`);
+      const why = !view.same.mnt || !view.same.pid ? 'is in another mount/pid namespace' : `runs as uid ${view.uid}`;
+      this.log(`target ${pid} ${why}: its probe connects to ${inside.socketPath}, a socket made for it`);
       return { socketPath: inside.socketPath, dir };
     } catch (err) {
       dir.remove();

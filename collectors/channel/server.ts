@@ -12,6 +12,7 @@ import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
 import type { HelloMessage, SnapshotMessage } from './messages';
 import { DROP_REASONS, parseProbeLine } from './validate';
 import type { DropReason } from './validate';
+import { ensureOwnDir } from '../privateDir';
 
 export interface ChannelOptions {
   socketPath: string;
@@ -98,7 +99,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     this.adopt = opts.adopt ?? (() => false);
   }
 
-  /** Creates the parent dir (0700), removes a stale socket, listens, chmods the socket 0600. */
+  /** Creates the parent dir (0700) or checks the existing one, removes a stale socket, listens, chmods the socket 0600. */
   async listen(): Promise<void> {
     if (this.server) throw new Error('channel server is already listening');
     prepareSocketDir(path.dirname(this.socketPath));
@@ -116,7 +117,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       });
     });
     server.on('error', (err) => this.log(`channel: server error: ${err.message}`));
-    // The dir is 0700 already; the chmod keeps the socket private even if the dir is moved/relaxed.
+    // The chmod keeps the socket private in a shared dir, or if its dir is moved/relaxed.
     fs.chmodSync(this.socketPath, 0o600);
     this.server = server;
   }
@@ -345,19 +346,9 @@ export function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The socket's dir must be ours and private: another user who can write there could swap the socket. */
+/** The socket's dir is made private, or, when it exists, must not let another user swap the socket. */
 function prepareSocketDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = fs.lstatSync(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory()) throw new Error(`channel socket dir ${dir} is not a directory`);
-  if (uid !== undefined && st.uid !== uid) {
-    throw new Error(`channel socket dir ${dir} belongs to uid ${st.uid}, not to us (uid ${uid}); choose another --socket`);
-  }
-  if ((st.mode & 0o022) !== 0) {
-    // Ours but writable by others (e.g. created by hand): tighten rather than refuse.
-    fs.chmodSync(dir, st.mode & 0o755);
-  }
+  ensureOwnDir(dir, true);
 }
 
 /** Removes a socket file left by a dead agent; refuses when a live agent still answers on it. */

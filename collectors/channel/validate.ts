@@ -22,8 +22,19 @@ export type ParseResult = { ok: true; msg: ProbeMessage } | { ok: false; reason:
 const RUNTIMES = new Set(['nodejs', 'cpython']);
 const ATTACH_METHODS = new Set(['preload', 'inspector', 'gdb', 'remote_exec']);
 const MAX_GC_EVENTS = 1000;
-const MAX_MAP_KEYS = 256;
 const MAX_STRING = 256;
+// Each name below becomes a label value of its own series: they come from small known sets or a
+// narrow shape with a low count, so a probe (or whatever holds its token) cannot flood /metrics.
+// V8's gc types (perf_hooks' NODE_PERFORMANCE_GC_*) and CPython's generations.
+const GC_KINDS = new Set(['minor', 'major', 'incremental', 'weakcb', 'other', ...Array.from({ length: 10 }, (_, i) => `gen${i}`)]);
+/** Names of libuv resource types (TCPSocketWrap, Timeout, FSReqCallback, ...). */
+export const MAX_RESOURCE_TYPES = 32;
+const RESOURCE_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** V8 heap spaces (new_space, old_space, code_large_object_space, ...): 13 in Node 22. */
+export const MAX_HEAP_SPACES = 32;
+const HEAP_SPACE = /^[a-z][a-z0-9_]{0,62}_space$/;
+// Above 2^53 nothing on the channel is a real count, time or size (1e308 would pass isFinite).
+const MAX_NUMBER = Number.MAX_SAFE_INTEGER;
 
 type Obj = Record<string, unknown>;
 
@@ -33,7 +44,7 @@ function isObj(v: unknown): v is Obj {
 
 /** A finite number >= 0 (every quantity on the channel is a count, a time or a size). */
 function isNum(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return typeof v === 'number' && v >= 0 && v <= MAX_NUMBER;
 }
 
 function isInt(v: unknown): v is number {
@@ -53,34 +64,43 @@ function isDelayStats(v: unknown): v is DelayStatsNs {
   return ['min', 'mean', 'p50', 'p90', 'p99', 'max'].every((k) => isNum(v[k]));
 }
 
-function isCountMap(v: unknown): boolean {
+function isResources(v: unknown): boolean {
   if (!isObj(v)) return false;
   const keys = Object.keys(v);
-  return keys.length <= MAX_MAP_KEYS && keys.every((k) => k.length <= MAX_STRING && isNum(v[k]));
+  return keys.length <= MAX_RESOURCE_TYPES && keys.every((k) => RESOURCE_TYPE.test(k) && isNum(v[k]));
+}
+
+function isGcKind(v: unknown): boolean {
+  return typeof v === 'string' && GC_KINDS.has(v);
 }
 
 function isGcEvent(v: unknown): boolean {
-  return isObj(v) && isStr(v.kind, 32) && isNum(v.durationS) && optional(v, 'collected', isNum) && optional(v, 'uncollectable', isNum);
+  return isObj(v) && isGcKind(v.kind) && isNum(v.durationS) && optional(v, 'collected', isNum) && optional(v, 'uncollectable', isNum);
 }
 
 function isGcTotals(v: unknown): boolean {
   if (!isObj(v) || !isNum(v.count)) return false;
   if (!optional(v, 'collected', isNum) || !optional(v, 'uncollectable', isNum)) return false;
   if (v.byKind === undefined) return true;
-  if (!isObj(v.byKind) || Object.keys(v.byKind).length > 32) return false;
+  if (!isObj(v.byKind) || !Object.keys(v.byKind).every(isGcKind)) return false;
   return Object.values(v.byKind).every(
     (k) => isObj(k) && isNum(k.count) && optional(k, 'collected', isNum) && optional(k, 'uncollectable', isNum),
   );
 }
 
 function isHeapSpace(v: unknown): boolean {
-  return isObj(v) && isStr(v.name, 64) && ['sizeBytes', 'usedBytes', 'availableBytes', 'physicalBytes'].every((k) => isNum(v[k]));
+  return (
+    isObj(v) &&
+    typeof v.name === 'string' &&
+    HEAP_SPACE.test(v.name) &&
+    ['sizeBytes', 'usedBytes', 'availableBytes', 'physicalBytes'].every((k) => isNum(v[k]))
+  );
 }
 
 function isHeap(v: unknown): boolean {
   if (!isObj(v)) return false;
   if (!optional(v, 'usedBytes', isNum) || !optional(v, 'totalBytes', isNum)) return false;
-  return v.spaces === undefined || (Array.isArray(v.spaces) && v.spaces.length <= 64 && v.spaces.every(isHeapSpace));
+  return v.spaces === undefined || (Array.isArray(v.spaces) && v.spaces.length <= MAX_HEAP_SPACES && v.spaces.every(isHeapSpace));
 }
 
 function isEventLoop(v: unknown): boolean {
@@ -142,7 +162,7 @@ function checkSnapshot(o: Obj): string | null {
   if (!optional(o, 'gc', (g) => isGcEvents(g, MAX_GC_EVENTS))) return 'gc';
   if (!optional(o, 'gcTotals', isGcTotals)) return 'gcTotals';
   if (!optional(o, 'heap', isHeap)) return 'heap';
-  if (!optional(o, 'resources', isCountMap)) return 'resources';
+  if (!optional(o, 'resources', isResources)) return 'resources';
   if (!optional(o, 'interpreter', (v) => isObj(v) && optional(v, 'delayNs', isDelayStats))) return 'interpreter';
   if (!optional(o, 'threads', isInt)) return 'threads';
   if (!optional(o, 'work', isWork)) return 'work';

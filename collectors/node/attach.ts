@@ -206,7 +206,9 @@ async function findOpenInspector(target: Target): Promise<Listener | undefined> 
 function checkPortFree(target: Target): void {
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
   if (port === 0) return;
-  const taken = listeningSockets(target.pid).find((l) => l.port === port);
+  // SIGUSR1 binds IPv4 (127.0.0.1 unless --inspect-port names a host): a listener on an IPv6
+  // address such as [::1] does not stop it; a v4 one or the dual-stack wildcard [::] may.
+  const taken = listeningSockets(target.pid).find((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
   if (taken) {
     throw new AttachError(
       `cannot attach to Node process ${target.pid}: its inspector port ${port} is taken by another process; free it, or ${fixHint()}`,
@@ -226,10 +228,19 @@ function signal(target: Target): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A listener that appeared since `before` on the port SIGUSR1 opens. Any other new port is the
+ * application's (its own inspector.open(), an HTTP server starting): never ours to use or close.
+ */
+function newInspectorListener(target: Target, before: Set<string>): Listener | undefined {
+  const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
+  return safeListeners(target.pid).find((l) => !before.has(l.inode) && (port === 0 || l.port === port));
+}
+
 async function waitForNewListener(target: Target, before: Set<string>): Promise<Listener> {
   while (remaining(target) > 0) {
     ensureAlive(target);
-    const opened = safeListeners(target.pid).find((l) => !before.has(l.inode));
+    const opened = newInspectorListener(target, before);
     if (opened) return opened;
     await sleep(POLL_MS);
   }
@@ -357,7 +368,7 @@ function closeLateInspector(target: Target, before: Set<string>): void {
   const until = Date.now() + LATE_INSPECTOR_WATCH_MS;
   const timer = setInterval(() => {
     if (Date.now() > until || !isSameProcess(target.pid, target.startTime)) return clearInterval(timer);
-    const opened = safeListeners(target.pid).find((l) => !before.has(l.inode));
+    const opened = newInspectorListener(target, before);
     if (!opened) return;
     clearInterval(timer);
     const late: Target = { ...target, deadline: Date.now() + 5000 };

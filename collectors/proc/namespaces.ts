@@ -75,7 +75,9 @@ export function namespaceView(pid: number): NamespaceView {
 export function needsInsideChannel(view: NamespaceView): boolean {
   // Another pid namespace alone also gets its own socket: its hello carries a pid only that socket
   // can translate.
-  return !view.same.mnt || !view.same.pid;
+  // A root agent's socket dir is 0700: a target running as another user could not connect to it,
+  // so it gets a socket of its own, owned by its uid.
+  return !view.same.mnt || !view.same.pid || (process.geteuid?.() === 0 && view.uid !== 0);
 }
 
 /** A path of the target's filesystem as the agent reaches it. */

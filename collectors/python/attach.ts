@@ -114,7 +114,7 @@ async function awaitProbe(
     removeQuietly(marker);
     return { ok: false, reason: `process ${pid} exited during attach` };
   }
-  return { ok: true, method, pending: true, note: `probe pending: target idle (${note})` };
+  return { ok: true, method, pending: true, marker, note: `probe pending: target idle (${note})` };
 }
 
 async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {

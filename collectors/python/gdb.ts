@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ptraceRefused } from './target';
 
-export const GDB_MISSING = 'gdb is not installed: apt-get install gdb (needed to attach to CPython 3.8-3.13)';
+export const GDB_MISSING =
+  'gdb is not installed (not in PATH, /usr/bin or /usr/local/bin): apt-get install gdb (needed to attach to CPython 3.8-3.13)';
 
 export type GdbOutcome =
   | { ok: true; via: 'syscall' | 'safepoint' | 'idle'; detail: string }
@@ -26,8 +27,12 @@ export interface GdbRun {
 }
 
 /** The gdb on PATH, or null. */
-export function findGdb(envPath: string = process.env.PATH ?? ''): string | null {
-  for (const dir of envPath.split(path.delimiter)) {
+// Where distributions install gdb: an agent started with a narrow PATH (a unit file, sudo's
+// secure_path, a container's ENV) still finds it.
+const GDB_DIRS = ['/usr/bin', '/usr/local/bin', '/bin', '/usr/libexec/gdb'];
+
+export function findGdb(envPath: string = process.env.PATH ?? '', usual: readonly string[] = GDB_DIRS): string | null {
+  for (const dir of [...envPath.split(path.delimiter), ...usual]) {
     if (!dir) continue;
     const candidate = path.join(dir, 'gdb');
     try {

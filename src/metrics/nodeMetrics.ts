@@ -2,6 +2,7 @@
 // each worker thread), V8 heap spaces and active libuv resources, and V8 GC pauses by kind.
 import type { Attributes, BatchObservableResult, Histogram, Meter } from '@opentelemetry/api';
 import type { EventLoopStats, GcEvent, SnapshotMessage, WorkerThreadStats } from '../../collectors/channel/messages';
+import { MAX_HEAP_SPACES, MAX_RESOURCE_TYPES } from '../../collectors/channel/validate';
 import { NODE } from './instruments';
 import { BatchSignal, DelayGauges, gcHistogramOf, observablesOf, type Observables, type SnapshotSource } from './observables';
 import {
@@ -79,8 +80,12 @@ const HEAP = {
   resourceActive: NODE.resourceActive,
 };
 
-/** V8 heap spaces and the libuv resources keeping the loop alive. */
+/** V8 heap spaces and the libuv resources keeping the loop alive. Their names come from the probe:
+ * at most MAX_HEAP_SPACES and MAX_RESOURCE_TYPES of each get series per target, the first seen. */
 export class V8HeapMetrics extends BatchSignal<typeof HEAP, SnapshotSource> {
+  private readonly heapSpaces = new Set<string>();
+  private readonly resourceTypes = new Set<string>();
+
   constructor(meter: Meter, source: SnapshotSource) {
     super(meter, HEAP, source);
   }
@@ -90,6 +95,7 @@ export class V8HeapMetrics extends BatchSignal<typeof HEAP, SnapshotSource> {
     const s = this.source.lastSnapshot;
     if (!s) return;
     for (const space of s.heap?.spaces ?? []) {
+      if (!admit(this.heapSpaces, space.name, MAX_HEAP_SPACES)) continue;
       const attrs = { [ATTR_V8JS_HEAP_SPACE_NAME]: space.name };
       result.observe(o.heapUsed, space.usedBytes, attrs);
       result.observe(o.heapSpaceSize, space.sizeBytes, attrs);
@@ -97,9 +103,18 @@ export class V8HeapMetrics extends BatchSignal<typeof HEAP, SnapshotSource> {
       result.observe(o.heapSpacePhysical, space.physicalBytes, attrs);
     }
     for (const [type, count] of Object.entries(s.resources ?? {})) {
+      if (!admit(this.resourceTypes, type, MAX_RESOURCE_TYPES)) continue;
       result.observe(o.resourceActive, count, { [ATTR_V8JS_RESOURCE_TYPE]: type });
     }
   }
+}
+
+/** Whether a label value may have series: one already seen, or a new one while fewer than max are. */
+function admit(seen: Set<string>, name: string, max: number): boolean {
+  if (seen.has(name)) return true;
+  if (seen.size >= max) return false;
+  seen.add(name);
+  return true;
 }
 
 /** GC pauses, recorded as snapshots arrive (once each): main thread and worker threads. */

@@ -1,0 +1,77 @@
+// The inspector port around an attach. After SIGUSR1 rtprof closes only the inspector it opened: a
+// target whose own code answers SIGUSR1 by opening an inspector on another port keeps it (before,
+// rtprof took that port for its own, ran the probe through it and closed it, and closed any
+// inspector opening in the next 60 s). And a listener on [::1] at the debug port does not stop an
+// attach: SIGUSR1 binds 127.0.0.1.
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { test } from 'node:test';
+import { startAgent } from '../../helpers/agent';
+import { sleep, start, until } from '../../helpers/processes';
+import { nodeFixture } from '../../helpers/spawn';
+
+async function inspectorAnswers(port: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+test("the application's own inspector, opened on SIGUSR1, is neither used nor closed", async () => {
+  const target = start(process.execPath, [nodeFixture('own-inspector.cjs')]);
+  await target.waitFor(/^ready/m);
+  const agent = await startAgent(['--pid', String(target.pid)]);
+  try {
+    const [, port] = await target.waitFor(/^opened (\d+)/m, 15_000);
+    type Info = { pid: number; probe: { state: string; message: string | null } };
+    const probe = await until(
+      'the attach to give up',
+      async () => {
+        const p = ((await (await agent.get('/api/targets')).json()) as Info[]).find((t) => t.pid === target.pid)!.probe;
+        return p.state === 'failed' ? p : undefined;
+      },
+      20_000,
+      200,
+    );
+    assert.match(probe.message ?? '', /no inspector port appeared/);
+    // The late-inspector watch polls every 200 ms: 1.5 s is seven chances to (wrongly) close it.
+    await sleep(1500);
+    assert.equal(await inspectorAnswers(port!), true, `the app's inspector on port ${port} is still open`);
+  } finally {
+    await agent.stop();
+    target.kill();
+  }
+});
+
+test('a listener on [::1] at the debug port: the attach still goes through 127.0.0.1', async (t) => {
+  // Port 9339, not 9229: a listener on the default port would make other agents on this host refuse.
+  const port = 9339;
+  const v6 = net.createServer();
+  const listening = await new Promise<boolean>((resolve) => {
+    v6.once('error', () => resolve(false));
+    v6.listen({ host: '::1', port, ipv6Only: true }, () => resolve(true));
+  });
+  if (!listening) return t.skip(`cannot listen on [::1]:${port} here`);
+  const target = start(process.execPath, [`--inspect-port=${port}`, '-e', 'setInterval(() => {}, 100); console.log("ready")']);
+  await target.waitFor(/ready/);
+  const agent = await startAgent(['--pid', String(target.pid)]);
+  try {
+    type Info = { pid: number; probe: { state: string; message: string | null } };
+    const probe = await until(
+      'the probe to connect or fail',
+      async () => {
+        const p = ((await (await agent.get('/api/targets')).json()) as Info[]).find((x) => x.pid === target.pid)!.probe;
+        return p.state === 'connected' || p.state === 'failed' ? p : undefined;
+      },
+      20_000,
+      200,
+    );
+    assert.equal(probe.state, 'connected', probe.message ?? '');
+  } finally {
+    await agent.stop();
+    target.kill();
+    v6.close();
+  }
+});
