@@ -75,6 +75,20 @@ function book(into: KindTimes, state: KindState, seconds: number): void {
   if (seconds > 0 && Number.isFinite(seconds)) into[state] += seconds;
 }
 
+const WAIT_KINDS = KIND_STATES.filter((k) => k !== 'cpu' && k !== 'runqueue');
+
+/** Books a wait no look saw in proportion to the waits seen so far this interval (else as `fallback`). */
+function bookUnseenWait(into: KindTimes, fallback: KindState, seconds: number): void {
+  if (!(seconds > 0)) return;
+  const seen = WAIT_KINDS.map((k) => [k, into[k]] as const).filter(([, s]) => s > 0);
+  const total = seen.reduce((sum, [, s]) => sum + s, 0);
+  if (total <= 0) {
+    book(into, fallback, seconds);
+    return;
+  }
+  for (const [k, s] of seen) into[k] += (seconds * s) / total;
+}
+
 /**
  * Closes one thread's interval: its states must add up to the wall time it was watched. Run-queue
  * time that arrived late (a wait that began in an earlier interval) can overshoot: cpu and runqueue
@@ -264,11 +278,14 @@ export class ThreadSet {
       // both times: what schedstat has not explained yet is a run-queue wait still to come.
       // Seen runnable both times but it went to sleep in between (a voluntary switch: on a busy
       // host an event loop is often caught queued for a CPU at both looks while it slept between
-      // them): the unexplained time is that sleep, in the wait it was last seen in, not run queue.
+      // them): the unexplained time is that sleep, not run queue. Which wait it was no look saw, so
+      // it is shared out like the waits this thread was seen in this interval (a pool thread's
+      // short downstream read between two looks at its CPU is like its other reads, not like the
+      // idle wait for work it was last seen in).
       if (state !== 'R') book(f.acc, kind ?? 'other', remS);
       else if (last.kind !== undefined && f.lastState !== 'R') book(f.acc, last.kind, remS);
       else if (voluntary !== undefined && f.lastVoluntary !== undefined && voluntary > f.lastVoluntary)
-        book(f.acc, last.kind ?? 'other', remS);
+        bookUnseenWait(f.acc, last.kind ?? 'other', remS);
       else f.heldS += Math.max(0, remS);
     }
     f.last = { wallNs: now, cpuNs, rqNs, kind: kind ?? f.last?.kind };
