@@ -3,16 +3,18 @@
 // schema); a bad line is counted by reason and dropped, a bad hello closes that connection only.
 
 import { EventEmitter } from 'node:events';
-import { timingSafeEqual, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './messages';
 import type { HelloMessage, SnapshotMessage } from './messages';
 import { DROP_REASONS, parseProbeLine } from './validate';
 import type { DropReason } from './validate';
-import { ensureOwnDir } from '../privateDir';
+import { prepareSocketDir, removeStaleSocket } from './socketFile';
+import { newToken, sameToken } from './tokens';
+
+export { defaultSocketPath } from './socketFile';
+export { newToken, sameToken } from './tokens';
 
 export interface ChannelOptions {
   socketPath: string;
@@ -58,16 +60,6 @@ interface Connection {
 export interface PidAlias {
   pid: number;
   nsPid: number;
-}
-
-/** `$XDG_RUNTIME_DIR/rtprof/agent-<pid>.sock`, else `/tmp/rtprof-<uid>/agent-<pid>.sock`. */
-export function defaultSocketPath(agentPid: number = process.pid): string {
-  const runtimeDir = process.env.XDG_RUNTIME_DIR;
-  const dir =
-    runtimeDir && path.isAbsolute(runtimeDir)
-      ? path.join(runtimeDir, 'rtprof')
-      : path.join(os.tmpdir(), `rtprof-${process.getuid?.() ?? 'user'}`);
-  return path.join(dir, `agent-${agentPid}.sock`);
 }
 
 export class ChannelServer extends EventEmitter<ChannelServerEvents> {
@@ -333,49 +325,4 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       this.log(`channel: '${event}' listener threw: ${(err as Error).stack ?? String(err)}`);
     }
   }
-}
-
-/** A fresh random token (32 url-safe characters). */
-export function newToken(): string {
-  return randomBytes(24).toString('base64url');
-}
-
-export function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The socket's dir is made private, or, when it exists, must not let another user swap the socket. */
-function prepareSocketDir(dir: string): void {
-  ensureOwnDir(dir, true);
-}
-
-/** Removes a socket file left by a dead agent; refuses when a live agent still answers on it. */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new Error(`channel socket path ${socketPath} exists and is not a socket; remove it or choose another --socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.createConnection(socketPath);
-    const timer = setTimeout(() => {
-      probe.destroy();
-      resolve(true); // accepted-but-silent or slow: treat as alive rather than steal it
-    }, 1000);
-    probe.once('connect', () => {
-      clearTimeout(timer);
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  if (live) throw new Error(`channel socket ${socketPath} is in use by a running agent; stop it or choose another --socket`);
-  fs.unlinkSync(socketPath);
 }
