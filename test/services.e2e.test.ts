@@ -40,6 +40,7 @@ const VERDICT_GAP: Partial<Record<string, string>> = {
   'node-worker-threads': 'the loop waits for helpers and downstreams at once',
 };
 const CORES_TOLERANCE = 0.1;
+const PROCESS_CORES_TOLERANCE = 0.15;
 
 let downstream: Started;
 let downstreamUrl: string;
@@ -158,8 +159,10 @@ function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService)
     assert.ok(meter.seen().includes(p.pid), `${p.pid} is in the tree: ${ctx}`);
     assert.equal(p.runtime, spec.runtime, `runtime of ${p.pid}: ${ctx}`);
     const cores = (truth.perPidCpuS[p.pid] ?? 0) / truth.windowS;
+    // Per process the window's edges weigh more than for the tree (which worker took the request
+    // that straddles an edge; /proc's 10 ms ticks): ± 15 % or 0.05 core, the tree's sum ± 10 %.
     assert.ok(
-      near(p.cpu.avgCores, cores, Math.max(0.03, CORES_TOLERANCE * cores)),
+      near(p.cpu.avgCores, cores, Math.max(0.05, PROCESS_CORES_TOLERANCE * cores)),
       `cpu of ${p.pid}: ${p.cpu.avgCores} vs ${cores}: ${ctx}`,
     );
     assert.ok((p.memory.pssBytes ?? 0) > 0, `pss of ${p.pid}: ${ctx}`);
