@@ -171,7 +171,7 @@ export async function accuracy(): Promise<BenchResult> {
     `Sample services (sample-apps/node/server.js, sample-apps/python/asyncio_app.py) driven open-loop at a fixed rate ` +
       `(test/helpers/openLoopTruth.ts: each request sent when due, whatever is in flight) for ${DURATION_S} s profiles. ` +
       `Truth: the client's in-flight time and the main thread's schedstat over the intervals the profile's shares cover; ` +
-      `io = in-flight time less the thread's CPU and run queue while a request was in flight (schedstat polled every 5 ms). A CPU-only handler's truth is io 0 by construction. Handlers: cpu = \`${PATHS.cpu}\`, ` +
+      `io = in-flight time less the thread's CPU and run queue while a request was in flight (schedstat polled every 2 ms). A CPU-only handler's truth is io 0 by construction. Handlers: cpu = \`${PATHS.cpu}\`, ` +
       `io = \`${PATHS.io}\`, mixed = \`${PATHS.mixed}\`. Load = rate / saturation (one loop's requests per second at 100 % CPU; ` +
       `for io, one request always in flight).`,
     '',

@@ -9,7 +9,7 @@
 //              client's view of in-flight is the server's, give or take a socket hop)
 //   cpu, rq  = the main thread's on-CPU and run-queue time (/proc/PID/task/PID/schedstat)
 //   io       = inFlight − (cpu + rq during inFlight): waiting while a request was in flight (the
-//              counters are polled every 5 ms and interpolated between polls)
+//              counters are polled every 2 ms and interpolated between polls)
 //   busy     = cpu + rq + io
 // and the shares are of busy time, as the profile's `busy.shares` are.
 import http from 'node:http';
