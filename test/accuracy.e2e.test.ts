@@ -5,12 +5,11 @@
 // One cell starts the profile before any traffic arrives. bench/accuracy.ts runs the whole grid
 // (four loads × three handlers × attached and preloaded) for docs/BENCHMARKS.md.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { renderText, type ProfileDocument } from '../src/report';
-import { ROOT, rtprof } from './helpers/agent';
+import { rtprof, startSample } from './helpers/agent';
 import { nominalCpuOnly, OpenLoop, ThreadClock, truthOver, type OpenLoopTruth } from './helpers/openLoopTruth';
-import { sleep, start, type Started } from './helpers/processes';
+import { sleep, type Started } from './helpers/processes';
 
 const TOLERANCE = 0.05;
 
@@ -18,18 +17,15 @@ let downstream: Started;
 let downstreamUrl: string;
 
 before(async () => {
-  downstream = start(process.execPath, [join(ROOT, 'sample-apps/downstream/server.js')], { env: { ...process.env, PORT: '0' } });
-  const [, port] = await downstream.waitFor(/READY pid=\d+ port=(\d+)/);
-  downstreamUrl = `http://127.0.0.1:${port}`;
+  ({ proc: downstream, url: downstreamUrl } = await startSample('downstream/server.js'));
 });
 after(() => downstream.kill());
 
 async function app(runtime: 'node' | 'python'): Promise<{ proc: Started; base: string }> {
-  const [cmd, script] =
-    runtime === 'node' ? [process.execPath, 'sample-apps/node/server.js'] : ['/usr/bin/python3', 'sample-apps/python/asyncio_app.py'];
-  const proc = start(cmd, [join(ROOT, script)], { env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl } });
-  const [, port] = await proc.waitFor(/READY pid=\d+ port=(\d+)/);
-  return { proc, base: `http://127.0.0.1:${port}` };
+  const env = { DOWNSTREAM_URL: downstreamUrl };
+  const { proc, url } =
+    runtime === 'node' ? await startSample('node/server.js', env) : await startSample('python/asyncio_app.py', env, '/usr/bin/python3');
+  return { proc, base: url };
 }
 
 async function profile(pid: number, durationS: number): Promise<ProfileDocument> {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ProfileDocument } from '../src/report';
-import { ROOT, rtprof } from './helpers/agent';
+import { ROOT, rtprof, startSample } from './helpers/agent';
 import { measureWaitShare, type GroundTruth } from './helpers/groundTruth';
 import { start, type Started } from './helpers/processes';
 
@@ -14,18 +14,13 @@ let downstream: Started;
 let downstreamUrl: string;
 
 before(async () => {
-  downstream = start(process.execPath, [join(ROOT, 'sample-apps/downstream/server.js')], { env: { ...process.env, PORT: '0' } });
-  const [, port] = await downstream.waitFor(/READY pid=\d+ port=(\d+)/);
-  downstreamUrl = `http://127.0.0.1:${port}`;
+  ({ proc: downstream, url: downstreamUrl } = await startSample('downstream/server.js'));
 });
 after(() => downstream.kill());
 
 async function nodeApp(): Promise<{ app: Started; base: string }> {
-  const app = start(process.execPath, [join(ROOT, 'sample-apps/node/server.js')], {
-    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: downstreamUrl },
-  });
-  const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
-  return { app, base: `http://127.0.0.1:${port}` };
+  const { proc: app, url } = await startSample('node/server.js', { DOWNSTREAM_URL: downstreamUrl });
+  return { app, base: url };
 }
 
 async function profileJson(args: string[]): Promise<ProfileDocument> {

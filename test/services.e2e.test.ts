@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { ProfileDocument } from '../src/report';
-import { ROOT, rtprof } from './helpers/agent';
+import { ROOT, rtprof, startSample } from './helpers/agent';
 import { sleep, start, type Started } from './helpers/processes';
 import { describeTruth, Load, nowMs, serviceTruth, TreeMeter, type ServiceTruth } from './helpers/serviceTruth';
 import { canAttachToPython, SHAPES, startService, type RunningService, type ShapeSpec } from './helpers/services';
@@ -46,9 +46,7 @@ let downstream: Started;
 let downstreamUrl: string;
 
 before(async () => {
-  downstream = start(process.execPath, [join(ROOT, 'sample-apps/downstream/server.js')], { env: { ...process.env, PORT: '0' } });
-  const [, port] = await downstream.waitFor(/READY pid=\d+ port=(\d+)/);
-  downstreamUrl = `http://127.0.0.1:${port}`;
+  ({ proc: downstream, url: downstreamUrl } = await startSample('downstream/server.js'));
 });
 after(() => downstream.kill());
 

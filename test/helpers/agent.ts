@@ -5,6 +5,22 @@ import { start, type Started } from './processes';
 export const ROOT = join(__dirname, '..', '..', '..');
 export const RTPROF = join(ROOT, 'bin', 'rtprof.js');
 
+/** A bundled sample app (`sample-apps/<script>`) on a free loopback port, once it printed READY. */
+export async function startSample(
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+  command: string = process.execPath,
+): Promise<{ proc: Started; url: string }> {
+  const proc = start(command, [join(ROOT, 'sample-apps', script)], { env: { ...process.env, PORT: '0', ...env } });
+  try {
+    const [, port] = await proc.waitFor(/READY pid=\d+ port=(\d+)/);
+    return { proc, url: `http://127.0.0.1:${port}` };
+  } catch (err) {
+    proc.kill(); // never ready: not left running
+    throw err;
+  }
+}
+
 export interface RunningAgent extends Started {
   url: string;
   get: (path: string) => Promise<Response>;

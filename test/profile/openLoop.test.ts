@@ -4,12 +4,11 @@
 // reports an answer faster than the endpoint can give one.
 import assert from 'node:assert/strict';
 import { setPriority } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { latencySummaryS, startOpenLoop, type OpenLoopOptions, type OpenLoopResult } from '../../src/profile/openLoop';
 import type { ProfileDocument } from '../../src/report';
 import { leastSquaresSlope, percentile } from '../../src/report/stats';
-import { ROOT, rtprof } from '../helpers/agent';
+import { rtprof, startSample } from '../helpers/agent';
 import { start, type Started } from '../helpers/processes';
 import { nodeFixture } from '../helpers/spawn';
 
@@ -143,15 +142,11 @@ test('a server slower than the timeout: every request is a timeout, its wait for
 });
 
 test('rtprof profile --pid <sample Node app> --load /mixed?cpu_ms=5&io_ms=40 --rate 25: min latency ≥ the 45 ms the endpoint needs', async () => {
-  const ds = start(process.execPath, [join(ROOT, 'sample-apps/downstream/server.js')], { env: { ...process.env, PORT: '0' } });
-  running.push(ds);
-  const [, dsPort] = await ds.waitFor(/READY pid=\d+ port=(\d+)/);
-  const app = start(process.execPath, [join(ROOT, 'sample-apps/node/server.js')], {
-    env: { ...process.env, PORT: '0', DOWNSTREAM_URL: `http://127.0.0.1:${dsPort}` },
-  });
+  const ds = await startSample('downstream/server.js');
+  running.push(ds.proc);
+  const { proc: app, url: base } = await startSample('node/server.js', { DOWNSTREAM_URL: ds.url });
   running.push(app);
-  const [, port] = await app.waitFor(/READY pid=\d+ port=(\d+)/);
-  const url = `http://127.0.0.1:${port}/mixed?cpu_ms=5&io_ms=40`;
+  const url = `${base}/mixed?cpu_ms=5&io_ms=40`;
   const p = rtprof(['profile', '--json', '--pid', String(app.pid), '--duration', '4s', '--load', url, '--rate', '25']);
   const { code } = await p.exited;
   assert.equal(code, 0, p.stderr());
