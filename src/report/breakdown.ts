@@ -35,6 +35,8 @@ export interface WindowBreakdown {
   shares: Breakdown;
   wallS: number;
   evidence: Evidence;
+  /** the intervals the shares leave out (see leftOut) */
+  leftOut: Set<ProfileSample>;
 }
 
 export const EVIDENCE_DETAIL: Record<EvidenceSource, string> = {
@@ -115,7 +117,7 @@ function describeEvidence(counts: Record<EvidenceSource, number>): Evidence {
 /** Intervals the window's shares leave out: a loop's probe was expected but had not yet given
  * evidence of work in flight (attaching, or its first interval), when other intervals have it.
  * Booking such a loop's waiting as io or as idle would be a guess either way. */
-export function leftOut(samples: readonly ProfileSample[]): Set<ProfileSample> {
+function leftOut(samples: readonly ProfileSample[]): Set<ProfileSample> {
   const unknown = samples.filter((s) => s.apportioned?.unknown === true);
   return unknown.length < samples.length ? new Set(unknown) : new Set();
 }
@@ -135,5 +137,5 @@ export function windowBreakdown(samples: readonly ProfileSample[]): WindowBreakd
     const n = skipped.size;
     evidence.detail += `; ${n} of ${samples.length} intervals left out: the probe had not yet reported work in flight`;
   }
-  return { seconds, shares: toShares(seconds), wallS: totalSeconds(seconds), evidence };
+  return { seconds, shares: toShares(seconds), wallS: totalSeconds(seconds), evidence, leftOut: skipped };
 }

@@ -1,6 +1,6 @@
 // Assembles the profile document from a window's samples and what the caller knows (target, load,
 // whether it exited). Everything the text and HTML reports show is computed here, once.
-import { apportionInterval, leftOut, toShares, windowBreakdown } from './breakdown';
+import { apportionInterval, toShares, windowBreakdown } from './breakdown';
 import type { Breakdown, ProfileDocument, ProfileMeta, ProfileSample, SeriesPoint } from './model';
 import { memoryWarning, summarizeContainer } from './container';
 import { cpuCoresOf, summarizeCpu, summarizeEventLoop, summarizeGc, summarizeMemory } from './summaries';
@@ -83,7 +83,6 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
   const endMs = last ? last.t : startMs;
 
   const whole = windowBreakdown(samples);
-  const left = leftOut(samples);
   // No thread time at all (no samples, or the target exited at once): nothing was seen working.
   const breakdown = whole.wallS > 0 ? whole.shares : ONLY_IDLE;
   const inFlight = inFlightFraction(samples);
@@ -150,7 +149,7 @@ export function buildProfile(input: readonly ProfileSample[], meta: ProfileMeta)
     warnings,
     host: meta.host ?? null,
     container,
-    series: samples.map((s) => seriesPoint(s, left.has(s))),
+    series: samples.map((s) => seriesPoint(s, whole.leftOut.has(s))),
   };
 }
 
