@@ -20,7 +20,8 @@ export interface GroundTruth {
   waitShare: number;
 }
 
-function schedstat(pid: number): { cpuNs: number; runqueueNs: number } {
+/** The main thread's on-CPU and run-queue nanoseconds, as the kernel counts them. */
+export function schedstat(pid: number): { cpuNs: number; runqueueNs: number } {
   const [cpu, rq] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
   return { cpuNs: Number(cpu), runqueueNs: Number(rq) };
 }

@@ -13,7 +13,7 @@
 //   busy     = cpu + rq + io
 // and the shares are of busy time, as the profile's `busy.shares` are.
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { schedstat } from './groundTruth';
 import { nowMs, union, type Interval } from './treeMeter';
 
 export interface OpenLoopTruth {
@@ -29,11 +29,6 @@ export interface OpenLoopTruth {
   shares: { cpu: number; runqueue: number; io: number };
   /** the verdict the definitions give for these shares */
   verdict: 'io-bound' | 'cpu-bound' | 'mixed' | 'idle';
-}
-
-function schedstat(pid: number): { cpuNs: number; runqueueNs: number } {
-  const [cpu, rq] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
-  return { cpuNs: Number(cpu), runqueueNs: Number(rq) };
 }
 
 /** Requests at a fixed rate, each sent when due whether or not earlier ones have been answered. */

@@ -4,14 +4,14 @@
 // must come out as schedstat counts them, not with the sleeps between runnable looks taken for
 // run-queue waits.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ThreadSet } from '../../collectors/proc/threadSet';
+import { schedstat } from '../helpers/groundTruth';
 import { sleep, start } from '../helpers/processes';
 
-function schedstat(pid: number): [number, number] {
-  const [cpu, rq] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-  return [cpu! / 1e9, rq! / 1e9];
+function schedstatS(pid: number): [number, number] {
+  const { cpuNs, runqueueNs } = schedstat(pid);
+  return [cpuNs / 1e9, runqueueNs / 1e9];
 }
 
 test('a loop sharing its CPU with a hog: cpu and run queue as schedstat counts them, its sleeps as its wait', async () => {
@@ -29,7 +29,7 @@ test('a loop sharing its CPU with a hog: cpu and run queue as schedstat counts t
     const set = new ThreadSet(loop.pid, 1);
     set.tick();
     set.collect();
-    const [cpu0, rq0] = schedstat(loop.pid);
+    const [cpu0, rq0] = schedstatS(loop.pid);
     const totals = { cpu: 0, runqueue: 0, ready: 0, wall: 0 };
     const add = (): void => {
       for (const t of set.collect()) {
@@ -45,7 +45,7 @@ test('a loop sharing its CPU with a hog: cpu and run queue as schedstat counts t
       set.tick();
       if (i % 50 === 49) add();
     }
-    const [cpu1, rq1] = schedstat(loop.pid);
+    const [cpu1, rq1] = schedstatS(loop.pid);
     const truth = { cpu: cpu1 - cpu0, runqueue: rq1 - rq0 };
     const line = `threadSet ${JSON.stringify(totals)} vs schedstat ${JSON.stringify(truth)}`;
     process.stderr.write(`${line}\n`);
