@@ -60,8 +60,7 @@ class ProcessTrack {
     return out;
   }
 
-  /** The probe's counters started inside this interval (it was attached or preloaded during it):
-   * their first values are then the interval's own, counted from zero. */
+  /** The probe's counters started inside this interval (it was attached or preloaded during it). */
   private probeStartedInInterval(target: Target, intervalStartMs: number): boolean {
     const startedAt = target.probe.hello?.startedAt;
     return startedAt !== undefined && startedAt >= intervalStartMs;
@@ -72,20 +71,22 @@ class ProcessTrack {
     this.pendingGc = [];
     const last = snaps[snaps.length - 1];
     const work = last?.work;
+    // The interval the probe started in only sets the baselines: its counters cover part of it,
+    // the threads' /proc times all of it (a launched service's start-up, an attach), so a loop's
+    // waiting and CPU there cannot be told apart from its requests'. That process sits it out.
     if (work?.busyS !== undefined) {
-      const base = this.lastBusyS ?? (fromZero ? 0 : undefined);
-      if (base !== undefined) out.busyS = Math.min(durationS, Math.max(0, work.busyS - base));
+      if (this.lastBusyS !== undefined && !fromZero) out.busyS = Math.min(durationS, Math.max(0, work.busyS - this.lastBusyS));
       this.lastBusyS = work.busyS;
     }
     const tids = (last?.workers ?? []).map((w) => w.tid).filter((t): t is number => t !== undefined);
     if (tids.length > 0) out.offloadTids = tids;
     const loop = last?.eventLoop;
     if (loop?.idleS !== undefined && loop.idleBusyS !== undefined) {
-      const base = this.lastLoopIdle ?? (fromZero ? { idleS: 0, idleBusyS: 0 } : undefined);
+      const base = this.lastLoopIdle;
       const idleS = loop.idleS - (base?.idleS ?? NaN);
       // Under a millisecond of idle says nothing of how it splits (a loop busy throughout).
-      if (out.busyS !== undefined && idleS >= 0.001)
-        out.loopWaitBusyShare = Math.min(1, Math.max(0, (loop.idleBusyS - base!.idleBusyS) / idleS));
+      if (base && out.busyS !== undefined && idleS >= 0.001)
+        out.loopWaitBusyShare = Math.min(1, Math.max(0, (loop.idleBusyS - base.idleBusyS) / idleS));
       this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS };
     }
     if (work?.completed !== undefined) {
