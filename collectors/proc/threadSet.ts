@@ -282,7 +282,14 @@ export class ThreadSet {
       // it is shared out like the waits this thread was seen in this interval (a pool thread's
       // short downstream read between two looks at its CPU is like its other reads, not like the
       // idle wait for work it was last seen in).
-      if (state !== 'R') book(f.acc, kind ?? 'other', remS);
+      // Seen waiting at both looks, in two kinds of wait: it changed from one to the other at a
+      // moment no look saw, on average half-way. Booking it all to the wait seen now would give a
+      // request thread's downstream read, seen last, to the idle wait for the next connection it
+      // went back to (a bias of half a period per request).
+      if (state !== 'R' && kind !== undefined && last.kind !== undefined && f.lastState !== 'R' && last.kind !== kind) {
+        book(f.acc, last.kind, remS / 2);
+        book(f.acc, kind, remS / 2);
+      } else if (state !== 'R') book(f.acc, kind ?? 'other', remS);
       else if (last.kind !== undefined && f.lastState !== 'R') book(f.acc, last.kind, remS);
       else if (voluntary !== undefined && f.lastVoluntary !== undefined && voluntary > f.lastVoluntary)
         bookUnseenWait(f.acc, last.kind ?? 'other', remS);
