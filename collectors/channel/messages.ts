@@ -58,6 +58,9 @@ export interface EventLoopStats {
   /** Of idleS, the time some work (a request) was in flight: the loop waited on that work's I/O.
    * Cumulative, as activeS and idleS; absent when the probe sees no requests (no HTTP hooks). */
   idleBusyS?: number;
+  /** idleBusyS weighted by the requests in flight: with two in flight, each idle second counts
+   * twice. Cumulative; Node only. */
+  idleRequestS?: number;
   resolutionNs?: number;
 }
 

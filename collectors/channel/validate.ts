@@ -112,6 +112,7 @@ function isEventLoop(v: unknown): boolean {
     optional(v, 'activeS', isNum) &&
     optional(v, 'idleS', isNum) &&
     optional(v, 'idleBusyS', isNum) &&
+    optional(v, 'idleRequestS', isNum) &&
     optional(v, 'resolutionNs', isNum)
   );
 }

@@ -107,7 +107,9 @@ function emit(s, sample) {
     const work = s.work.sample();
     // The loop's idle time while work was in flight goes with the loop's other idle/active times.
     if (work.idleBusyMs !== undefined && snapshot.eventLoop) snapshot.eventLoop.idleBusyS = work.idleBusyMs / 1000;
+    if (work.idleRequestMs !== undefined && snapshot.eventLoop) snapshot.eventLoop.idleRequestS = work.idleRequestMs / 1000;
     delete work.idleBusyMs;
+    delete work.idleRequestMs;
     snapshot.work = work;
   }
   snapshot.dropped = s.dropped + sample.gcDropped;

@@ -34,13 +34,27 @@ function createWorkTracker() {
   const elu = typeof perf.eventLoopUtilization === 'function' ? () => perf.eventLoopUtilization().idle : null;
   let idleBusyMs = 0;
   let idleAtBusyStart = 0;
+  // The same idle time weighted by the requests in flight (two requests waiting through 10 ms of
+  // idle loop are 20 ms of request waiting): a loop that hands its requests' CPU to worker threads
+  // waits for several of them at once, and their summed CPU is set against this, not the wall.
+  // The idle clock is read again only where the count changes between two non-zero values.
+  let idleRequestMs = 0;
+  let idleAtChange = 0;
 
   function end() {
     inFlight--;
     completed++;
     if (inFlight === 0) {
       busyMs += perf.now() - busySince;
-      if (elu) idleBusyMs += Math.max(0, elu() - idleAtBusyStart);
+      if (elu) {
+        const idle = elu();
+        idleBusyMs += Math.max(0, idle - idleAtBusyStart);
+        idleRequestMs += Math.max(0, idle - idleAtChange);
+      }
+    } else if (elu) {
+      const idle = elu();
+      idleRequestMs += (inFlight + 1) * Math.max(0, idle - idleAtChange);
+      idleAtChange = idle;
     }
   }
   // An aborted request (its connection closed) never reaches response.finish. Each sample counts the
@@ -72,7 +86,11 @@ function createWorkTracker() {
     }
     if (inFlight === 0) {
       busySince = perf.now();
-      if (elu) idleAtBusyStart = elu();
+      if (elu) idleAtChange = idleAtBusyStart = elu();
+    } else if (elu) {
+      const idle = elu();
+      idleRequestMs += inFlight * Math.max(0, idle - idleAtChange);
+      idleAtChange = idle;
     }
     inFlight++;
   });
@@ -91,7 +109,11 @@ function createWorkTracker() {
       } catch (e) {}
       const busyNow = inFlight > 0 ? perf.now() - busySince : 0;
       const out = { inFlight: inFlight, completed: completed, busyS: (busyMs + busyNow) / 1000 };
-      if (elu) out.idleBusyMs = idleBusyMs + (inFlight > 0 ? Math.max(0, elu() - idleAtBusyStart) : 0);
+      if (elu) {
+        const idle = inFlight > 0 ? elu() : 0;
+        out.idleBusyMs = idleBusyMs + (inFlight > 0 ? Math.max(0, idle - idleAtBusyStart) : 0);
+        out.idleRequestMs = idleRequestMs + (inFlight > 0 ? inFlight * Math.max(0, idle - idleAtChange) : 0);
+      }
       return out;
     },
     stop() {

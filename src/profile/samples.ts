@@ -12,7 +12,7 @@ class ProcessTrack {
   private pendingGc: GcPause[] = [];
   private snapshots: SnapshotMessage[] = [];
   private lastBusyS: number | undefined;
-  private lastLoopIdle: { idleS: number; idleBusyS: number } | undefined;
+  private lastLoopIdle: { idleS: number; idleBusyS: number; idleRequestS?: number } | undefined;
   private lastCompleted: number | undefined;
   private probeSeen = false;
   private loopSeen = false;
@@ -87,7 +87,9 @@ class ProcessTrack {
       // Under a millisecond of idle says nothing of how it splits (a loop busy throughout).
       if (base && out.busyS !== undefined && idleS >= 0.001)
         out.loopWaitBusyShare = Math.min(1, Math.max(0, (loop.idleBusyS - base.idleBusyS) / idleS));
-      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS };
+      if (base?.idleRequestS !== undefined && loop.idleRequestS !== undefined && out.loopWaitBusyShare !== undefined)
+        out.loopWaitRequestShare = Math.max(out.loopWaitBusyShare, (loop.idleRequestS - base.idleRequestS) / idleS);
+      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS, idleRequestS: loop.idleRequestS };
     }
     if (work?.completed !== undefined) {
       if (this.lastCompleted !== undefined) out.requests = Math.max(0, work.completed - this.lastCompleted);

@@ -67,6 +67,8 @@ export interface ProcessInterval {
    * some request was in flight, measured by the probe as the overlap itself (Node: the loop's idle
    * clock read at the edges of busy periods; asyncio: the busy clock read around each select). */
   loopWaitBusyShare?: number;
+  /** The same weighted by the requests in flight (≥ loopWaitBusyShare; Node's probe only). */
+  loopWaitRequestShare?: number;
   /** A probe is attached or on its way: an interval without its evidence is unknown, not io. */
   probeExpected?: boolean;
   /** OS thread ids of the process's Node worker_threads, from its probe: the threads a loop

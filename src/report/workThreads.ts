@@ -11,7 +11,8 @@
 // In an event-loop process the loop's waiting while its helper threads (worker_threads, libuv's
 // pool, a run_in_executor pool) compute is not I/O: the request waits for that CPU. So the helpers'
 // CPU is moved out of the loop's in-flight waiting into cpu, and the helpers themselves are not
-// summed (they would count the same request time twice).
+// summed (they would count the same request time twice). Helpers compute for several requests at
+// once, so that waiting is counted per request in flight (the probe's request-weighted idle).
 //
 // How waiting splits between a state and idle, per process and interval, by the best evidence:
 // - probe: an event loop's waiting is the state's for the share of its idle time during which a
@@ -211,6 +212,12 @@ export function apportionService(
       if (evidence === 'probe' || (evidence === 'proc' && best === 'none')) best = evidence;
     }
     if (loop) {
+      // Helpers run several requests' CPU at once, and their CPU is summed; the loop waits for all
+      // of them in one wall second. Its in-flight waiting is then counted per request in flight
+      // (the probe's request-weighted idle), so both sides are request time.
+      const weight = (p.loopWaitRequestShare ?? 0) / (p.loopWaitBusyShare ?? 0);
+      if (helperCpuS + helperRunqueueS > 0 && Number.isFinite(weight) && weight > 1)
+        for (const state of ['io', 'other', 'sleep'] as const) loop[state] *= weight;
       // Helpers' CPU, and their waits for a CPU, move out of the loop's in-flight waiting (io
       // first, then other, sleep) into cpu and runqueue: the request waited for that work.
       for (const [moving, into] of [

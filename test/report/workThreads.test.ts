@@ -142,6 +142,32 @@ test('Node loop offloading to worker_threads: the helpers CPU is the loop waitin
   assert.equal(doc.threads.find((t) => t.tid === 102)?.role, 'idle');
 });
 
+test('two requests in flight on a loop with two workers: the loop waits for both at once, counted per request', () => {
+  // Per second: two requests each 20 % on a worker's CPU and 60 % on a downstream, overlapped; the
+  // loop is idle 95 % of the wall with both in flight (the probe's request-weighted idle: 1.9 s).
+  const doc = buildProfile(
+    samples(() => [
+      {
+        ...proc(
+          100,
+          'main',
+          [
+            thread(100, true, { cpu: 0.05, ready: 0.95 }),
+            { ...thread(101, false, { cpu: 0.4, ready: 0.6 }), name: 'node' },
+            { ...thread(102, false, { cpu: 0.4, ready: 0.6 }), name: 'node' },
+          ],
+          { busyS: 1, runtime: 'nodejs', eventLoopMain: true, offloadTids: [101, 102], loopWaitBusyShare: 1, loopWaitRequestShare: 2 },
+        ),
+      },
+    ]),
+    { target: { ...META.target, runtime: 'nodejs' as const, attach: 'inspector' as const } },
+  );
+  // Request time 0.05 + 1.9 s: 0.8 s on the workers' CPU, 1.1 s waiting: io 0.56, cpu 0.44. Over the
+  // wall (0.95 s of waiting less 0.8 s of CPU) it would read io 0.15.
+  assert.ok(Math.abs(doc.busy.shares.cpu - 0.85 / 1.95) < 0.01, JSON.stringify(doc.busy.shares));
+  assert.ok(Math.abs(doc.busy.shares.io - 1.1 / 1.95) < 0.01, JSON.stringify(doc.busy.shares));
+});
+
 test('a cluster primary with no requests is not a work thread', () => {
   const doc = buildProfile(
     samples(() => [
