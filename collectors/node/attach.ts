@@ -96,7 +96,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     return { ok: true, method: 'inspector', note: 'used the inspector the target already had open (left open)' };
   }
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
-  checkPortFree(target);
+  await waitForPortFree(target);
   signal(target);
   let opened: Listener | undefined;
   try {
@@ -177,14 +177,20 @@ async function findOpenInspector(target: Target): Promise<Listener | undefined> 
   return undefined;
 }
 
+/** How long a taken debug port is waited for: another attach (another agent's, a debugger's) holds
+ * it for a fraction of a second; a port held longer is someone's for good. */
+const PORT_TAKEN_WAIT_MS = 3000;
+
 /** Node does not fall back to another port: if the debug port is taken, SIGUSR1 would only log an error. */
-function checkPortFree(target: Target): void {
+async function waitForPortFree(target: Target): Promise<void> {
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
   if (port === 0) return;
   // SIGUSR1 binds IPv4 (127.0.0.1 unless --inspect-port names a host): a listener on an IPv6
   // address such as [::1] does not stop it; a v4 one or the dual-stack wildcard [::] may.
-  const taken = listeningSockets(target.pid).find((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
-  if (taken) {
+  const isTaken = (): boolean => listeningSockets(target.pid).some((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
+  const until = Date.now() + Math.min(PORT_TAKEN_WAIT_MS, remaining(target));
+  while (isTaken() && Date.now() < until) await sleep(POLL_MS * 4);
+  if (isTaken()) {
     throw new AttachError(
       `cannot attach to Node process ${target.pid}: its inspector port ${port} is taken by another process; free it, or ${fixHint()}`,
     );
