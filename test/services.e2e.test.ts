@@ -79,7 +79,7 @@ async function profileUnderLoad(
   }
   assert.equal(cli.child.exitCode, 0, `profile exit code; stderr: ${cli.stderr()}`);
   const doc = JSON.parse(cli.stdout()) as ServiceDoc;
-  const truth = serviceTruth(meter, load, Date.parse(doc.window.start), Date.parse(doc.window.end), svc.spec.rootAccepts);
+  const truth = serviceTruth(meter, load, Date.parse(doc.window.start), Date.parse(doc.window.end), svc.spec);
   return { doc, truth, meter };
 }
 

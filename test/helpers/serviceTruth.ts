@@ -10,13 +10,14 @@
 //   cpuShare = cpu / latency
 //   runqueueShare = run-queue time on the requests' path / latency. The path of a request is the
 //              thread that answered it (the fixtures name their tid) and, where the root accepts
-//              for its workers (a Node cluster), the root's main thread; each counted only while a
-//              request it serves is in flight. Summing every thread instead would count waits that
-//              run beside the request: V8's helper threads, a probe's thread, the workers that woke
-//              for a connection another worker took (every sync/uvicorn worker polls the same
-//              socket), and a pool's main thread woken by a probe's timers while a pool thread spins.
-//              The cost: a pool's main thread's own wake-ups for the request (accept, a Node main
-//              thread's I/O callbacks) are left out, one or two per request.
+//              for its workers (a Node cluster), the root's main thread, and where a Node loop hands
+//              the request's CPU to a worker thread, that loop (it dispatches, awaits the
+//              downstream and answers); each counted only while a request it serves is in flight.
+//              Summing every thread instead would count waits that run beside the request: V8's
+//              helper threads, a probe's thread, the workers that woke for a connection another
+//              worker took (every sync/uvicorn worker polls the same socket), and a Python pool's
+//              main thread woken by a probe's timers while a pool thread spins. The cost: a Python
+//              pool's main thread's own wake-ups for the request (accept) are left out.
 //   ioShare  = 1 − cpuShare − runqueueShare.
 // What ioShare cannot see, so the fixtures keep it out of the workload: time a request waited for
 // something other than its downstream while off the CPU (the GIL or another lock, the listen backlog
@@ -126,8 +127,17 @@ export interface ServiceTruth {
   pssBytes: number | undefined;
 }
 
-/** The truth over [a, b] (ms since the epoch). `rootAccepts`: the root's main thread accepts for its workers. */
-export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number, rootAccepts = false): ServiceTruth {
+/** Whose threads are on every request's path besides the thread that answered it. */
+export interface PathOptions {
+  /** The root's main thread accepts for its workers (a Node cluster's round-robin). */
+  rootAccepts?: boolean;
+  /** The answering process's main thread receives, dispatches and answers each request that its
+   * helper thread computes (a Node loop handing its CPU to worker_threads). */
+  mainOnPath?: boolean;
+}
+
+/** The truth over [a, b] (ms since the epoch). */
+export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number, path: PathOptions = {}): ServiceTruth {
   // Which request intervals each path thread served.
   const served = new Map<string, Interval[]>();
   const add = (pid: number, tid: number, r: RequestRecord): void => {
@@ -137,7 +147,8 @@ export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number,
   for (const r of load.records) {
     if (r.pid === undefined) continue;
     add(r.pid, r.tid ?? r.pid, r);
-    if (rootAccepts && r.pid !== meter.root) add(meter.root, meter.root, r);
+    if (path.rootAccepts && r.pid !== meter.root) add(meter.root, meter.root, r);
+    if (path.mainOnPath && r.tid !== undefined && r.tid !== r.pid) add(r.pid, r.pid, r);
   }
   let runqueueS = 0;
   let pathCpuS = 0;

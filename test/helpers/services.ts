@@ -30,6 +30,8 @@ export interface ShapeSpec {
   clients: number;
   /** The root's main thread accepts every connection and hands it to a worker (Node cluster's round-robin). */
   rootAccepts?: boolean;
+  /** The main thread handles every request a helper thread computes (serviceTruth.ts PathOptions). */
+  mainOnPath?: boolean;
 }
 
 export const SHAPES: ShapeSpec[] = [
@@ -39,7 +41,7 @@ export const SHAPES: ShapeSpec[] = [
   { shape: 'threading', runtime: 'cpython', workers: 0, clients: 1 },
   { shape: 'thread-pool', runtime: 'cpython', workers: 0, clients: 1 },
   { shape: 'gunicorn-gthread', runtime: 'cpython', workers: 1, clients: 1 },
-  { shape: 'node-worker-threads', runtime: 'nodejs', workers: 0, clients: 2 },
+  { shape: 'node-worker-threads', runtime: 'nodejs', workers: 0, clients: 2, mainOnPath: true },
 ];
 
 export interface RunningService {
