@@ -15,6 +15,9 @@ const COMMON = `  --host H            address to serve on (default 127.0.0.1)
                       seeing each pause is most of the probe's cost on a loaded hello-world
                       (docs/BENCHMARKS.md)
   --with-command-line add process.command_line to OTLP resources (command lines may hold secrets)
+  --api-host NAME     /api/* also answers requests whose Host is NAME (repeatable; *.suffix
+                      allowed), e.g. a Kubernetes Service: rtprof.monitoring.svc.cluster.local.
+                      Otherwise only IP addresses, localhost and this host's name (DNS rebinding)
 `;
 
 export const HELP = {

@@ -45,6 +45,37 @@ test('/api/* refuses a Host that is not this machine; /metrics and addresses sti
   }
 });
 
+test('--api-host adds names /api/* answers to (a Kubernetes Service); others still get 403', async () => {
+  const target = start('sleep', ['60']);
+  const agent = await startAgent([
+    '--pid',
+    String(target.pid),
+    '--no-attach',
+    '--api-host',
+    'rtprof.monitoring.svc.cluster.local',
+    '--api-host',
+    '*.Pods.Example.Org',
+  ]);
+  const port = new URL(agent.url).port;
+  try {
+    assert.equal(await get(`${agent.url}/api/targets`, `rtprof.monitoring.svc.cluster.local:${port}`), 200);
+    assert.equal(await get(`${agent.url}/api/targets`, `RTPROF.monitoring.svc.cluster.local.`), 200, 'case and a trailing dot');
+    assert.equal(await get(`${agent.url}/api/targets`, `a-1.pods.example.org:${port}`), 200, 'a wildcard suffix');
+    assert.equal(await get(`${agent.url}/api/targets`, `pods.example.org:${port}`), 403, '*.suffix is not the suffix itself');
+    assert.equal(await get(`${agent.url}/api/targets`, `evilpods.example.org:${port}`), 403, 'a suffix match starts at a dot');
+    assert.equal(await get(`${agent.url}/api/targets`, `rtprof.monitoring.svc:${port}`), 403, 'names are exact');
+    assert.equal(await get(`${agent.url}/api/targets`, `rebind.example.com:${port}`), 403);
+  } finally {
+    await agent.stop();
+    target.kill();
+  }
+  for (const bad of ['*.com', 'a b', 'http://x', '*']) {
+    const refused = rtprof(['agent', '--pid', String(process.pid), '--no-attach', '--api-host', bad]);
+    const [, message] = await refused.waitFor(/rtprof: (.*--api-host.*)/);
+    assert.equal((await refused.exited).code, 2, `--api-host '${bad}' is a usage error: ${message}`);
+  }
+});
+
 test('100 concurrent scrapes share renders: p99 within 10 single scrapes (+200 ms)', async (t) => {
   const targets = Array.from({ length: 8 }, () => start('sleep', ['60']));
   const agent = await startAgent([...targets.flatMap((p) => ['--pid', String(p.pid)]), '--no-attach', '--interval', '200ms']);

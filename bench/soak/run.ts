@@ -16,6 +16,8 @@ export interface SoakOptions {
   everyMs: number;
   sampleMs: number;
   scrapeMs: number;
+  /** a target's life in seconds, [min, max); the drain after the churn waits up to max */
+  lifeS?: [number, number];
   /** where the agent's log goes (kept for reading after a failure) */
   logFile: string;
   progress?: (line: string) => void;
@@ -29,7 +31,7 @@ export interface KindCount {
 
 export interface SoakRun {
   startedAt: string;
-  options: Omit<SoakOptions, 'progress' | 'logFile'>;
+  options: Pick<SoakOptions, 'churnMs' | 'everyMs' | 'sampleMs' | 'scrapeMs'>;
   machine: string;
   agentPid: number;
   /** before the churn: the agent up, its spawner its only target */
@@ -91,7 +93,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
     attachTag,
     env,
     toSpawner: (line) => agent.stdin!.write(line),
-    lifeS: [8, 25],
+    lifeS: options.lifeS ?? [8, 25],
     earlyLifeS: [0.2, 1.8],
   });
   let out = '';
