@@ -40,6 +40,7 @@ import {
   type Target,
 } from './attachTarget';
 import { closeInspector, closeLateInspector, injectProbe } from './inspectorSession';
+import { checkInspectorWindow } from './inspectorWindow';
 
 export type { AttachRequest, AttachResult } from '../attach-types';
 
@@ -95,6 +96,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     await injectProbe(target, existing, false);
     return { ok: true, method: 'inspector', note: 'used the inspector the target already had open (left open)' };
   }
+  checkInspectorWindow(target.pid, !target.otherNetns, target.req.inspectorAttach, probePath());
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
   checkPortFree(target);
   signal(target);

@@ -3,7 +3,18 @@ import { Agent, type AgentOptions } from '../agent';
 import { errors } from '../errors';
 import { HELP } from '../help';
 import { plural } from '../report/format';
-import { AGENT_FLAGS, logLine, parseApiHost, parseDuration, parseFlags, parsePid, parsePort, parseRegex, parseUrl } from './options';
+import {
+  AGENT_FLAGS,
+  logLine,
+  parseApiHost,
+  parseDuration,
+  parseInspectorAttach,
+  parseFlags,
+  parsePid,
+  parsePort,
+  parseRegex,
+  parseUrl,
+} from './options';
 
 type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
 
@@ -31,6 +42,7 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     gcPauses: values['no-gc-pauses'] !== true,
     withCommandLine: values['with-command-line'] ?? false,
     apiHosts: (values['api-host'] ?? []).map(parseApiHost),
+    inspectorAttach: parseInspectorAttach(values['inspector-attach']),
     log: logLine,
   };
 }

@@ -19,6 +19,7 @@ export const AGENT_FLAGS = {
   'no-gc-pauses': { type: 'boolean' },
   'with-command-line': { type: 'boolean' },
   'api-host': { type: 'string', multiple: true },
+  'inspector-attach': { type: 'string', default: 'same-user' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -38,6 +39,12 @@ function isApiHostPattern(name: string): boolean {
   const dns = new RegExp(`^${label}(\\.${label})*$`, 'i');
   if (name.length > 253) return false;
   return name.startsWith('*.') ? dns.test(name.slice(2)) && name.slice(2).includes('.') : dns.test(name);
+}
+
+/** `--inspector-attach`: whose Node inspector may be opened in the agent's network namespace. */
+export function parseInspectorAttach(value: string | undefined): 'same-user' | 'any' {
+  if (value === undefined || value === 'same-user' || value === 'any') return value ?? 'same-user';
+  throw errors.usage(`--inspector-attach expects same-user or any, got '${value}'`);
 }
 
 export function parseApiHost(value: string): string {

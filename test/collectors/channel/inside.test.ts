@@ -27,7 +27,17 @@ test(
     const python = start('setpriv', [...asNobody, PYTHON, '-u', '-c', 'import time\nprint("ready")\nwhile True: time.sleep(0.05)']);
     await Promise.all([node.waitFor(/ready/), python.waitFor(/ready/)]);
     const pids = [node.pid, python.pid];
-    const agent = await startAgent(['--pid', String(node.pid), '--pid', String(python.pid), '--interval', '500ms']);
+    // Opening the inspector of another uid's Node is an opt-in (test/collectors/node/inspector-window.test.ts).
+    const agent = await startAgent([
+      '--pid',
+      String(node.pid),
+      '--pid',
+      String(python.pid),
+      '--interval',
+      '500ms',
+      '--inspector-attach',
+      'any',
+    ]);
     try {
       for (const pid of pids) {
         const probe = await until(
