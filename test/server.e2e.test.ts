@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import { test } from 'node:test';
 import { rtprof, startAgent } from './helpers/agent';
 import { sleep, start } from './helpers/processes';
+import { recordCase } from './helpers/reliability';
 
 function get(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,6 +23,7 @@ test('--host 0.0.0.0 logs the address it binds', async () => {
   try {
     const [, port] = await agent.waitFor(/serving http:\/\/0\.0\.0\.0:(\d+)\/metrics/, 20_000);
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    recordCase('host-any', 'logs `serving http://0.0.0.0:…`');
   } finally {
     agent.kill('SIGTERM');
     await agent.exited;
@@ -39,6 +41,7 @@ test('/api/* refuses a Host that is not this machine; /metrics and addresses sti
     assert.equal(await get(`${agent.url}/api/targets`, `localhost:${port}`), 200);
     assert.equal(await get(`${agent.url}/api/targets`, `[::1]:${port}`), 200);
     assert.equal(await get(`${agent.url}/metrics`, `rebind.example.com:${port}`), 200);
+    recordCase('rebind', '403 (IPs, `localhost`, `[::1]` still 200; `/metrics` still 200)');
   } finally {
     await agent.stop();
     target.kill();
@@ -65,6 +68,7 @@ test('--api-host adds names /api/* answers to (a Kubernetes Service); others sti
     assert.equal(await get(`${agent.url}/api/targets`, `evilpods.example.org:${port}`), 403, 'a suffix match starts at a dot');
     assert.equal(await get(`${agent.url}/api/targets`, `rtprof.monitoring.svc:${port}`), 403, 'names are exact');
     assert.equal(await get(`${agent.url}/api/targets`, `rebind.example.com:${port}`), 403);
+    recordCase('api-host', 'the `--api-host` names 200 (exact, any case, trailing dot; `*.suffix`: names below it); others 403');
   } finally {
     await agent.stop();
     target.kill();
@@ -98,6 +102,7 @@ test('100 concurrent scrapes share renders: p99 within 10 single scrapes (+200 m
     const p99 = parallel[98]!;
     t.diagnostic(`single scrape median ${single.toFixed(1)} ms; 100 concurrent: p99 ${p99.toFixed(1)} ms`);
     assert.ok(p99 < 10 * single + 200, `p99 ${p99.toFixed(0)} ms vs single ${single.toFixed(0)} ms`);
+    recordCase('scrapes-100', `p99 ${p99.toFixed(0)} ms (single fresh scrape ${single.toFixed(0)} ms)`);
   } finally {
     await agent.stop();
     targets.forEach((p) => p.kill());

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { judge, text } from '../../bench/soak/judge';
 import { runSoak } from '../../bench/soak/run';
+import { recordCase } from '../helpers/reliability';
 
 test('50 s of churn: agent RSS flat, fds back to baseline, nothing left in the temp dir', { timeout: 150_000 }, async (t) => {
   const logFile = path.join(os.tmpdir(), `soak-test-${process.pid}.log`);
@@ -22,5 +23,10 @@ test('50 s of churn: agent RSS flat, fds back to baseline, nothing left in the t
   // The rules must be able to fail: the table has the samples they judge.
   assert.ok(run.samples.length >= 20, `${run.samples.length} samples`);
   assert.ok(Object.keys(run.kinds).length >= 6, `kinds started: ${Object.keys(run.kinds).join(', ')}`);
+  const growth = checks[0]!.measured.split(' (')[0];
+  recordCase(
+    'soak-short',
+    `passed: RSS ${growth} (fitted, last ${run.options.churnMs / 2000} s), fds ${run.drained.fds} after vs ${run.baseline.fds} before, no leftovers, ${run.scrapes.count} scrapes all 200`,
+  );
   fs.rmSync(logFile, { force: true });
 });

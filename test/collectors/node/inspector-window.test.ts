@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rtprof, startAgent, type RunningAgent } from '../../helpers/agent';
 import { start, until, type Started } from '../../helpers/processes';
+import { recordCase } from '../../helpers/reliability';
 
 const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 const NODE_TARGET = 'setInterval(() => {}, 50); console.log("ready")';
@@ -62,6 +63,10 @@ test(
         { attachable: false, how: 'other uid: preload it, or --inspector-attach any' },
         'rtprof ps says so too',
       );
+      recordCase(
+        'inspector-other-uid',
+        `not signalled: \`attach failed\` with ${CODE} in one line, watched from /proc; the agent's own-uid target connected; \`rtprof ps\`: not attachable`,
+      );
     } finally {
       await agent.stop();
       other.kill();
@@ -77,6 +82,7 @@ test('--inspector-attach any attaches to a Node process of another uid, as befor
     const probe = await probeOf(agent, other.pid, (p) => p.state === 'connected' || p.state === 'failed');
     assert.equal(probe.state, 'connected', `probe: ${JSON.stringify(probe)}`);
     assert.match(other.stderr(), /Debugger listening/, 'the inspector was opened (and closed)');
+    recordCase('inspector-any', 'connected (through the inspector, as before)');
   } finally {
     await agent.stop();
     other.kill();
@@ -97,6 +103,7 @@ test('a Node process of another uid in a network namespace of its own is attache
   try {
     const probe = await probeOf(agent, other.pid, (p) => p.state === 'connected' || p.state === 'failed');
     assert.equal(probe.state, 'connected', `probe: ${JSON.stringify(probe)}`);
+    recordCase('inspector-own-netns', 'connected by default');
   } finally {
     await agent.stop();
     other.kill();
