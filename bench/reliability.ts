@@ -15,9 +15,14 @@ const DOC = path.join(ROOT, 'docs', 'RELIABILITY.md');
 const BEGIN = '<!-- reliability -->';
 const END = '<!-- /reliability -->';
 
-/** The compiled test files the cases name, in the order they first appear. */
-export function testFiles(): string[] {
-  return [...new Set(CASES.map((c) => c.test))].map((t) => path.join(ROOT, 'dist', t.replace(/\.ts$/, '.js')));
+const compiled = (test: string): string => path.join(ROOT, 'dist', test.replace(/\.ts$/, '.js'));
+
+/** `node --test` runs: the whole files in one, each file limited to some tests in one of its own. */
+export function testRuns(): string[][] {
+  const whole = [...new Set(CASES.filter((c) => !c.only).map((c) => c.test))];
+  const runs = [['--test', '--test-concurrency=1', ...whole.map(compiled)]];
+  for (const c of CASES) if (c.only) runs.push(['--test', `--test-name-pattern=${c.only}`, compiled(c.test)]);
+  return runs;
 }
 
 export function readResults(file: string): Map<string, RecordedCase> {
@@ -65,12 +70,10 @@ function main(): number {
   if (!file) {
     file = path.join(os.tmpdir(), `reliability-${process.pid}.jsonl`);
     fs.rmSync(file, { force: true });
-    const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...testFiles()], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, RTPROF_RELIABILITY_OUT: file },
-    });
-    status = run.status ?? 1;
+    for (const args of testRuns()) {
+      const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, RTPROF_RELIABILITY_OUT: file } });
+      if (run.status !== 0) status = run.status ?? 1;
+    }
   }
   const results = readResults(file);
   writeTable(renderTable(results));

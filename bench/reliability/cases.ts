@@ -11,6 +11,8 @@ export interface ReliabilityCase {
   before: string;
   /** the test file, from the repository root */
   test: string;
+  /** run only the tests of that file whose name matches (a long file with one case in it) */
+  only?: string;
 }
 
 const PRIVATE_DIR = 'test/collectors/privateDir.test.ts';
@@ -120,6 +122,7 @@ export const CASES: readonly ReliabilityCase[] = [
     case: 'gdb only missing from PATH',
     before: '`gdb is not installed`',
     test: 'test/collectors/python-attach.test.ts',
+    only: 'gdb missing from PATH',
   },
   {
     id: 'inspector-other-uid',
