@@ -88,7 +88,8 @@ export function markdown(run: SoakRun, checks: Check[]): string {
     .join('; ');
   const lines = [
     `Run ${run.startedAt}: ${churnMin.toFixed(churnMin < 10 ? 1 : 0)} min of churn, one target every ${run.options.everyMs / 1000} s, ` +
-      `scraped every ${run.options.scrapeMs / 1000} s; ${run.machine}. Targets started: ${counts}. ` +
+      `scraped every ${run.options.scrapeMs / 1000} s; ${run.machine}. Targets started: ${counts}` +
+      (run.exitedDuringAttach !== undefined ? `; attaches cut short by the target's exit: ${run.exitedDuringAttach}. ` : '. ') +
       `**${checks.every((c) => c.ok) ? 'Passed' : 'FAILED'}.**`,
     '',
     `| ${HEADER.join(' | ')} |`,

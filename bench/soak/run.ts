@@ -44,6 +44,8 @@ export interface SoakRun {
   /** after the agent stopped */
   afterStop: { exitCode: number | null; leftovers: string[] };
   agentAliveToEnd: boolean;
+  /** attaches the agent reported as cut short by the target's exit (its log's "exited during attach") */
+  exitedDuringAttach?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -118,14 +120,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
     const t0 = Date.now();
     const sample = (targets: number): void => {
       if (agentExit !== undefined) return;
-      samples.push({
-        t: (Date.now() - t0) / 1000,
-        rssKb: rssKb(agentPid),
-        fds: fdCount(agentPid),
-        cpuS: cpuSeconds(agentPid),
-        targets,
-        leftovers: leftovers(tmpDir, agentPid).length,
-      });
+      try {
+        samples.push({
+          t: (Date.now() - t0) / 1000,
+          rssKb: rssKb(agentPid),
+          fds: fdCount(agentPid),
+          cpuS: cpuSeconds(agentPid),
+          targets,
+          leftovers: leftovers(tmpDir, agentPid).length,
+        });
+      } catch {
+        // the agent died between the check and the read: judged as not alive to the end
+      }
     };
     let lastTargets = 0;
     const doScrape = async (): Promise<void> => {
@@ -198,6 +204,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
       drained,
       afterStop: { exitCode, leftovers: leftovers(tmpDir, agentPid) },
       agentAliveToEnd,
+      exitedDuringAttach: fs.readFileSync(options.logFile, 'utf8').split('exited during attach').length - 1,
     };
   } finally {
     for (const timer of timers) clearInterval(timer);
