@@ -120,7 +120,7 @@ describe('Node attach lock', { skip: !isRoot && 'needs root to play two users' }
       assert.equal((probe.message ?? '').includes('\n'), false);
       recordCase(
         'lock-dir-planted',
-        `attach fails in ${((Date.now() - began) / 1000).toFixed(1)} s with one line \`the Node attach lock's directory is unsafe: … belongs to uid 0 …\``,
+        `attach failed within ${((Date.now() - began) / 1000).toFixed(1)} s of \`serving\`, one line \`the Node attach lock's directory is unsafe: … belongs to uid 0 …\``,
       );
     } finally {
       agent.kill('SIGTERM');
