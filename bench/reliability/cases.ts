@@ -146,6 +146,13 @@ export const CASES: readonly ReliabilityCase[] = [
     test: WINDOW,
   },
   {
+    id: 'inspector-host-netns',
+    item: '7',
+    case: "agent in a network namespace of its own (`unshare --net`), Node target of uid 65534 in the host's",
+    before: 'connected through a relay in the host namespace (first version of the rule: "another namespace than the agent\'s")',
+    test: WINDOW,
+  },
+  {
     id: 'soak-short',
     item: '8',
     case: '50 s of churn: Node/CPython targets attached, preloaded, of uid 65534, killed mid-attach (the 60-minute run: below)',

@@ -96,7 +96,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     await injectProbe(target, existing, false);
     return { ok: true, method: 'inspector', note: 'used the inspector the target already had open (left open)' };
   }
-  checkInspectorWindow(target.pid, !target.otherNetns, target.req.inspectorAttach, probePath());
+  checkInspectorWindow(target.pid, target.req.inspectorAttach, probePath());
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
   checkPortFree(target);
   signal(target);

@@ -5,7 +5,7 @@
 // of its own (a container) is attached as before: only that namespace can reach the window.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rtprof, startAgent, type RunningAgent } from '../../helpers/agent';
+import { RTPROF, rtprof, startAgent, type RunningAgent } from '../../helpers/agent';
 import { start, until, type Started } from '../../helpers/processes';
 import { recordCase } from '../../helpers/reliability';
 
@@ -121,6 +121,21 @@ test('rtprof profile --pid of another uid: one line with the code, then the /pro
     assert.equal(line.includes('\n'), false);
     assert.equal((await cli.exited).code, 0);
     assert.doesNotMatch(other.stderr(), /Debugger listening/);
+  } finally {
+    other.kill();
+  }
+});
+
+test("an agent in a network namespace of its own (a pod) and a target of another uid on the host's: still refused", { skip }, async () => {
+  // The target is in another namespace than the agent, but in the host's (pid 1's), which every
+  // local user shares: a DaemonSet without hostNetwork watching host processes through hostPID.
+  const other = await nobodyNode();
+  try {
+    const cli = start('unshare', ['--net', RTPROF, 'profile', '--pid', String(other.pid), '--duration', '1s', '--json']);
+    await cli.waitFor(new RegExp(`rtprof: no probe \\(${CODE}\\): .*host's network namespace`), 10_000);
+    assert.equal((await cli.exited).code, 0);
+    assert.doesNotMatch(other.stderr(), /Debugger listening/);
+    recordCase('inspector-host-netns', `not signalled: ${CODE}, profiled from /proc`);
   } finally {
     other.kill();
   }
