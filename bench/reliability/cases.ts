@@ -149,7 +149,7 @@ export const CASES: readonly ReliabilityCase[] = [
     id: 'inspector-host-netns',
     item: '7',
     case: "agent in a network namespace of its own (`unshare --net`), Node target of uid 65534 in the host's",
-    before: 'connected through a relay in the host namespace (first version of the rule: "another namespace than the agent\'s")',
+    before: 'SIGUSR1 sent, attached through a relay into the host namespace',
     test: WINDOW,
   },
   {
