@@ -74,6 +74,11 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
     if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
+    // A target killed mid-attach makes a /proc read or the inspector socket fail first: say that.
+    const message = (err as Error).message;
+    if (readStartTime(req.pid) === undefined && !/exited|not found/.test(message)) {
+      return { ok: false, reason: `process ${req.pid} exited during attach` };
+    }
     if (err instanceof AttachError) return { ok: false, reason: err.message, ...(err.retry ? { retry: true } : {}) };
     return { ok: false, reason: `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
