@@ -14,6 +14,9 @@ export interface AttachRequest extends ProbeSettings {
   targetDir?: TargetDir;
   /** Whole attach, signal to probe started; default 10 s. */
   timeoutMs?: number;
+  /** Node: whose inspector may be opened in the agent's network namespace (`--inspector-attach`);
+   * default 'same-user'. */
+  inspectorAttach?: 'same-user' | 'any';
 }
 
 export type AttachResult =

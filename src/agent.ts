@@ -17,6 +17,8 @@ export interface AgentOptions extends WatcherOptions {
   port: number;
   otlp: string | undefined;
   withCommandLine: boolean;
+  /** `--api-host`: more Host names /api/* answers to (a Kubernetes Service's DNS name) */
+  apiHosts?: string[];
 }
 
 const RENDER_REUSE_MS = 1000;
@@ -74,6 +76,7 @@ export class Agent {
       }
     }
     this.server = buildServer({
+      apiHosts: this.options.apiHosts,
       renderMetrics: () => this.renderShared(),
       targets: () => [...this.watcher.targets.values()].map((t) => t.toJSON()),
       health: () => ({

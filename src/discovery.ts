@@ -3,6 +3,7 @@
 import { userInfo } from 'node:os';
 import { identify, isNodeOrPython, type ProcessIdentity } from '../collectors/proc/identity';
 import { listPids, readEnvVar, readStat } from '../collectors/proc/procfs';
+import { inSharedNetns } from '../collectors/node/inspectorWindow';
 
 export { identify, isNodeOrPython, type ProcessIdentity };
 
@@ -25,6 +26,10 @@ export function attachability(identity: ProcessIdentity): { ok: boolean; why: st
   if (identity.runtime === 'nodejs') {
     const flags = `${identity.argv.join(' ')} ${readEnvVar(identity.pid, 'NODE_OPTIONS') ?? ''}`;
     if (flags.includes('--disable-sigusr1')) return { ok: false, why: '--disable-sigusr1: start it with rtprof run or NODE_OPTIONS' };
+    // The inspector window would be open to every user of this network namespace (docs/SECURITY.md).
+    if (identity.uid !== me && inSharedNetns(identity.pid)) {
+      return { ok: false, why: 'other uid: preload it, or --inspector-attach any' };
+    }
     return { ok: true, why: 'inspector (SIGUSR1)' };
   }
   if (identity.runtime === 'cpython') {

@@ -84,6 +84,12 @@ export const errors = {
     (pid, uid, agentUid) =>
       `pid ${pid} runs as uid ${uid} and its probe could not connect to this agent (uid ${agentUid}): run the agent as root or as uid ${uid}`,
   ),
+  inspectorOtherUser: define(
+    'RTPROF_ERR_INSPECTOR_OTHER_USER',
+    1,
+    (pid, uid, agentUid, probe) =>
+      `not opening pid ${pid}'s Node inspector: it runs as uid ${uid}, not the agent's uid ${agentUid}, in the agent's or the host's network namespace, where any local user could run code as uid ${uid} while it is open (docs/SECURITY.md); preload the probe (rtprof run -- node …, or NODE_OPTIONS="--require ${probe}"), or accept that with --inspector-attach any`,
+  ),
   launchFailed: define('RTPROF_ERR_LAUNCH', 1, (cmd, why) => `cannot start '${cmd}': ${why}`),
 };
 

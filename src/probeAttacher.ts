@@ -4,6 +4,7 @@
 import { attachTo } from '../collectors/attach';
 import type { InsideSockets, TargetReach } from '../collectors/channel/inside';
 import type { ChannelServer } from '../collectors/channel/server';
+import type { InspectorAttach } from '../collectors/node/inspectorWindow';
 import { AttachQueue } from './attachQueue';
 import type { Target } from './target';
 
@@ -18,6 +19,8 @@ export interface ProbeAttacherOptions {
   httpHooks?: boolean;
   /** see WatcherOptions.gcPauses */
   gcPauses?: boolean;
+  /** see WatcherOptions.inspectorAttach */
+  inspectorAttach?: InspectorAttach;
   log: (line: string) => void;
   /** A probe queued in an idle target left this marker file: whoever stops watching removes it. */
   onPendingMarker?: (pid: number, marker: string) => void;
@@ -58,6 +61,7 @@ export class ProbeAttacher {
       intervalMs: this.options.intervalMs,
       http: this.options.httpHooks !== false,
       gc: this.options.gcPauses !== false,
+      inspectorAttach: this.options.inspectorAttach,
     });
     if (target.probe.state === 'connected') return; // the hello beat the attach's own return
     if (result.ok && result.pending) {

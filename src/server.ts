@@ -9,6 +9,12 @@ export interface ServerDeps {
   renderMetrics: () => Promise<string>;
   targets: () => unknown[];
   health: () => Record<string, unknown>;
+  /** `--api-host`: more names /api/* answers to (exact, or `*.suffix`), lower case */
+  apiHosts?: readonly string[];
+}
+
+function matchesApiHost(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => (p.startsWith('*.') ? name.endsWith(p.slice(1)) && name.length > p.length - 1 : name === p));
 }
 
 /**
@@ -16,21 +22,28 @@ export interface ServerDeps {
  * on another name that rebinds its DNS to 127.0.0.1 sends its own name, and is refused /api/*
  * (which tells pids, users and command lines).
  */
-export function isLocalHostHeader(header: string | undefined): boolean {
+export function isLocalHostHeader(header: string | undefined, apiHosts: readonly string[] = []): boolean {
   if (!header) return true; // HTTP/1.0 clients and curl --header 'Host:' send none; a browser always does
   const host = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d*$/, '');
   const name = host.toLowerCase().replace(/\.$/, '');
   if (net.isIP(name) !== 0) return true;
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (matchesApiHost(name, apiHosts)) return true;
   const own = os.hostname().toLowerCase();
   return name === own || name === own.split('.')[0];
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({ logger: false });
+  const apiHosts = (deps.apiHosts ?? []).map((h) => h.toLowerCase().replace(/\.$/, ''));
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url.startsWith('/api/') && !isLocalHostHeader(req.headers.host)) {
-      return reply.code(403).type('text/plain').send(`rtprof: /api/* answers only to an IP address, localhost or this host's name\n`);
+    if (req.url.startsWith('/api/') && !isLocalHostHeader(req.headers.host, apiHosts)) {
+      return reply
+        .code(403)
+        .type('text/plain')
+        .send(
+          `rtprof: /api/* answers only to an IP address, localhost, this host's name or an --api-host name; add --api-host <name> to allow one\n`,
+        );
     }
     return undefined;
   });

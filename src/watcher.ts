@@ -35,6 +35,9 @@ export interface WatcherOptions {
    * that lives for one request must be seen; the agent looks at the others at 1/10 of it), and
    * PSS and server-socket evidence are read every interval. */
   profileDetail?: boolean;
+  /** Node targets of another uid in the agent's network namespace: 'any' attaches through their
+   * inspector anyway (`--inspector-attach any`); default 'same-user' refuses (docs/SECURITY.md). */
+  inspectorAttach?: 'same-user' | 'any';
   log: (line: string) => void;
 }
 

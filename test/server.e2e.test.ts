@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import { test } from 'node:test';
 import { rtprof, startAgent } from './helpers/agent';
 import { sleep, start } from './helpers/processes';
+import { recordCase } from './helpers/reliability';
 
 function get(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,6 +23,7 @@ test('--host 0.0.0.0 logs the address it binds', async () => {
   try {
     const [, port] = await agent.waitFor(/serving http:\/\/0\.0\.0\.0:(\d+)\/metrics/, 20_000);
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    recordCase('host-any', 'logs `serving http://0.0.0.0:…`');
   } finally {
     agent.kill('SIGTERM');
     await agent.exited;
@@ -39,9 +41,42 @@ test('/api/* refuses a Host that is not this machine; /metrics and addresses sti
     assert.equal(await get(`${agent.url}/api/targets`, `localhost:${port}`), 200);
     assert.equal(await get(`${agent.url}/api/targets`, `[::1]:${port}`), 200);
     assert.equal(await get(`${agent.url}/metrics`, `rebind.example.com:${port}`), 200);
+    recordCase('rebind', '403 (IPs, `localhost`, `[::1]` still 200; `/metrics` still 200)');
   } finally {
     await agent.stop();
     target.kill();
+  }
+});
+
+test('--api-host adds names /api/* answers to (a Kubernetes Service); others still get 403', async () => {
+  const target = start('sleep', ['60']);
+  const agent = await startAgent([
+    '--pid',
+    String(target.pid),
+    '--no-attach',
+    '--api-host',
+    'rtprof.monitoring.svc.cluster.local',
+    '--api-host',
+    '*.Pods.Example.Org',
+  ]);
+  const port = new URL(agent.url).port;
+  try {
+    assert.equal(await get(`${agent.url}/api/targets`, `rtprof.monitoring.svc.cluster.local:${port}`), 200);
+    assert.equal(await get(`${agent.url}/api/targets`, `RTPROF.monitoring.svc.cluster.local.`), 200, 'case and a trailing dot');
+    assert.equal(await get(`${agent.url}/api/targets`, `a-1.pods.example.org:${port}`), 200, 'a wildcard suffix');
+    assert.equal(await get(`${agent.url}/api/targets`, `pods.example.org:${port}`), 403, '*.suffix is not the suffix itself');
+    assert.equal(await get(`${agent.url}/api/targets`, `evilpods.example.org:${port}`), 403, 'a suffix match starts at a dot');
+    assert.equal(await get(`${agent.url}/api/targets`, `rtprof.monitoring.svc:${port}`), 403, 'names are exact');
+    assert.equal(await get(`${agent.url}/api/targets`, `rebind.example.com:${port}`), 403);
+    recordCase('api-host', 'the `--api-host` names 200 (exact, any case, trailing dot; `*.suffix`: names below it); others 403');
+  } finally {
+    await agent.stop();
+    target.kill();
+  }
+  for (const bad of ['*.com', 'a b', 'http://x', '*']) {
+    const refused = rtprof(['agent', '--pid', String(process.pid), '--no-attach', '--api-host', bad]);
+    const [, message] = await refused.waitFor(/rtprof: (.*--api-host.*)/);
+    assert.equal((await refused.exited).code, 2, `--api-host '${bad}' is a usage error: ${message}`);
   }
 });
 
@@ -67,6 +102,7 @@ test('100 concurrent scrapes share renders: p99 within 10 single scrapes (+200 m
     const p99 = parallel[98]!;
     t.diagnostic(`single scrape median ${single.toFixed(1)} ms; 100 concurrent: p99 ${p99.toFixed(1)} ms`);
     assert.ok(p99 < 10 * single + 200, `p99 ${p99.toFixed(0)} ms vs single ${single.toFixed(0)} ms`);
+    recordCase('scrapes-100', `p99 ${p99.toFixed(0)} ms (single fresh scrape ${single.toFixed(0)} ms)`);
   } finally {
     await agent.stop();
     targets.forEach((p) => p.kill());

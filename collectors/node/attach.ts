@@ -40,6 +40,7 @@ import {
   type Target,
 } from './attachTarget';
 import { closeInspector, closeLateInspector, injectProbe } from './inspectorSession';
+import { checkInspectorWindow } from './inspectorWindow';
 
 export type { AttachRequest, AttachResult } from '../attach-types';
 
@@ -73,6 +74,11 @@ export async function attachNode(req: AttachRequest): Promise<AttachResult> {
     return await withAttachLock(timeoutMs, () => attachLocked(req, Date.now() + timeoutMs));
   } catch (err) {
     if (err instanceof RtprofError) return { ok: false, reason: err.message, code: err.code };
+    // A target killed mid-attach makes a /proc read or the inspector socket fail first: say that.
+    const message = (err as Error).message;
+    if (readStartTime(req.pid) === undefined && !/exited|not found/.test(message)) {
+      return { ok: false, reason: `process ${req.pid} exited during attach` };
+    }
     if (err instanceof AttachError) return { ok: false, reason: err.message, ...(err.retry ? { retry: true } : {}) };
     return { ok: false, reason: `attach to ${req.pid} failed: ${(err as Error).message}` };
   }
@@ -95,6 +101,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     await injectProbe(target, existing, false);
     return { ok: true, method: 'inspector', note: 'used the inspector the target already had open (left open)' };
   }
+  checkInspectorWindow(target.pid, target.req.inspectorAttach, probePath());
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
   await waitForPortFree(target);
   signal(target);

@@ -3,7 +3,18 @@ import { Agent, type AgentOptions } from '../agent';
 import { errors } from '../errors';
 import { HELP } from '../help';
 import { plural } from '../report/format';
-import { AGENT_FLAGS, logLine, parseDuration, parseFlags, parsePid, parsePort, parseRegex, parseUrl } from './options';
+import {
+  AGENT_FLAGS,
+  logLine,
+  parseApiHost,
+  parseDuration,
+  parseInspectorAttach,
+  parseFlags,
+  parsePid,
+  parsePort,
+  parseRegex,
+  parseUrl,
+} from './options';
 
 type AgentValues = ReturnType<typeof parseFlags<typeof AGENT_FLAGS>>;
 
@@ -30,6 +41,8 @@ export function agentOptionsFrom(values: AgentValues): AgentOptions {
     // hello-world (docs/BENCHMARKS.md); --no-gc-pauses trades the GC series for that.
     gcPauses: values['no-gc-pauses'] !== true,
     withCommandLine: values['with-command-line'] ?? false,
+    apiHosts: (values['api-host'] ?? []).map(parseApiHost),
+    inspectorAttach: parseInspectorAttach(values['inspector-attach']),
     log: logLine,
   };
 }

@@ -18,6 +18,8 @@ export const AGENT_FLAGS = {
   'no-http': { type: 'boolean' },
   'no-gc-pauses': { type: 'boolean' },
   'with-command-line': { type: 'boolean' },
+  'api-host': { type: 'string', multiple: true },
+  'inspector-attach': { type: 'string', default: 'same-user' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -29,6 +31,26 @@ export function parsePid(value: string): number {
 export function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw errors.badPort(value);
   return Number(value);
+}
+
+/** A name `--api-host` accepts: a DNS name, or `*.` and a suffix of at least two labels (not `*.com`). */
+function isApiHostPattern(name: string): boolean {
+  const label = '[a-z0-9]([a-z0-9-]*[a-z0-9])?';
+  const dns = new RegExp(`^${label}(\\.${label})*$`, 'i');
+  if (name.length > 253) return false;
+  return name.startsWith('*.') ? dns.test(name.slice(2)) && name.slice(2).includes('.') : dns.test(name);
+}
+
+/** `--inspector-attach`: whose Node inspector may be opened in the agent's network namespace. */
+export function parseInspectorAttach(value: string | undefined): 'same-user' | 'any' {
+  if (value === undefined || value === 'same-user' || value === 'any') return value ?? 'same-user';
+  throw errors.usage(`--inspector-attach expects same-user or any, got '${value}'`);
+}
+
+export function parseApiHost(value: string): string {
+  if (!isApiHostPattern(value))
+    throw errors.usage(`--api-host expects a DNS name or *.suffix (e.g. rtprof.monitoring.svc), got '${value}'`);
+  return value.toLowerCase();
 }
 
 export function parseDuration(flag: string, value: string): number {

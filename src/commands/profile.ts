@@ -14,7 +14,7 @@ import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod
 import type { SnapshotMessage } from '../../collectors/channel/messages';
 import type { Target } from '../target';
 import { Watcher } from '../watcher';
-import { logLine, parseDuration, parseFlags, parsePid, parseUrl, splitCommand } from './options';
+import { logLine, parseDuration, parseFlags, parseInspectorAttach, parsePid, parseUrl, splitCommand } from './options';
 import { launchWithProbe } from './run';
 
 const FLAGS = {
@@ -28,6 +28,7 @@ const FLAGS = {
   connections: { type: 'string', default: '10' },
   'no-attach': { type: 'boolean' },
   socket: { type: 'string' },
+  'inspector-attach': { type: 'string', default: 'same-user' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -39,6 +40,8 @@ export interface ProfileRequest {
   attach: boolean;
   load: { url: string; rate: number | undefined; connections: number } | undefined;
   socketPath: string | undefined;
+  /** `--inspector-attach`: see WatcherOptions.inspectorAttach */
+  inspectorAttach?: 'same-user' | 'any';
   log: (line: string) => void;
   progress: boolean;
 }
@@ -72,6 +75,7 @@ function parseRequest(argv: string[]): { req: ProfileRequest; json: boolean; htm
           }
         : undefined,
       socketPath: v.socket,
+      inspectorAttach: parseInspectorAttach(v['inspector-attach']),
       log: logLine,
       progress: true,
     },
@@ -118,6 +122,7 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
     match: undefined,
     attach: req.attach,
     socketPath: req.socketPath,
+    inspectorAttach: req.inspectorAttach,
     log: req.log,
   });
   await watcher.start();

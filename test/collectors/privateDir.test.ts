@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { rtprof } from '../helpers/agent';
 import { start } from '../helpers/processes';
+import { recordCase } from '../helpers/reliability';
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -25,6 +26,7 @@ test('--socket in a sticky shared directory: the agent serves and the directory 
     await agent.waitFor(/serving http:\/\/\S+\/metrics/, 20_000);
     assert.equal((fs.statSync(dir).mode & 0o7777).toString(8), '1777', 'the shared directory is untouched');
     assert.equal(fs.statSync(path.join(dir, 'x.sock')).mode & 0o777, 0o600, 'the socket itself is private');
+    recordCase('socket-sticky', `dir stays ${(fs.statSync(dir).mode & 0o7777).toString(8)}; socket 0600`);
   } finally {
     agent.kill('SIGTERM');
     await agent.exited;
@@ -44,6 +46,7 @@ test('--socket in a directory others can write without the sticky bit: one line,
     assert.equal(lines.length, 1, agent.stderr());
     assert.match(lines[0]!, /cannot open the probe socket .*x\.sock: .* is writable by other users \(mode 777\).*--socket PATH/);
     assert.equal(fs.statSync(dir).mode & 0o7777, 0o777);
+    recordCase('socket-open-dir', `exit ${code}, one line \`… is writable by other users (mode 777) …\`, dir stays 0777`);
   } finally {
     target.kill();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -68,6 +71,7 @@ test('a default socket directory planted by another user is refused, not adopted
     assert.match(agent.stderr().trim(), /^rtprof: .*rtprof-0 belongs to uid 65534, not to us \(uid 0\)[^\n]*$/);
     const st = fs.statSync(planted);
     assert.deepEqual({ uid: st.uid, mode: st.mode & 0o7777 }, { uid: 65534, mode: 0o777 });
+    recordCase('socket-planted', `refused: exit ${code}, one line; dir untouched (uid 65534, mode 0777)`);
   } finally {
     target.kill();
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { attachPython } from '../../collectors/python/attach';
 import { findGdb, GDB_MISSING } from '../../collectors/python/gdb';
 import { start, sleep } from '../helpers/processes';
 import { fixture, lineRequest, pythons, Recorder, taskCount } from '../fixtures/python/harness';
+import { recordCase } from '../helpers/reliability';
 
 const { found, missing } = pythons();
 if (missing.length) console.log(`# python interpreters not installed, skipped: ${missing.join(', ')}`);
@@ -274,6 +275,7 @@ describe('python attach: refusals are one clear line, the target untouched', () 
     assert.equal(findGdb('/nonexistent'), '/usr/bin/gdb');
     assert.equal(findGdb('/nonexistent', []), null);
     assert.match(GDB_MISSING, /^gdb is not installed \(not in PATH, \/usr\/bin or \/usr\/local\/bin\): apt-get install gdb/);
+    recordCase('gdb-path', 'found in `/usr/bin`; a real absence is one line naming where it looked');
   });
 
   it(

@@ -86,6 +86,9 @@ test('every manifest parses; the agent sees the pids, runs as root with SYS_PTRA
       assert.equal(args[0], 'agent');
       assert.ok(args.includes('--discover') && flag(args, '--match'), `${file}: --discover --match (pids are not known in advance)`);
       assert.equal(flag(args, '--host'), '0.0.0.0', `${file}: reachable by the scraper`);
+      // A sidecar shares its pod's network namespace with a non-root app: the inspector window is
+      // open only to the pod's own containers, so it opts in; the DaemonSet keeps the default.
+      assert.equal(flag(args, '--inspector-attach'), file === 'sidecar.yaml' ? 'any' : undefined, `${file}: --inspector-attach`);
       assert.ok(agent.resources?.requests?.memory && agent.resources?.limits?.memory, `${file}: memory request and limit`);
     }
   }

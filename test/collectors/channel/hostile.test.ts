@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parsePrometheus, rtprof } from '../../helpers/agent';
 import { sleep } from '../../helpers/processes';
 import { nodeFixture } from '../../helpers/spawn';
+import { recordCase } from '../../helpers/reliability';
 
 const labelValues = (samples: ReturnType<typeof parsePrometheus>['samples'], name: RegExp, label: string): Set<string> =>
   new Set(samples.filter((s) => name.test(s.name) && s.labels[label] !== undefined).map((s) => s.labels[label]!));
@@ -47,6 +48,10 @@ test('hostile snapshots: /metrics stays small, names capped per target, absurd v
     assert.deepEqual(absurd, [], 'no 1e308 in any series');
     const dropped = samples.find((s) => s.name === 'rtprof_channel_dropped_total' && s.labels.reason === 'bad_schema');
     assert.ok(dropped && dropped.value >= 16, `bad_schema drops: ${dropped?.value}`);
+    recordCase(
+      'hostile',
+      `${text.length.toLocaleString('en')} bytes; GC kinds ${labelValues(mine, /^v8js_gc_duration/, 'v8js_gc_type').size} (≤ 5), 32 resource types, ${spaces.size} heap spaces; no value > 1e300; ${dropped.value} bad snapshots counted as \`bad_schema\``,
+    );
   } finally {
     run.kill('SIGTERM');
     await run.exited;

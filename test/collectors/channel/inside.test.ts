@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { startAgent } from '../../helpers/agent';
 import { PYTHON, start, until } from '../../helpers/processes';
+import { recordCase } from '../../helpers/reliability';
 
 const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
@@ -27,7 +28,18 @@ test(
     const python = start('setpriv', [...asNobody, PYTHON, '-u', '-c', 'import time\nprint("ready")\nwhile True: time.sleep(0.05)']);
     await Promise.all([node.waitFor(/ready/), python.waitFor(/ready/)]);
     const pids = [node.pid, python.pid];
-    const agent = await startAgent(['--pid', String(node.pid), '--pid', String(python.pid), '--interval', '500ms']);
+    // Opening the inspector of another uid's Node is an opt-in (test/collectors/node/inspector-window.test.ts).
+    const began = Date.now();
+    const agent = await startAgent([
+      '--pid',
+      String(node.pid),
+      '--pid',
+      String(python.pid),
+      '--interval',
+      '500ms',
+      '--inspector-attach',
+      'any',
+    ]);
     try {
       for (const pid of pids) {
         const probe = await until(
@@ -49,6 +61,10 @@ test(
       await agent.stop();
     }
     assert.deepEqual(leftovers(agent.pid, pids), [], 'no socket dir or attach marker left in /tmp');
+    recordCase(
+      'other-uid-channel',
+      `both \`connected\` with snapshots in ${((Date.now() - began) / 1000).toFixed(1)} s (agent start to stop); nothing \`rtprof-*\` of the agent or the targets left in \`/tmp\` after stop`,
+    );
     node.kill();
     python.kill();
   },
@@ -74,5 +90,6 @@ test('a probe still pending (idle CPython) when the agent stops leaves no attach
     await agent.stop();
   }
   assert.deepEqual(leftovers(agent.pid, [python.pid]), [], 'no marker left after the agent stopped');
+  recordCase('pending-marker', 'marker there while pending; removed by the agent when it stops');
   python.kill();
 });

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { RTPROF } from '../../helpers/agent';
 import { start, sleep, until } from '../../helpers/processes';
 import type { Started } from '../../helpers/processes';
+import { recordCase } from '../../helpers/reliability';
 
 const NOBODY = 65534;
 const isRoot = process.geteuid?.() === 0;
@@ -82,6 +83,7 @@ describe('Node attach lock', { skip: !isRoot && 'needs root to play two users' }
         const cpu = cpuS(agent.pid) - cpu0;
         t.diagnostic(`agent CPU over 2 s: ${cpu.toFixed(2)} s`);
         assert.ok(cpu < 0.5, `agent used ${cpu.toFixed(2)} CPU s in 2 s`);
+        recordCase(`lock-${holder}`, `serves; probe connected; agent CPU ${cpu.toFixed(2)} s over 2 s`);
       } finally {
         agent.kill('SIGTERM');
         await agent.exited;
@@ -116,6 +118,10 @@ describe('Node attach lock', { skip: !isRoot && 'needs root to play two users' }
       assert.ok(Date.now() - began < 12_000, `failed after ${Date.now() - began} ms`);
       assert.match(probe.message ?? '', /Node attach lock's directory is unsafe: .*rtprof-65534 belongs to uid 0, not to us \(uid 65534\)/);
       assert.equal((probe.message ?? '').includes('\n'), false);
+      recordCase(
+        'lock-dir-planted',
+        `attach failed within ${((Date.now() - began) / 1000).toFixed(1)} s of \`serving\`, one line \`the Node attach lock's directory is unsafe: … belongs to uid 0 …\``,
+      );
     } finally {
       agent.kill('SIGTERM');
       await agent.exited;
