@@ -33,6 +33,19 @@ function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${kernel}, Node ${process.version}`;
 }
 
+/** ` at commit abc1234` (with ` + uncommitted changes` when the tree differs), or '' outside a git checkout. */
+function commitNote(): string {
+  try {
+    const git = (args: string[]): string =>
+      execFileSync('git', args, { cwd: join(__dirname, '..', '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const sha = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+    return ` at commit \`${sha}\`${dirty ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return '';
+  }
+}
+
 function readSections(): Map<string, string> {
   const sections = new Map<string, string>();
   if (!existsSync(DOC)) return sections;
@@ -52,7 +65,7 @@ export async function main(names: string[]): Promise<void> {
     process.stdout.write(`\n## ${result.title}\n\n${result.markdown}\n`);
     sections.set(
       name,
-      `## ${result.title}\n\n_Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()} by \`npm run bench -- ${name}\`._\n\n${result.markdown}\n`,
+      `## ${result.title}\n\n_Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()} by \`npm run bench -- ${name}\`${commitNote()}._\n\n${result.markdown}\n`,
     );
   }
   const body = [...sections.entries()].map(([name, text]) => `<!-- bench:${name} -->\n${text}<!-- /bench:${name} -->`).join('\n\n');

@@ -11,10 +11,10 @@ import { isForbidden } from '../collectors/proc/procfs';
 import { nearestAncestor } from '../collectors/proc/tree';
 import { InsideSockets } from '../collectors/channel/inside';
 import { SamplerHub } from '../collectors/proc/sampler';
+import { Descendants } from './descendants';
 import { Discoverer } from './discovery';
 import { ProbeAttacher } from './probeAttacher';
 import { errors } from './errors';
-import { ServiceRoots } from './services';
 import { Target } from './target';
 
 export interface WatcherOptions {
@@ -52,8 +52,6 @@ export interface WatcherEvents {
 
 /** How often the services' trees are walked for new descendants. */
 const TREE_SCAN_MS = 250;
-/** A launched descendant that inherited the probe's environment gets this long to connect by itself. */
-const PRELOAD_GRACE_MS = 5000;
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly targets = new Map<number, Target>();
@@ -63,7 +61,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Attach markers of probes that are pending (queued in an idle target), by pid. */
   private readonly pendingMarkers = new Map<number, string>();
   private readonly hub: SamplerHub;
-  private readonly roots = new ServiceRoots();
+  private readonly descendants: Descendants;
   private readonly discoverer: Discoverer;
   private timer: NodeJS.Timeout | undefined;
   private treeTimer: NodeJS.Timeout | undefined;
@@ -77,15 +75,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.channel = new ChannelServer({
       socketPath: options.socketPath ?? defaultSocketPath(),
       log: options.log,
-      adopt: (pid, token) => this.adoptDescendant(pid, token),
+      adopt: (pid, token) => !this.stopped && this.descendants.adopt(pid, token),
     });
     this.inside = new InsideSockets(this.channel, options.log);
     this.attacher = new ProbeAttacher(
       this.channel,
       this.inside,
       { ...options, onPendingMarker: (pid, marker) => this.pendingMarkers.set(pid, marker) },
-      (t) => !this.stopped && this.targets.get(t.pid) === t,
+      (t) => this.isCurrent(t),
     );
+    this.descendants = new Descendants(this.channel, options, {
+      targets: this.targets,
+      add: (identity, attach, rootPid) => this.add(identity, attach, rootPid),
+      attach: (target) => this.attacher.add(target),
+      isCurrent: (target) => this.isCurrent(target),
+    });
     this.channel.on('hello', (hello: HelloMessage) => this.onHello(hello));
     this.channel.on('snapshot', (snap: SnapshotMessage) => this.onSnapshot(snap));
     this.channel.on('disconnect', (pid: number) => this.targets.get(pid)?.probe.lost());
@@ -123,7 +127,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * environment connect by themselves (see adoptDescendant); the others get the probe by attach.
    */
   watchDescendantsOf(pid: number, launchToken?: string): void {
-    this.roots.add(pid, launchToken);
+    this.descendants.follow(pid, launchToken);
     this.scanTrees();
   }
 
@@ -160,41 +164,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     return target;
   }
 
-  /** A descendant of a root found by the tree scan (its hello may come first: adoptDescendant). */
-  private addDescendant(identity: ProcessIdentity, root: number): void {
-    const inherited = this.roots.inheritedToken(identity.pid, root);
-    if (inherited === undefined) {
-      this.options.log(`process ${identity.pid} (${identity.serviceName}) started by ${root}: watching it`);
-      this.add(identity, this.options.attach, root);
-      return;
-    }
-    // It inherited the probe's env and connects by itself; attach only if it has not within the
-    // grace time (e.g. python3 -S, which skips sitecustomize).
-    const target = this.add(identity, false, root);
-    target.probe.pending('preload', 'waiting for the preloaded probe to connect');
-    this.channel.issueToken(identity.pid, inherited);
-    this.options.log(`process ${identity.pid} (${identity.serviceName}) started by ${root}: waiting for its preloaded probe`);
-    setTimeout(() => {
-      if (this.stopped || this.targets.get(identity.pid) !== target || target.probe.state !== 'pending') return;
-      if (this.options.attach) this.attacher.add(target);
-    }, PRELOAD_GRACE_MS).unref();
-  }
-
-  /**
-   * A hello from a process that presents a root's launch token: it inherited the probe's env from
-   * a wrapper (`rtprof run -- sh -c 'node app.js'`). Accepted when it really descends from that root.
-   */
-  private adoptDescendant(pid: number, token: string): boolean {
-    if (this.stopped || this.targets.has(pid)) return false;
-    const root = this.roots.launchedRootFor(pid, token);
-    if (root === undefined) return false;
-    const identity = identify(pid);
-    if (!identity || identity.runtime === 'other') return false;
-    const target = this.add(identity, false, root);
-    target.probe.pending('preload', 'waiting for the preloaded probe to connect');
-    this.channel.issueToken(pid, token);
-    this.options.log(`process ${pid} (${identity.serviceName}) started by ${root}: preloaded probe accepted`);
-    return true;
+  /** false once the target is no longer watched (it went, or the watcher stopped) */
+  private isCurrent(target: Target): boolean {
+    return !this.stopped && this.targets.get(target.pid) === target;
   }
 
   private add(identity: ProcessIdentity, attach: boolean, rootPid = identity.pid): Target {
@@ -285,12 +257,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** New Node/Python descendants of the services' roots join their service. */
   private scanTrees(): void {
-    if (this.stopped || this.roots.size === 0) return;
-    for (const { identity, root } of this.roots.newDescendants((pid) => this.targets.has(pid))) {
-      const target = this.targets.get(root);
-      if (target) target.hasDescendants = true;
-      this.addDescendant(identity, root);
-    }
+    if (!this.stopped) this.descendants.scan();
   }
 
   private discoverNew(): void {

@@ -12,6 +12,8 @@ import { DROP_REASONS, parseProbeLine } from './validate';
 import type { DropReason } from './validate';
 import { prepareSocketDir, removeStaleSocket } from './socketFile';
 import { newToken, sameToken } from './tokens';
+import { feedLines, newConnection, takeToken } from './connection';
+import type { Connection, PidAlias } from './connection';
 
 export { defaultSocketPath } from './socketFile';
 export { newToken, sameToken } from './tokens';
@@ -42,25 +44,6 @@ const MAX_SOCKET_PATH_BYTES = 107;
 const HELLO_TIMEOUT_MS = 10_000;
 const MAX_PENDING_CONNECTIONS = 64;
 const BYE_LINE = JSON.stringify({ v: PROTOCOL_VERSION, type: 'bye' }) + '\n';
-
-interface Connection {
-  socket: net.Socket;
-  pid: number | null;
-  buffered: Buffer[];
-  bufferedBytes: number;
-  discarding: boolean;
-  tokens: number;
-  refilledAt: number;
-  helloTimer: NodeJS.Timeout | null;
-  /** A socket made for one target (ChannelServer.acceptFor): only that pid may say hello on it. */
-  only?: PidAlias;
-}
-
-/** A target's pid as the agent sees it, and as the target sees itself (another pid namespace). */
-export interface PidAlias {
-  pid: number;
-  nsPid: number;
-}
 
 export class ChannelServer extends EventEmitter<ChannelServerEvents> {
   readonly socketPath: string;
@@ -177,17 +160,7 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       socket.destroy();
       return;
     }
-    const conn: Connection = {
-      socket,
-      pid: null,
-      buffered: [],
-      bufferedBytes: 0,
-      discarding: false,
-      tokens: this.maxSnapshotsPerS,
-      refilledAt: Date.now(),
-      helloTimer: null,
-      only,
-    };
+    const conn = newConnection(socket, this.maxSnapshotsPerS, only);
     conn.helloTimer = setTimeout(() => {
       this.drop('no_hello', 'no hello within 10 s');
       socket.destroy();
@@ -208,34 +181,19 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
-    let start = 0;
-    while (start < chunk.length && !conn.socket.destroyed) {
-      const nl = chunk.indexOf(0x0a, start);
-      const end = nl === -1 ? chunk.length : nl;
-      if (!conn.discarding) {
-        conn.buffered.push(chunk.subarray(start, end));
-        conn.bufferedBytes += end - start;
-        if (conn.bufferedBytes > this.maxLineBytes) {
-          // Count the oversized line once, then skip the rest of it up to its newline.
-          conn.buffered = [];
-          conn.bufferedBytes = 0;
-          conn.discarding = true;
-          this.rejectLine(conn, 'too_long', `line over ${this.maxLineBytes} bytes`);
-        }
-      }
-      if (nl === -1) break;
-      if (conn.discarding) conn.discarding = false;
-      else this.onLine(conn, Buffer.concat(conn.buffered, conn.bufferedBytes).toString('utf8'));
-      conn.buffered = [];
-      conn.bufferedBytes = 0;
-      start = nl + 1;
-    }
+    feedLines(
+      conn,
+      chunk,
+      this.maxLineBytes,
+      (line) => this.onLine(conn, line),
+      () => this.rejectLine(conn, 'too_long', `line over ${this.maxLineBytes} bytes`),
+    );
   }
 
   private onLine(conn: Connection, line: string): void {
     if (line.trim() === '') return;
     // Rate is checked before parsing so a flood of junk costs no JSON parsing.
-    if (conn.pid !== null && !this.takeToken(conn)) {
+    if (conn.pid !== null && !takeToken(conn, this.maxSnapshotsPerS)) {
       this.drop('rate_limited', `pid ${conn.pid}`);
       return;
     }
@@ -300,15 +258,6 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
       this.byPid.delete(conn.pid);
       this.emitSafely('disconnect', conn.pid);
     }
-  }
-
-  private takeToken(conn: Connection): boolean {
-    const now = Date.now();
-    conn.tokens = Math.min(this.maxSnapshotsPerS, conn.tokens + ((now - conn.refilledAt) * this.maxSnapshotsPerS) / 1000);
-    conn.refilledAt = now;
-    if (conn.tokens < 1) return false;
-    conn.tokens -= 1;
-    return true;
   }
 
   private drop(reason: DropReason, detail: string): void {

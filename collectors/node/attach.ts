@@ -60,7 +60,18 @@ export function probePath(): string {
 }
 
 /** The probe's own files: probe.js requires the others from its directory. */
-const PROBE_FILES = ['probe.js', 'sampler.js', 'workers.js', 'in-worker.js', 'link.js', 'work.js'];
+const PROBE_FILES = [
+  'probe.js',
+  'config.js',
+  'snapshot.js',
+  'sampler.js',
+  'workers.js',
+  'worker-eval.js',
+  'worker-samples.js',
+  'in-worker.js',
+  'link.js',
+  'work.js',
+];
 
 function placeProbe(dir: NonNullable<AttachRequest['targetDir']>): string {
   const here = path.dirname(probePath());

@@ -1,9 +1,11 @@
 'use strict';
-// rtprof Node probe: runs inside the target and pushes one snapshot per interval (event-loop delay
-// and utilization, GC pauses, heap spaces, active resources, HTTP work in flight; the same loop and
-// GC figures for each worker thread, workers.js) to the agent's
-// unix socket as NDJSON (docs/PROTOCOL.md; the connection is link.js's, the HTTP work tracker work.js's). The same file is preloaded (`--require`, NODE_OPTIONS;
-// configured by RTPROF_* env) or injected through the inspector (`require(this).start(config)`).
+// rtprof Node probe's entry and lifecycle: runs inside the target and pushes one snapshot per
+// interval (event-loop delay and utilization, GC pauses, heap spaces, active resources, HTTP work in
+// flight; the same loop and GC figures for each worker thread) to the agent's unix socket as NDJSON
+// (docs/PROTOCOL.md). Here: start, switching agents, stop. The settings are config.js's, the snapshot
+// snapshot.js's, the connection link.js's, the HTTP work tracker work.js's, the workers workers.js's.
+// The same file is preloaded (`--require`, NODE_OPTIONS; configured by RTPROF_* env) or injected
+// through the inspector (`require(this).start(config)`).
 //
 // Compatibility floor: Node 18. Plain CommonJS, no dependencies.
 // It is a guest in someone else's process: every timer and socket is unref()ed, every callback is
@@ -15,40 +17,16 @@ const STATE_KEY = Symbol.for('rtprof.probe');
 const FIRST_SNAPSHOT_MS = 200;
 // Agents a probe remembers to go back to when the one that took it over leaves.
 const MAX_EARLIER_AGENTS = 4;
-// Delay sampling resolution. Measured (idle process, Node 20, native monitor): 10 ms costs ~3.5 ms
-// CPU/s and reads a 100 ms block as 90..100 ms (the block can start up to one resolution after the
-// last tick); 5 ms costs ~6 ms CPU/s and reads 95..100 ms; 1 ms costs ~22 ms CPU/s.
-const DEFAULT_RESOLUTION_MS = 5;
-const ENV_KEYS = [
-  'RTPROF_SOCKET',
-  'RTPROF_TOKEN',
-  'RTPROF_INTERVAL_MS',
-  'RTPROF_ATTACH',
-  'RTPROF_RESOLUTION_MS',
-  'RTPROF_HTTP',
-  'RTPROF_GC',
-  'RTPROF_WORKERS',
-];
-// A snapshot line stays under the agent's limit (MAX_LINE_BYTES, 64 KiB) with room to spare: worker
-// entries are trimmed to fit (see fitLine).
-const MAX_LINE_CHARS = 60 * 1024;
-// How long a snapshot waits for the worker threads' answers, at most.
-const WORKER_WAIT_MS = 100;
 
 const sampling = require('./sampler');
 const guard = sampling.guard;
-const later = sampling.later;
 const createSampler = sampling.createSampler;
-const createWorkerWatch = require('./workers').createWorkerWatch;
 const createWorkTracker = require('./work').createWorkTracker;
-const link = require('./link');
-const createLink = link.createLink;
-const GIVE_UP_MS = link.GIVE_UP_MS;
-
-function positiveNumber(value, fallback) {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-}
+const createLink = require('./link').createLink;
+const settings = require('./config');
+const normalize = settings.normalize;
+const workerConfig = settings.workerConfig;
+const tick = require('./snapshot').tick;
 
 /** One probe per process, whatever copy of this file loaded first (Symbol.for is process-wide). */
 function state() {
@@ -62,89 +40,6 @@ function state() {
 
 // ---- lifecycle -----------------------------------------------------------------------------------
 
-// delay monitor records a block that ended just before (see createSampler).
-function tick(s) {
-  // Worker threads are watched from the first tick, not from start(): start() can run inside the
-  // attacher's inspector evaluation, where opening another session would nest inspector dispatch.
-  if (s.config.workers !== false && !s.workers) s.workers = createWorkerWatch(workerConfig(s.config));
-  const sampler = s.sampler;
-  const workers = s.workers;
-  if (workers) workers.request();
-  sampler.settle(() => {
-    if (!s.running || s.sampler !== sampler) return;
-    // The main thread's figures are taken now; the snapshot waits a little for the workers' answers
-    // (a worker busy past that answers into the next snapshot).
-    const main = sampler.sample();
-    const began = Date.now();
-    const send = () => {
-      if (!s.running || s.sampler !== sampler) return;
-      if (workers && s.workers === workers && workers.outstanding() > 0 && Date.now() - began < WORKER_WAIT_MS) {
-        const t = setTimeout(guard(send), 10);
-        t.unref();
-        return;
-      }
-      emit(s, main);
-    };
-    send();
-  });
-}
-
-function emit(s, sample) {
-  const snapshot = {
-    v: 1,
-    type: 'snapshot',
-    pid: process.pid,
-    seq: ++s.seq,
-    t: Date.now(),
-    intervalMs: s.config.intervalMs,
-    eventLoop: sample.eventLoop,
-    gc: sample.gc,
-    gcTotals: sample.gcTotals,
-    heap: sample.heap,
-  };
-  if (sample.resources) snapshot.resources = sample.resources;
-  if (s.work) {
-    const work = s.work.sample();
-    // The loop's idle time while work was in flight goes with the loop's other idle/active times.
-    if (work.idleBusyMs !== undefined && snapshot.eventLoop) snapshot.eventLoop.idleBusyS = work.idleBusyMs / 1000;
-    if (work.idleRequestMs !== undefined && snapshot.eventLoop) snapshot.eventLoop.idleRequestS = work.idleRequestMs / 1000;
-    delete work.idleBusyMs;
-    delete work.idleRequestMs;
-    snapshot.work = work;
-  }
-  snapshot.dropped = s.dropped + sample.gcDropped;
-  if (s.workers) {
-    const w = s.workers.collect();
-    if (w.workers.length > 0) snapshot.workers = w.workers;
-    if (w.unavailable) snapshot.workersUnavailable = w.unavailable;
-  }
-  s.link.send(fitLine(snapshot));
-}
-
-function workerConfig(c) {
-  return { intervalMs: c.intervalMs, resolutionMs: c.resolutionMs, gc: c.gc };
-}
-
-/** The snapshot as one line under MAX_LINE_CHARS: workers' GC pauses go first, then whole workers. */
-function fitLine(snapshot) {
-  let line = JSON.stringify(snapshot);
-  const workers = snapshot.workers;
-  if (line.length <= MAX_LINE_CHARS || !workers) return line;
-  for (let i = 0; i < workers.length; i++) {
-    const w = workers[i];
-    if (w.gc && w.gc.length > 0) {
-      w.dropped = (w.dropped || 0) + w.gc.length;
-      w.gc = [];
-    }
-  }
-  line = JSON.stringify(snapshot);
-  while (line.length > MAX_LINE_CHARS && workers.length > 0) {
-    workers.length = Math.floor(workers.length / 2);
-    line = JSON.stringify(snapshot);
-  }
-  return line;
-}
-
 function startTimer(s) {
   if (s.timer) clearInterval(s.timer);
   s.timer = setInterval(
@@ -152,28 +47,6 @@ function startTimer(s) {
     s.config.intervalMs,
   );
   s.timer.unref();
-}
-
-function normalize(config) {
-  const c = config || {};
-  if (typeof c.socket !== 'string' || c.socket === '') throw new Error('rtprof probe: config.socket is required');
-  if (typeof c.token !== 'string' || c.token === '') throw new Error('rtprof probe: config.token is required');
-  return {
-    socket: c.socket,
-    token: c.token,
-    intervalMs: Math.max(positiveNumber(c.intervalMs, 1000), 50),
-    attach: typeof c.attach === 'string' ? c.attach : 'preload',
-    resolutionMs: Math.max(Math.round(positiveNumber(c.resolutionMs, DEFAULT_RESOLUTION_MS)), 1),
-    // How long this agent may be unreachable before the probe leaves it (back to an earlier agent,
-    // or stops): 10 minutes unless the attacher says otherwise (tests do, to see it happen).
-    giveUpMs: Math.max(positiveNumber(c.giveUpMs, GIVE_UP_MS), 1000),
-    // false, 0 or '0': no HTTP hooks (the agent's default unless `--http`): no request counts or busy time.
-    http: !(c.http === false || c.http === 0 || c.http === '0'),
-    // false, 0 or '0': no GC pause watching (`--no-gc-pauses`): no GC callback in this process.
-    gc: !(c.gc === false || c.gc === 0 || c.gc === '0'),
-    // false, 0 or '0': worker threads are not watched (no in-process inspector session).
-    workers: !(c.workers === false || c.workers === 0 || c.workers === '0'),
-  };
 }
 
 /**
@@ -284,23 +157,10 @@ function status() {
   return { running: s.running, pid: process.pid, probeVersion: s.version, seq: s.seq || 0 };
 }
 
-/** Preloaded: read RTPROF_* and remove them, so child processes (which inherit NODE_OPTIONS and
- * with it this --require) do not reuse our token: the agent would reject them anyway. */
+/** Preloaded: started from RTPROF_*, which are removed from the environment (config.js). */
 function startFromEnv() {
-  const env = process.env;
-  if (!env.RTPROF_SOCKET || !env.RTPROF_TOKEN) return;
-  const config = {
-    socket: env.RTPROF_SOCKET,
-    token: env.RTPROF_TOKEN,
-    intervalMs: env.RTPROF_INTERVAL_MS,
-    attach: env.RTPROF_ATTACH || 'preload',
-    resolutionMs: env.RTPROF_RESOLUTION_MS,
-    http: env.RTPROF_HTTP,
-    gc: env.RTPROF_GC,
-    workers: env.RTPROF_WORKERS,
-  };
-  for (let i = 0; i < ENV_KEYS.length; i++) delete env[ENV_KEYS[i]];
-  start(config);
+  const env = settings.takeEnvConfig(process.env);
+  if (env) start(env);
 }
 
 try {

@@ -9,118 +9,25 @@
 // app's own code, so they only record what arrived; every message to a worker is sent from the
 // probe's own unref()ed timers (the snapshot tick, and pump for workers being set up). Our
 // evaluations are `silent` (an app debugger pausing on exceptions is not triggered) and never run
-// inside a worker's bootstrap (see checkExpression).
+// inside a worker's bootstrap (see worker-eval.js).
 
 const { guard } = require('./sampler');
+const workerEval = require('./worker-eval');
+const titleFacts = workerEval.titleFacts;
+const checkExpression = workerEval.checkExpression;
+const startExpression = workerEval.startExpression;
+const SAMPLE_EXPRESSION = workerEval.SAMPLE_EXPRESSION;
+const STOP_EXPRESSION = workerEval.STOP_EXPRESSION;
+const workerSamples = require('./worker-samples');
+const mergeSamples = workerSamples.mergeSamples;
+const MAX_GC_EVENTS_PER_WORKER = workerSamples.MAX_GC_EVENTS_PER_WORKER;
 
 const MAX_WORKERS = 64;
 const PUMP_MS = 100;
 // Samples of one worker waiting for the next snapshot, at most (a slow main thread).
 const MAX_PENDING_SAMPLES = 8;
-const MAX_GC_EVENTS_PER_WORKER = 100;
-// A new worker is attached before Node has set it up, and an evaluation runs in it as an interrupt,
-// wherever it is; inside its bootstrap even the inspector's command-line API (its `require`) loads
-// internals too early and can break the worker. So a worker is first checked with plain JS only:
-// Node sets process.argv[1] to the script (or '[worker eval]') right before running the worker's
-// own code (a worker whose argv its code changed is taken as started after ASSUME_STARTED_MS);
-// then an immediate marks that its loop has turned (Node 18 finishes bootstrapping only after the
-// worker's first synchronous run); only then is in-worker.js loaded, itself from an immediate, so
-// never inside the worker's own module loading.
-const ASSUME_STARTED_MS = 3000;
-const TURNED_KEY = 'rtprof.worker.turned';
+// A worker that has not finished starting after this long is given up on (see worker-eval.js).
 const GIVE_UP_STARTING_MS = 30000;
-const IN_WORKER_PATH = require('path').join(__dirname, 'in-worker.js');
-
-function titleFacts(info) {
-  // Node titles workers "[worker <threadId>] <name>" (name: the Worker's `name` option).
-  const m = /^\[worker (\d+)\](?: (.*))?$/.exec(String((info && info.title) || ''));
-  let file = '';
-  try {
-    if (info && typeof info.url === 'string' && info.url.startsWith('file:')) file = require('url').fileURLToPath(info.url);
-  } catch (e) {}
-  const base = file ? require('path').basename(file) : '[worker eval]';
-  return { threadId: m ? Number(m[1]) : 0, name: m && m[2] ? m[2].slice(0, 128) : base, file: file };
-}
-
-function checkExpression(w) {
-  const assumed = Date.now() - w.attachedAt > ASSUME_STARTED_MS;
-  return `(function () {
-    var key = Symbol.for(${JSON.stringify(TURNED_KEY)});
-    if (globalThis[key] === true) return 'turned';
-    var started = typeof process === 'object' && process !== null && Array.isArray(process.argv) &&
-      process.argv.length >= 2 && typeof setImmediate === 'function' &&
-      (${assumed} || process.argv[1] === ${JSON.stringify(w.file)} || process.argv[1] === '[worker eval]');
-    if (!started || globalThis[key] === false) return 'starting';
-    Object.defineProperty(globalThis, key, { value: false, configurable: true, writable: true });
-    var im = setImmediate(function () { globalThis[key] = true; });
-    if (im && typeof im.unref === 'function') im.unref();
-    return 'starting';
-  })()`;
-}
-
-function startExpression(config) {
-  const cfg = { intervalMs: config.intervalMs, resolutionMs: config.resolutionMs, gc: config.gc };
-  return `(function () {
-    var req = require;
-    return new Promise(function (resolve) {
-      var im = setImmediate(function () {
-        try {
-          resolve(req(${JSON.stringify(IN_WORKER_PATH)}).start(${JSON.stringify(cfg)}));
-        } catch (e) {
-          resolve({ ok: false, error: String((e && e.message) || e) });
-        }
-      });
-      if (im && typeof im.unref === 'function') im.unref();
-    });
-  })()`;
-}
-
-const SAMPLE_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).sample()`;
-const STOP_EXPRESSION = `require(${JSON.stringify(IN_WORKER_PATH)}).stop()`;
-
-/** Merges the samples a worker produced since the last snapshot into one entry. */
-function mergeSamples(w) {
-  const entry = { threadId: w.threadId, name: w.name };
-  if (w.tid) entry.tid = w.tid;
-  const samples = w.samples;
-  w.samples = [];
-  let dropped = w.lost;
-  if (samples.length === 0) {
-    // No answer this interval (a loop busy throughout): the cumulative times still hold, so those
-    // counters go on; the interval's delay and utilization are left out, as the main thread's are.
-    if (w.prevLoop) entry.eventLoop = { activeS: w.prevLoop.activeS, idleS: w.prevLoop.idleS };
-    if (dropped) entry.dropped = dropped;
-    return entry;
-  }
-  const last = samples[samples.length - 1];
-  const eventLoop = Object.assign({}, last.eventLoop);
-  if (samples.length > 1) {
-    // Several intervals in one snapshot: the worst delay of any, utilization over all of them.
-    let max = 0;
-    for (const s of samples) if (s.eventLoop.delayNs && s.eventLoop.delayNs.max > max) max = s.eventLoop.delayNs.max;
-    if (eventLoop.delayNs) eventLoop.delayNs = Object.assign({}, eventLoop.delayNs, { max: max });
-    if (w.prevLoop) {
-      const active = last.eventLoop.activeS - w.prevLoop.activeS;
-      const idle = last.eventLoop.idleS - w.prevLoop.idleS;
-      if (active >= 0 && idle >= 0 && active + idle > 0) eventLoop.utilization = active / (active + idle);
-    }
-  }
-  w.prevLoop = last.eventLoop;
-  entry.eventLoop = eventLoop;
-  if (last.gcTotals) {
-    let gc = [];
-    for (const s of samples) if (s.gc) gc = gc.concat(s.gc);
-    if (gc.length > MAX_GC_EVENTS_PER_WORKER) {
-      w.gcTrimmed += gc.length - MAX_GC_EVENTS_PER_WORKER;
-      gc = gc.slice(gc.length - MAX_GC_EVENTS_PER_WORKER);
-    }
-    entry.gc = gc;
-    entry.gcTotals = last.gcTotals;
-  }
-  dropped += (last.gcDropped || 0) + w.gcTrimmed;
-  if (dropped) entry.dropped = dropped;
-  return entry;
-}
 
 /**
  * Starts watching workers. config: { intervalMs, resolutionMs, gc }. Returns { collect, configure,

@@ -51,7 +51,8 @@ for (let i = 0; i < WORKERS; i++) {
 }
 
 cluster.on('exit', (worker, code, signal) => {
-  if (!stopping) process.stderr.write(`sample-apps/node/cluster.js: worker ${worker.process.pid} exited (${signal ?? code}); not replaced\n`);
+  if (!stopping)
+    process.stderr.write(`sample-apps/node/cluster.js: worker ${worker.process.pid} exited (${signal ?? code}); not replaced\n`);
   if (Object.keys(cluster.workers).length === 0) process.exit(stopping ? 0 : 1);
 });
 

@@ -9,8 +9,18 @@ const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Al
 const STREETS = ['Main St', 'Oak Ave', 'Maple Rd', 'Cedar Ln', 'Pine St', 'Elm Dr', 'Lake View', 'Hill Rd'];
 const CITIES = ['Lisbon', 'Austin', 'Osaka', 'Lyon', 'Toronto', 'Leipzig', 'Porto', 'Denver'];
 const COUNTRIES = ['PT', 'US', 'JP', 'FR', 'CA', 'DE'];
-const PRODUCTS = ['USB-C cable', 'Mechanical keyboard', 'Desk lamp', 'Notebook', 'Coffee beans 1kg',
-  'Monitor stand', 'Headphones', 'Water bottle', 'Backpack', 'Phone case'];
+const PRODUCTS = [
+  'USB-C cable',
+  'Mechanical keyboard',
+  'Desk lamp',
+  'Notebook',
+  'Coffee beans 1kg',
+  'Monitor stand',
+  'Headphones',
+  'Water bottle',
+  'Backpack',
+  'Phone case',
+];
 const SHIPPING = ['standard', 'express', 'pickup'];
 const TAGS = ['gift', 'priority', 'first-order', 'b2b', 'subscription', 'promo'];
 

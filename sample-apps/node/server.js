@@ -50,16 +50,13 @@ function msParam(query, name, dflt) {
 
 function downstreamOnce(ms) {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { agent, hostname: DOWNSTREAM.hostname, port: DOWNSTREAM.port || 80, path: `/delay?ms=${ms}` },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new DownstreamError(`downstream answered ${res.statusCode}`))));
-        res.on('error', reject);
-      },
-    );
+    const req = http.get({ agent, hostname: DOWNSTREAM.hostname, port: DOWNSTREAM.port || 80, path: `/delay?ms=${ms}` }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new DownstreamError(`downstream answered ${res.statusCode}`))));
+      res.on('error', reject);
+    });
     req.on('error', (err) => {
       err.reusedSocket = req.reusedSocket;
       reject(err);
