@@ -26,6 +26,9 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
   code: string | undefined;
   hello: HelloMessage | undefined;
   snapshots = 0;
+  /** When the last attach began and ended (epoch ms): an injection stops the target for a moment. */
+  attachStartedMs: number | undefined;
+  attachEndedMs: number | undefined;
 
   get state(): ProbeState {
     return this.current;
@@ -42,6 +45,7 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
   }
 
   private move(state: ProbeState, method: string, message: string | undefined): void {
+    if (this.current === 'attaching' && state !== 'attaching') this.attachEndedMs = Date.now();
     this.how = method;
     this.why = message;
     if (state === this.current) return;
@@ -50,6 +54,10 @@ export class ProbeLifecycle extends EventEmitter<ProbeEvents> {
   }
 
   attaching(): void {
+    if (this.current !== 'attaching') {
+      this.attachStartedMs = Date.now();
+      this.attachEndedMs = undefined;
+    }
     this.move('attaching', this.how, undefined);
   }
 

@@ -265,6 +265,10 @@ test(
       });
       const pids = (doc.processes ?? []).map((p) => p.pid);
       assert.ok(pids.includes(victim) && pids.includes(respawned[0]!), `both the dead worker and its replacement are listed: ${show(doc)}`);
+      // The replacement is forked from a master whose probe wrapped gunicorn's handler: its own
+      // probe must wrap it again to see its requests.
+      const replacement = doc.processes?.find((p) => p.pid === respawned[0]);
+      assert.ok((replacement?.requests ?? 0) > 0, `the replacement's requests are counted: ${show(doc)}`);
     } finally {
       svc.stop();
     }

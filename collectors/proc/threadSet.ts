@@ -233,7 +233,7 @@ export class ThreadSet {
     }
     const close = stat.lastIndexOf(')');
     f.name = stat.slice(stat.indexOf('(') + 1, close);
-    const state = stat.charAt(close + 2);
+    let state = stat.charAt(close + 2);
     let kind: KindState | undefined;
     if (state !== 'R') {
       let line: string | undefined;
@@ -242,8 +242,13 @@ export class ThreadSet {
       } catch {
         line = undefined; // woke mid-read
       }
-      const wait: WaitKind = classifyWaitKind(state, line);
-      kind = wait === 'ready' && line !== undefined && this.listenerWaits.waitsOnListener(line) === true ? 'accept' : wait;
+      // "running": it woke between the two reads (on a busy host the reader itself is often
+      // preempted there). Which wait it left is unknown: this look saw it runnable.
+      if (line?.startsWith('running')) state = 'R';
+      else {
+        const wait: WaitKind = classifyWaitKind(state, line);
+        kind = wait === 'ready' && line !== undefined && this.listenerWaits.waitsOnListener(line) === true ? 'accept' : wait;
+      }
     }
     // Seen runnable: whether it slept since the last look (see below) is in its switch counts.
     const voluntary = state === 'R' ? this.voluntarySwitches(f) : undefined;

@@ -52,7 +52,10 @@ class ProcessTrack {
     if (p.pssBytes !== undefined) out.pssBytes = p.pssBytes;
     const state = target.probe.state;
     if (state === 'attaching' || state === 'pending' || state === 'connected' || state === 'disconnected') out.probeExpected = true;
-    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS, this.probeStartedInInterval(target, p.t - p.intervalS * 1000));
+    const startMs = p.t - p.intervalS * 1000;
+    const fromZero = this.probeStartedInInterval(target, startMs);
+    if (fromZero || this.attachOverlaps(target, startMs, p.t)) out.probeArriving = true;
+    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS, fromZero);
     // No requests in flight from a probe (none, or no hook for this server, e.g. gunicorn's sync
     // worker): the sockets say whether a server held accepted client connections.
     if (out.busyS === undefined && p.serverSockets && p.serverSockets.listeningPorts > 0)
@@ -64,6 +67,15 @@ class ProcessTrack {
   private probeStartedInInterval(target: Target, intervalStartMs: number): boolean {
     const startedAt = target.probe.hello?.startedAt;
     return startedAt !== undefined && startedAt >= intervalStartMs;
+  }
+
+  /** An attach (gdb stops a CPython target while it injects; SIGUSR1 and the inspector pause a
+   * Node one) ran during [startMs, endMs]: the stop is the attach's, not the service's. */
+  private attachOverlaps(target: Target, startMs: number, endMs: number): boolean {
+    const began = target.probe.attachStartedMs;
+    if (began === undefined) return false;
+    const ended = target.probe.attachEndedMs ?? endMs;
+    return began <= endMs && ended >= startMs;
   }
 
   private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[], durationS: number, fromZero: boolean): void {

@@ -135,7 +135,7 @@ export function windowBreakdown(samples: readonly ProfileSample[]): WindowBreakd
   const evidence = describeEvidence(counts);
   if (skipped.size > 0) {
     const n = skipped.size;
-    evidence.detail += `; ${n} of ${samples.length} intervals left out: the probe had not yet reported work in flight`;
+    evidence.detail += `; ${n} of ${samples.length} intervals left out: the probe was arriving or had not yet reported work in flight`;
   }
   return { seconds, shares: toShares(seconds), wallS: totalSeconds(seconds), evidence, leftOut: skipped };
 }

@@ -70,6 +70,9 @@ export interface ProcessInterval {
   loopWaitRequestShare?: number;
   /** A probe is attached or on its way: an interval without its evidence is unknown, not io. */
   probeExpected?: boolean;
+  /** The probe arrived during this interval: an injection stopped the process for a moment and the
+   * probe's counters cover only part of it, so the process sits it out. */
+  probeArriving?: boolean;
   /** OS thread ids of the process's Node worker_threads, from its probe: the threads a loop
    * offloads work to (the runtime's own threads, all named alike, are not among them). */
   offloadTids?: number[];

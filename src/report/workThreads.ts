@@ -20,8 +20,9 @@
 //   does not measure it gives busyS only, and a fraction b = busyS / duration is used instead;
 //   a request thread's blocking read or write is the request's by definition;
 // - probe expected but not heard from yet (attaching, or its first interval): a loop's waiting is
-//   unknown, so that process sits the interval out; an interval with nothing else to count is left
-//   out of the window's shares (apportioned.unknown);
+//   unknown, so that process sits the interval out; so does any process in the interval its probe
+//   arrives in (an injection stops it for a moment); an interval with nothing else to count is
+//   left out of the window's shares (apportioned.unknown);
 // - /proc (the process held accepted client connections at the sample): waiting for I/O is io if
 //   it did, idle if it did not; - none: waiting stays what it is.
 // An untimed futex in a thread other than a main thread is a pool thread parked for work: idle.
@@ -189,7 +190,8 @@ export function apportionService(
     // A loop whose probe is on its way but has not reported: its waiting is neither io nor idle
     // yet, so the process sits this interval out (the others still count).
     const mainRole = work.roles.get(keyOf(p.pid, p.pid));
-    if (mainRole === 'loop' && p.probeExpected && evidenceOfProcess(p) !== 'probe') {
+    // The same for any process while its probe arrives: the attach's stop is not the service's.
+    if (p.probeArriving || (mainRole === 'loop' && p.probeExpected && evidenceOfProcess(p) !== 'probe')) {
       unknownProcesses++;
       continue;
     }

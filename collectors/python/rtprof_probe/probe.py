@@ -167,6 +167,12 @@ class Probe:
             self.gc.uninstall()
         except Exception:
             pass
+        # The parent's wrappers (a gunicorn master's, inherited by every worker it forks) would make
+        # a probe attached to this child skip wrapping "ours already" and never see a request.
+        try:
+            self.hooks.unhook()
+        except Exception:
+            pass
 
     def _teardown(self):
         self.active_flag = False
