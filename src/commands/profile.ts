@@ -155,6 +155,19 @@ export async function profile(req: ProfileRequest): Promise<ProfileDocument> {
   }
 }
 
+/** Resolves after the watcher's next tick (or 2 s, should it not be ticking). */
+function nextTick(watcher: Watcher): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      watcher.off('tick', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    watcher.on('tick', done);
+  });
+}
+
 /** Profiles one target already on a watcher (its own, or the agent's in `rtprof demo`). */
 export async function runWindow(
   watcher: Watcher,
@@ -162,6 +175,9 @@ export async function runWindow(
   req: Pick<ProfileRequest, 'durationMs' | 'load' | 'log' | 'progress'>,
   onLoad: (l: RunningLoad) => void = () => undefined,
 ): Promise<ProfileDocument> {
+  // The baselines come from the watcher's latest /proc sample: taken right after a tick, the
+  // first interval starts with the window instead of up to an interval before it.
+  await nextTick(watcher);
   const startMs = Date.now();
   const rootPid = target.service.rootPid;
   const inService = (t: Target): boolean => t.service.rootPid === rootPid;
