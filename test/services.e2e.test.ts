@@ -22,17 +22,18 @@ const IO_BOUND: Mix = { cpuMs: 20, ioMs: 60, verdict: 'io-bound' };
 const CPU_BOUND: Mix = { cpuMs: 60, ioMs: 20, verdict: 'cpu-bound' };
 const DURATION = '6s';
 /**
- * Known gap, reported rather than hidden: the shares are within ±0.05 of this harness's truth on
- * nearly every shape and mix, but not yet on every run of every one (a sync worker's io at 60/20
- * reads 0.04-0.06 low in some runs), and the harness's own checks of its truth fail when the
- * machine is busy. The share assertions still run and print; verdicts, CPU, processes, PSS,
- * threads and the respawn test's warnings are held hard.
+ * Known gap, reported rather than hidden: the shares come within ±0.05 of this harness's truth on
+ * every shape and mix on a quiet machine, but the largest gaps (0.04, the cluster) leave little
+ * room on a busy one, and the harness's own check of its truth fails for the cluster in most runs
+ * (the primary's CPU is in the tree's CPU, which leaves its "io per request" under the floor). The
+ * share assertions still run and print; verdicts, CPU, processes, PSS, threads and the respawn
+ * test's warnings are held hard.
  */
-const ACCURACY_TODO = 'service shares vs the harness truth: within ±0.05 on nearly every shape, not yet on every run';
+const ACCURACY_TODO = 'service shares vs the harness truth: within ±0.05 on a quiet machine, little room on a busy one';
 const SHARE_TOLERANCE = 0.05;
 /**
  * Shapes whose verdict is not yet held, and why. A loop offloading to worker_threads with two
- * clients at 20/60 reads io 0.61-0.62 of busy time (truth 0.64-0.68), just above the 0.60 line
+ * clients at 20/60 reads io 0.61-0.65 of busy time (truth 0.64-0.68), just above the 0.60 line
  * between io-bound and mixed: a run on a busier machine can land under it.
  */
 const VERDICT_GAP: Partial<Record<string, string>> = {
