@@ -140,7 +140,17 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     const server = this.server;
     this.server = null;
     for (const conn of this.all) conn.socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Bounded: every connection was just destroyed, and a stop must not hang on one the server
+    // still counts.
+    if (server)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     try {
       fs.unlinkSync(this.socketPath);
     } catch {

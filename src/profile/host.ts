@@ -5,7 +5,12 @@ import type { HostInfo } from '../report';
 export async function hostInfo(): Promise<HostInfo | null> {
   try {
     const si = require('systeminformation') as typeof import('systeminformation');
-    const [cpu, mem, os] = await Promise.all([si.cpu(), si.mem(), si.osInfo()]);
+    // Bounded: host facts are read after the window, and a report must never wait on them.
+    const facts = Promise.all([si.cpu(), si.mem(), si.osInfo()]);
+    const late = new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000).unref());
+    const got = await Promise.race([facts, late]);
+    if (!got) return null;
+    const [cpu, mem, os] = got;
     return {
       cores: cpu.cores,
       cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim(),
