@@ -1,4 +1,14 @@
 // --help texts, one per command.
+/** --inspector-attach, shared by the agent's and the profile's options. */
+const INSPECTOR_ATTACH = `  --inspector-attach MODE
+                      same-user (default) or any. Attaching to a running Node opens its inspector
+                      on 127.0.0.1:9229 for ~0.1-0.3 s, where every local user of its network
+                      namespace can run code as its user. same-user: only for processes of the
+                      agent's own uid, or in a network namespace of their own (a container, not
+                      the host's); others are watched from /proc with one line saying so.
+                      any: every Node process (docs/SECURITY.md). Preloading opens no inspector
+`;
+
 const COMMON = `  --host H            address to serve on (default 127.0.0.1)
   --port N            port for /metrics, /healthz, /api/targets (default 9464; 0 picks one)
   --interval D        collection interval (default 1s)
@@ -15,14 +25,7 @@ const COMMON = `  --host H            address to serve on (default 127.0.0.1)
                       seeing each pause is most of the probe's cost on a loaded hello-world
                       (docs/BENCHMARKS.md)
   --with-command-line add process.command_line to OTLP resources (command lines may hold secrets)
-  --inspector-attach MODE
-                      same-user (default) or any. Attaching to a running Node opens its inspector
-                      on 127.0.0.1:9229 for ~0.1-0.3 s, where every local user of its network
-                      namespace can run code as its user. same-user: only for processes of the
-                      agent's own uid, or in a network namespace of their own (a container, not
-                      the host's); others are watched from /proc with one line saying so.
-                      any: every Node process (docs/SECURITY.md). Preloading opens no inspector
-  --api-host NAME     /api/* also answers requests whose Host is NAME (repeatable; *.suffix
+${INSPECTOR_ATTACH}  --api-host NAME     /api/* also answers requests whose Host is NAME (repeatable; *.suffix
                       allowed), e.g. a Kubernetes Service: rtprof.monitoring.svc.cluster.local.
                       Otherwise only IP addresses, localhost and this host's name (DNS rebinding)
 `;
@@ -78,14 +81,7 @@ Usage: rtprof profile --pid N [--duration 30s] [--json] [--html FILE]
   --connections N     concurrent connections for --load (default 10); at --rate, the cap
   --interval D        sample interval (default 1s)
   --no-attach         do not inject a probe
-  --inspector-attach MODE
-                      same-user (default) or any. Attaching to a running Node opens its inspector
-                      on 127.0.0.1:9229 for ~0.1-0.3 s, where every local user of its network
-                      namespace can run code as its user. same-user: only for processes of the
-                      agent's own uid, or in a network namespace of their own (a container, not
-                      the host's); others are watched from /proc with one line saying so.
-                      any: every Node process (docs/SECURITY.md). Preloading opens no inspector
-`,
+${INSPECTOR_ATTACH}`,
   ps: `rtprof ps — Node and Python processes here: pid, runtime, version, user, attachable, command
 
 Usage: rtprof ps [--json]
