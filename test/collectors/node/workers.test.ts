@@ -229,10 +229,12 @@ describe('node worker threads, preloaded (`rtprof run`)', () => {
           'labelled worker series with load on them',
           async () => {
             const body = await scrape();
-            const util = valuesOf(parsePrometheus(body).samples, 'nodejs_eventloop_utilization_ratio', pid).filter(
-              (s) => s.labels.thread_id,
-            );
-            return util.length === 2 && util.every((s) => s.value >= 0.5) ? body : undefined;
+            const { samples } = parsePrometheus(body);
+            const util = valuesOf(samples, 'nodejs_eventloop_utilization_ratio', pid).filter((s) => s.labels.thread_id);
+            // A worker's first sample can come before its delay monitor fired once (no delay series
+            // yet, by design): wait for every family, not just utilization.
+            const delays = valuesOf(samples, 'nodejs_eventloop_delay_max_seconds', pid).filter((s) => s.labels.thread_id);
+            return util.length === 2 && util.every((s) => s.value >= 0.5) && delays.length === 2 ? body : undefined;
           },
           20_000,
           250,
