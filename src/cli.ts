@@ -15,6 +15,12 @@ const COMMANDS: Record<string, () => Command> = {
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).runDemo,
 };
 
+// Commands that end by themselves once their answer is out. Should anything still hold the event
+// loop open after that (a socket a target kept, a library's timer), they end anyway, saying what
+// held it: a one-shot command that never returns would hang the scripts and CI jobs that run it.
+const ONE_SHOT = new Set(['profile', 'ps']);
+const ONE_SHOT_GRACE_MS = 2000;
+
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   let code: number;
@@ -35,6 +41,16 @@ export async function main(argv: string[]): Promise<void> {
     code = reportError(err);
   }
   process.exitCode = code;
+  if (name !== undefined && ONE_SHOT.has(name)) exitWhenStuck(name, code);
+}
+
+function exitWhenStuck(name: string, code: number): void {
+  // unref()ed: when the loop drains as it should, this never fires.
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
+    process.stderr.write(`rtprof: ${name} was done but ${open.length} handle(s) kept it running (${open.join(', ')}); exiting\n`);
+    process.exit(code);
+  }, ONE_SHOT_GRACE_MS).unref();
 }
 
 export function reportError(err: unknown): number {
