@@ -49,6 +49,18 @@ class Channel:
         self.inbuf = b""
         return True
 
+    def forget_after_fork(self):
+        """In a forked child: let go of the parent's connection. Closing our copy of the fd (never
+        shutdown()) leaves the parent's connection as it was; the child holds nothing of it."""
+        s, self.sock = self.sock, None
+        self.queue = []
+        self.out = b""
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass
+
     def close(self, now, retry=True):
         s, self.sock = self.sock, None
         if s is not None:

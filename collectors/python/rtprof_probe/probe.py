@@ -173,6 +173,13 @@ class Probe:
             self.hooks.unhook()
         except Exception:
             pass
+        # Nor does it keep the parent's connection to the agent open (a gunicorn worker would hold
+        # its master's for its whole life).
+        try:
+            if self.channel is not None:
+                self.channel.forget_after_fork()
+        except Exception:
+            pass
 
     def _teardown(self):
         self.active_flag = False

@@ -60,6 +60,29 @@ def connected(test, **kw):
     return agent, ch
 
 
+class Fork(unittest.TestCase):
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork")
+    def test_a_forked_child_lets_go_of_the_connection_and_the_parent_keeps_it(self):
+        agent, ch = connected(self)
+        fd = ch.sock.fileno()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ch.forget_after_fork()
+                try:
+                    os.fstat(fd)
+                except OSError:
+                    code = 0 if ch.sock is None and not ch.wants_write() else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.WEXITSTATUS(status), 0, "the child closed its copy of the fd")
+        ch.push(line({"type": "snapshot", "seq": 1}))
+        self.assertTrue(ch.flush(0.0))
+        self.assertIn(b'"seq":1', agent.read_until_quiet())
+
+
 class Framing(unittest.TestCase):
     def test_lines_arrive_whole_in_order_hello_first(self):
         agent, ch = connected(self)
