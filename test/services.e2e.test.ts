@@ -22,14 +22,12 @@ const IO_BOUND: Mix = { cpuMs: 20, ioMs: 60, verdict: 'io-bound' };
 const CPU_BOUND: Mix = { cpuMs: 60, ioMs: 20, verdict: 'cpu-bound' };
 const DURATION = '6s';
 /**
- * Known gap, reported rather than hidden: the shares come within ±0.05 of this harness's truth on
- * every shape and mix on a quiet machine, but the largest gaps (0.04, the cluster) leave little
- * room on a busy one, and the harness's own check of its truth fails for the cluster in most runs
- * (the primary's CPU is in the tree's CPU, which leaves its "io per request" under the floor). The
- * share assertions still run and print; verdicts, CPU, processes, PSS, threads and the respawn
- * test's warnings are held hard.
+ * Known gap, reported rather than hidden: with a worker killed and respawned inside the window,
+ * rtprof's io share reads 0.57-0.71 against the truth's 0.72 (the replacement's start-up and attach
+ * land in the busy time). The comparison still runs and prints; the warnings, verdict and CPU of
+ * that test are held hard.
  */
-const ACCURACY_TODO = 'service shares vs the harness truth: within ±0.05 on a quiet machine, little room on a busy one';
+const RESPAWN_SHARES_TODO = 'shares with a respawn inside the window: up to 0.15 under the truth in io';
 const SHARE_TOLERANCE = 0.05;
 /**
  * Shapes whose verdict is not yet held, and why. A loop offloading to worker_threads with two
@@ -96,22 +94,30 @@ interface SaneOptions {
   /** Workers that must have answered some of the requests. */
   mustServe: number[];
   maxErrors?: number;
-  /** CPU beside the requests, in ms per request (a replacement worker's start-up), which the io left over cannot hold. */
-  besideMs?: number;
 }
+/** Why the truth does not add up (the machine was too busy to measure on), or undefined. */
+function truthProblem(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, o: SaneOptions): string | undefined {
+  try {
+    assertTruthSane(spec, mix, truth, o);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 function assertTruthSane(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, o: SaneOptions): void {
   const ctx = `${spec.shape} ${mix.cpuMs}/${mix.ioMs}: ${describeTruth(truth)}`;
   assert.ok(truth.requests >= 25 * o.clients, `the service answered a steady load: ${ctx}`);
   assert.ok(truth.errors <= (o.maxErrors ?? 0), `failed requests: ${ctx}`);
-  // The fixtures spin an exact amount of thread CPU; the rest is HTTP handling, the masters and
-  // the probe, a few ms per request.
-  assert.ok(
-    truth.cpuMsPerRequest >= mix.cpuMs * 0.97 && truth.cpuMsPerRequest <= mix.cpuMs + 12 + (o.besideMs ?? 0),
-    `CPU per request: ${ctx}`,
-  );
+  // The fixtures spin an exact amount of thread CPU; the rest on the path is HTTP handling and
+  // the probe, a few ms per request. CPU beside the path (a cluster primary, helper threads, a new
+  // worker's start-up) the tree spends too, but no request waits on it.
+  const pathMs = truth.cpuMsPerRequest - truth.besideMsPerRequest;
+  assert.ok(truth.cpuMsPerRequest >= mix.cpuMs * 0.97 && pathMs <= mix.cpuMs + 12, `CPU per request: ${ctx}`);
   // What is left after CPU and run queue is the downstream's delay plus connecting to it: the
-  // decomposition is right when that comes out at the delay the fixture asked for.
-  const ioMs = truth.ioMsPerRequest + (o.besideMs ?? 0);
+  // decomposition is right when that comes out at the delay the fixture asked for (the CPU beside
+  // the path was taken from it, though it ran while requests waited).
+  const ioMs = truth.ioMsPerRequest + truth.besideMsPerRequest;
   assert.ok(ioMs >= mix.ioMs - 3 && ioMs <= mix.ioMs + 10, `io per request: ${ctx}`);
   assert.equal(
     truthVerdict(truth),
@@ -199,20 +205,26 @@ for (const spec of SHAPES) {
             // 60 ms of CPU per 80 ms request is 0.75 core per client: two of them beside the profiler
             // and the test on a 2-core machine would measure the machine's run queue more than the service.
             const clients = mix === CPU_BOUND ? 1 : spec.clients;
-            const run = await profileUnderLoad(svc, mix, clients);
-            st.diagnostic(`truth: ${describeTruth(run.truth)}`);
-            st.diagnostic(`rtprof: ${show(run.doc)}`);
             // Which worker takes a connection is the kernel's choice, except where 2 clients keep 2 sync
             // workers busy or the cluster primary deals them round-robin.
             const spread = (spec.shape === 'gunicorn-sync' && clients === 2) || spec.shape === 'node-cluster';
+            const sane: SaneOptions = { clients, mustServe: spread ? svc.workers : [] };
+            let run = await profileUnderLoad(svc, mix, clients);
+            // A truth that does not add up was measured on a machine too busy for it (another job's
+            // burst): that measurement says nothing of rtprof, so it is taken once more.
+            const problem = truthProblem(spec, mix, run.truth, sane);
+            if (problem !== undefined) {
+              st.diagnostic(`the truth did not add up, measured again: ${problem}`);
+              run = await profileUnderLoad(svc, mix, clients);
+            }
+            st.diagnostic(`truth: ${describeTruth(run.truth)}`);
+            st.diagnostic(`rtprof: ${show(run.doc)}`);
+            assertTruthSane(spec, mix, run.truth, sane);
             assertProfile(spec, mix, run, svc);
-            // The truth's own checks come with the comparison: on a machine too busy for them it is
-            // the truth that is off, not what rtprof measured.
-            await st.test(`shares within ±${SHARE_TOLERANCE} of the truth`, { todo: ACCURACY_TODO }, () => {
-              assertTruthSane(spec, mix, run.truth, { clients, mustServe: spread ? svc.workers : [] });
-              if (VERDICT_GAP[spec.shape] !== undefined) assert.equal(run.doc.verdict, mix.verdict, VERDICT_GAP[spec.shape]);
-              assertShares(run);
-            });
+            assertShares(run);
+            if (VERDICT_GAP[spec.shape] !== undefined) {
+              await st.test('verdict', { todo: VERDICT_GAP[spec.shape] }, () => assert.equal(run.doc.verdict, mix.verdict, show(run.doc)));
+            }
           });
         }
       } finally {
@@ -246,10 +258,9 @@ test(
       t.diagnostic(`rtprof: ${show(doc)}`);
       assert.ok(killedAt > Date.parse(doc.window.start) && killedAt < Date.parse(doc.window.end), 'the kill fell inside the window');
       assert.equal(respawned.length, 1, `gunicorn booted one replacement: ${svc.proc.stderr()}`);
-      // The replacement's start-up (imports, ~0.3 s of CPU) is the tree's CPU but no request's.
-      const bootMs =
-        ((truth.perPidCpuS[respawned[0]!] ?? 0) * 1000 - (truth.servedBy[respawned[0]!] ?? 0) * IO_BOUND.cpuMs) / truth.requests;
-      assertTruthSane(spec, IO_BOUND, truth, { clients: 1, mustServe: [respawned[0]!], maxErrors: 1, besideMs: Math.max(0, bootMs) });
+      // The replacement's start-up (imports, ~0.3 s of CPU) is the tree's CPU but no request's: the
+      // truth counts it beside the path.
+      assertTruthSane(spec, IO_BOUND, truth, { clients: 1, mustServe: [respawned[0]!], maxErrors: 1 });
       assert.ok(
         doc.warnings.some((w) => w.includes(String(victim)) && /exit|died|killed|terminated/i.test(w)),
         `a warning names the worker that exited: ${JSON.stringify(doc.warnings)}`,
@@ -260,7 +271,7 @@ test(
       );
       assert.equal(doc.verdict, 'io-bound', show(doc));
       assert.ok(near(doc.cpu.avgCores, truth.avgCores, CORES_TOLERANCE * truth.avgCores), `avgCores vs truth ± 10 %: ${show(doc)}`);
-      await t.test(`shares within ±${SHARE_TOLERANCE} of the truth`, { todo: ACCURACY_TODO }, () => {
+      await t.test(`shares within ±${SHARE_TOLERANCE} of the truth`, { todo: RESPAWN_SHARES_TODO }, () => {
         assert.ok(near(doc.busy.shares.io, truth.ioShare, SHARE_TOLERANCE), `io share vs truth ± ${SHARE_TOLERANCE}: ${show(doc)}`);
         assert.ok(near(doc.busy.shares.cpu, truth.cpuShare, SHARE_TOLERANCE), `cpu share vs truth ± ${SHARE_TOLERANCE}: ${show(doc)}`);
       });

@@ -114,6 +114,9 @@ export interface ServiceTruth {
   latencyMsPerRequest: number;
   /** ioShare × latency per request: the downstream's delay plus connecting to it. */
   ioMsPerRequest: number;
+  /** CPU the tree spent outside its path threads' requests (masters' loops, helper threads, probes,
+   * a new worker's start-up), per request: in cpuShare, though no request waited on it. */
+  besideMsPerRequest: number;
   /** CPU of the path threads / latency: what cpuShare would be without helpers and masters. */
   pathCpuShare: number;
   /** The path threads' run-queue share counted over the whole window, not only while they served. */
@@ -199,6 +202,7 @@ export function serviceTruth(meter: TreeMeter, load: Load, a: number, b: number,
     cpuMsPerRequest: perRequestMs(cpuS),
     latencyMsPerRequest: perRequestMs(latencyS),
     ioMsPerRequest: perRequestMs(ioS),
+    besideMsPerRequest: perRequestMs(Math.max(0, cpuS - pathCpuS)),
     pathCpuShare: share(pathCpuS),
     wholeWindowRunqueueShare: share(wholeWindowRunqueueS),
     workThreads: workThreads.size,
@@ -215,7 +219,7 @@ export function describeTruth(t: ServiceTruth): string {
   return (
     `window ${f(t.windowS, 2)} s, ${t.requests} requests (${t.errors} failed), cpu ${f(t.cpuS)} s = ${f(t.avgCores)} cores, ` +
     `cpuShare ${f(t.cpuShare)} (path threads ${f(t.pathCpuShare)}), runqueueShare ${f(t.runqueueShare)} (whole window ${f(t.wholeWindowRunqueueShare)}), ioShare ${f(t.ioShare)}, ` +
-    `per request ${f(t.cpuMsPerRequest, 1)} ms cpu, ${f(t.ioMsPerRequest, 1)} ms io, ${f(t.latencyMsPerRequest, 1)} ms latency, ` +
+    `per request ${f(t.cpuMsPerRequest, 1)} ms cpu (${f(t.besideMsPerRequest, 1)} beside the path), ${f(t.ioMsPerRequest, 1)} ms io, ${f(t.latencyMsPerRequest, 1)} ms latency, ` +
     `${t.workThreads} work threads, thread coverage ${f(t.threadCoverage, 2)}, ` +
     `served by ${JSON.stringify(t.servedBy)}, pss ${t.pssBytes === undefined ? '-' : `${(t.pssBytes / 2 ** 20).toFixed(1)} MiB`}`
   );
