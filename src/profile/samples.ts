@@ -11,7 +11,10 @@ import type { Target } from '../target';
 class ProcessTrack {
   private pendingGc: GcPause[] = [];
   private snapshots: SnapshotMessage[] = [];
-  private lastBusyS: number | undefined;
+  /** The probe's cumulative busy time at its latest snapshot (the probe's clock, ms). */
+  private busyMark: { t: number; busyS: number } | undefined;
+  /** Busy seconds per second between the last two marks, and how many intervals ago it was new. */
+  private busyRate: { rate: number; age: number } | undefined;
   private lastLoopIdle: { idleS: number; idleBusyS: number; idleRequestS?: number } | undefined;
   private lastCompleted: number | undefined;
   private probeSeen = false;
@@ -33,6 +36,10 @@ class ProcessTrack {
     const p = target.lastProc;
     if (!p) return undefined;
     const bornInWindow = this.prev === undefined && target.identity.startTimeMs > windowStartMs;
+    // The baseline call: the probe's counters start from its last snapshot before the window, so
+    // the window's first interval has the probe's evidence too (without it a worker's waits there
+    // fell back to /proc's, which calls a sync worker's wait on its downstream idle).
+    if (this.prev === undefined && !bornInWindow && target.lastSnapshot) this.seedCounters(target.lastSnapshot);
     const prev = bornInWindow ? undefined : this.prev;
     this.prev = bornInWindow ? { userS: 0, systemS: 0 } : { userS: p.cpuUserS, systemS: p.cpuSystemS };
     const snaps = this.snapshots;
@@ -63,6 +70,34 @@ class ProcessTrack {
     return out;
   }
 
+  private seedCounters(snap: SnapshotMessage): void {
+    if (snap.work?.busyS !== undefined) this.busyMark = { t: snap.t, busyS: snap.work.busyS };
+    if (snap.work?.completed !== undefined) this.lastCompleted = snap.work.completed;
+    const loop = snap.eventLoop;
+    if (loop?.delayNs !== undefined) this.loopSeen = true;
+    if (loop?.idleS !== undefined && loop.idleBusyS !== undefined)
+      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS, idleRequestS: loop.idleRequestS };
+  }
+
+  /**
+   * The probe's busy seconds over this interval. Snapshots come on the probe's clock, ticks on the
+   * watcher's: an interval may hold two snapshots, or none. So the busy rate between the latest two
+   * snapshots is applied to the interval's duration, and an interval that got no snapshot takes the
+   * last rate (once: a probe silent for longer is not guessed for).
+   */
+  private busyOver(last: SnapshotMessage | undefined, durationS: number, fromZero: boolean): number | undefined {
+    const busyS = last?.work?.busyS;
+    if (last && busyS !== undefined) {
+      const mark = this.busyMark;
+      this.busyMark = { t: last.t, busyS };
+      if (fromZero || !mark) this.busyRate = undefined;
+      else if (last.t > mark.t)
+        this.busyRate = { rate: Math.min(1, Math.max(0, (busyS - mark.busyS) / ((last.t - mark.t) / 1000))), age: 0 };
+    } else if (this.busyRate) this.busyRate.age++;
+    if (fromZero || !this.busyRate || this.busyRate.age > 1) return undefined;
+    return this.busyRate.rate * durationS;
+  }
+
   /** The probe's counters started inside this interval (it was attached or preloaded during it). */
   private probeStartedInInterval(target: Target, intervalStartMs: number): boolean {
     const startedAt = target.probe.hello?.startedAt;
@@ -86,10 +121,8 @@ class ProcessTrack {
     // The interval the probe started in only sets the baselines: its counters cover part of it,
     // the threads' /proc times all of it (a launched service's start-up, an attach), so a loop's
     // waiting and CPU there cannot be told apart from its requests'. That process sits it out.
-    if (work?.busyS !== undefined) {
-      if (this.lastBusyS !== undefined && !fromZero) out.busyS = Math.min(durationS, Math.max(0, work.busyS - this.lastBusyS));
-      this.lastBusyS = work.busyS;
-    }
+    const busyS = this.busyOver(last, durationS, fromZero);
+    if (busyS !== undefined) out.busyS = busyS;
     const tids = (last?.workers ?? []).map((w) => w.tid).filter((t): t is number => t !== undefined);
     if (tids.length > 0) out.offloadTids = tids;
     const loop = last?.eventLoop;
