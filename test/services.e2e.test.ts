@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { ProfileDocument } from '../src/report';
+import { CPU_BOUND_SHARE, IO_BOUND_SHARE } from '../src/report/verdict';
 import { ROOT, rtprof, startSample } from './helpers/agent';
 import { sleep, start, type Started } from './helpers/processes';
 import { describeTruth, Load, nowMs, serviceTruth, TreeMeter, type ServiceTruth } from './helpers/serviceTruth';
@@ -23,13 +24,13 @@ const CPU_BOUND: Mix = { cpuMs: 60, ioMs: 20, verdict: 'cpu-bound' };
 const DURATION = '6s';
 const SHARE_TOLERANCE = 0.05;
 /**
- * Shapes whose verdict is not yet held, and why. A loop offloading to worker_threads with two
- * clients at 20/60 reads io 0.61-0.65 of busy time (truth 0.64-0.68), just above the 0.60 line
- * between io-bound and mixed: a run on a busier machine can land under it.
+ * The verdict is a line drawn through the shares (io ≥ 0.60, else cpu ≥ 0.40): it is held where the
+ * truth is clear of both lines by more than the share tolerance, so that shares within tolerance
+ * must give it. Where it is not (a loop offloading to worker_threads with two clients at 20/60:
+ * truth io 0.645-0.68, rtprof 0.62-0.65, partly because the truth counts a request's wait for a loop
+ * busy with another request as io), the check runs as a todo.
  */
-const VERDICT_GAP: Partial<Record<string, string>> = {
-  'node-worker-threads': 'io sits just above the io-bound threshold',
-};
+const NEAR_A_LINE = 'the truth is within the share tolerance of a verdict line: the verdict is reported, not held';
 const CORES_TOLERANCE = 0.1;
 const PROCESS_CORES_TOLERANCE = 0.15;
 
@@ -79,7 +80,8 @@ const show = (d: ServiceDoc): string =>
   `processes ${JSON.stringify(d.processes)}, busiest ${JSON.stringify(d.threads.map((t) => [t.pid, t.tid, t.role, t.count, t.shares.cpu.toFixed(2), t.shares.io.toFixed(2)]))}, warnings ${JSON.stringify(d.warnings)}`;
 
 /** The verdict the truth itself implies, by the thresholds the README documents. */
-const truthVerdict = (t: ServiceTruth): string => (t.ioShare >= 0.6 ? 'io-bound' : t.cpuShare >= 0.4 ? 'cpu-bound' : 'mixed');
+const truthVerdict = (t: ServiceTruth): string =>
+  t.ioShare >= IO_BOUND_SHARE ? 'io-bound' : t.cpuShare >= CPU_BOUND_SHARE ? 'cpu-bound' : 'mixed';
 
 /** The harness itself: the service answered, and the truth adds up to the workload it ran. */
 interface SaneOptions {
@@ -141,7 +143,6 @@ function assertShares(run: Run): void {
 function assertProfile(spec: ShapeSpec, mix: Mix, run: Run, svc: RunningService): void {
   const { doc, truth, meter } = run;
   const ctx = `${show(doc)}\ntruth: ${describeTruth(truth)}`;
-  if (VERDICT_GAP[spec.shape] === undefined) assert.equal(doc.verdict, mix.verdict, ctx);
   assert.ok(
     near(doc.cpu.avgCores, truth.avgCores, CORES_TOLERANCE * truth.avgCores),
     `avgCores ${doc.cpu.avgCores} vs /proc's ${truth.avgCores} over the tree ± ${CORES_TOLERANCE * 100} %: ${ctx}`,
@@ -215,9 +216,12 @@ for (const spec of SHAPES) {
             assertTruthSane(spec, mix, run.truth, sane);
             assertProfile(spec, mix, run, svc);
             assertShares(run);
-            if (VERDICT_GAP[spec.shape] !== undefined) {
-              await st.test('verdict', { todo: VERDICT_GAP[spec.shape] }, () => assert.equal(run.doc.verdict, mix.verdict, show(run.doc)));
-            }
+            const clear =
+              Math.abs(run.truth.ioShare - IO_BOUND_SHARE) > SHARE_TOLERANCE &&
+              Math.abs(run.truth.cpuShare - CPU_BOUND_SHARE) > SHARE_TOLERANCE;
+            await st.test('verdict', clear ? {} : { todo: NEAR_A_LINE }, () =>
+              assert.equal(run.doc.verdict, mix.verdict, `${show(run.doc)}\ntruth: ${describeTruth(run.truth)}`),
+            );
           });
         }
       } finally {

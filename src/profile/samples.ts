@@ -38,8 +38,13 @@ class ProcessTrack {
     const bornInWindow = this.prev === undefined && target.identity.startTimeMs > windowStartMs;
     // The baseline call: the probe's counters start from its last snapshot before the window, so
     // the window's first interval has the probe's evidence too (without it a worker's waits there
-    // fell back to /proc's, which calls a sync worker's wait on its downstream idle).
-    if (this.prev === undefined && !bornInWindow && target.lastSnapshot) this.seedCounters(target.lastSnapshot);
+    // fell back to /proc's, which calls a sync worker's wait on its downstream idle). Not for an
+    // event loop: its split of waiting would come from the probe's span up to its first snapshot,
+    // which lies mostly before the window (at 1 request a second, a request more or less than the
+    // interval had); the loop sits that interval out instead (workThreads.ts).
+    const snap = target.lastSnapshot;
+    const loop = target.identity.runtime === 'nodejs' || snap?.eventLoop?.delayNs !== undefined;
+    if (this.prev === undefined && !bornInWindow && snap && !loop) this.seedCounters(snap);
     const prev = bornInWindow ? undefined : this.prev;
     this.prev = bornInWindow ? { userS: 0, systemS: 0 } : { userS: p.cpuUserS, systemS: p.cpuSystemS };
     const snaps = this.snapshots;
@@ -73,10 +78,6 @@ class ProcessTrack {
   private seedCounters(snap: SnapshotMessage): void {
     if (snap.work?.busyS !== undefined) this.busyMark = { t: snap.t, busyS: snap.work.busyS };
     if (snap.work?.completed !== undefined) this.lastCompleted = snap.work.completed;
-    const loop = snap.eventLoop;
-    if (loop?.delayNs !== undefined) this.loopSeen = true;
-    if (loop?.idleS !== undefined && loop.idleBusyS !== undefined)
-      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS, idleRequestS: loop.idleRequestS };
   }
 
   /**
