@@ -8,12 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RecordedCase } from '../test/helpers/reliability';
+import { replaceDocSection } from './docSection';
 import { CASES } from './reliability/cases';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'RELIABILITY.md');
-const BEGIN = '<!-- reliability -->';
-const END = '<!-- /reliability -->';
 
 const compiled = (test: string): string => path.join(ROOT, 'dist', test.replace(/\.ts$/, '.js'));
 
@@ -56,11 +55,7 @@ export function renderTable(results: Map<string, RecordedCase>): string {
 }
 
 export function writeTable(body: string, doc = DOC): void {
-  const text = fs.readFileSync(doc, 'utf8');
-  const at = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (at < 0 || end < at) throw new Error(`${doc} has no ${BEGIN} … ${END} section to replace`);
-  fs.writeFileSync(doc, `${text.slice(0, at + BEGIN.length)}\n${body}${text.slice(end)}`);
+  replaceDocSection(doc, 'reliability', body);
 }
 
 function main(): number {

@@ -6,20 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../src/duration';
+import { replaceDocSection } from './docSection';
 import { judge, markdown, text } from './soak/judge';
 import { runSoak, type SoakRun } from './soak/run';
 
 const DOC = path.join(__dirname, '..', '..', 'docs', 'RELIABILITY.md');
-const BEGIN = '<!-- soak -->';
-const END = '<!-- /soak -->';
 
 /** Replaces the soak section of docs/RELIABILITY.md (between its markers) with this run's. */
 export function writeSoakSection(body: string, doc = DOC): void {
-  const text = fs.readFileSync(doc, 'utf8');
-  const at = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (at < 0 || end < at) throw new Error(`${doc} has no ${BEGIN} … ${END} section to replace`);
-  fs.writeFileSync(doc, `${text.slice(0, at + BEGIN.length)}\n${body}${text.slice(end)}`);
+  replaceDocSection(doc, 'soak', body);
 }
 
 async function main(): Promise<number> {

@@ -2,6 +2,7 @@
 // and what it gets back. An attacher answers with a result, it never throws.
 
 import type { AttachMethod } from './channel/messages';
+import type { InspectorAttach } from './node/inspectorWindow';
 import type { ProbeSettings } from './probeConfig';
 import type { TargetDir } from './proc/namespaces';
 
@@ -16,7 +17,7 @@ export interface AttachRequest extends ProbeSettings {
   timeoutMs?: number;
   /** Node: whose inspector may be opened in the agent's network namespace (`--inspector-attach`);
    * default 'same-user'. */
-  inspectorAttach?: 'same-user' | 'any';
+  inspectorAttach?: InspectorAttach;
 }
 
 export type AttachResult =

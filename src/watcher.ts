@@ -10,6 +10,7 @@ import { identify, type ProcessIdentity } from '../collectors/proc/identity';
 import { isForbidden } from '../collectors/proc/procfs';
 import { nearestAncestor } from '../collectors/proc/tree';
 import { InsideSockets } from '../collectors/channel/inside';
+import type { InspectorAttach } from '../collectors/node/inspectorWindow';
 import { SamplerHub } from '../collectors/proc/sampler';
 import { Descendants } from './descendants';
 import { Discoverer } from './discovery';
@@ -37,7 +38,7 @@ export interface WatcherOptions {
   profileDetail?: boolean;
   /** Node targets of another uid in the agent's network namespace: 'any' attaches through their
    * inspector anyway (`--inspector-attach any`); default 'same-user' refuses (docs/SECURITY.md). */
-  inspectorAttach?: 'same-user' | 'any';
+  inspectorAttach?: InspectorAttach;
   log: (line: string) => void;
 }
 

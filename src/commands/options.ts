@@ -1,5 +1,6 @@
 // Flags shared by `agent`, `run` and `profile`, parsed and checked once.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { INSPECTOR_ATTACH_MODES, type InspectorAttach } from '../../collectors/node/inspectorWindow';
 import { parseDurationMs } from '../duration';
 import { errors } from '../errors';
 
@@ -42,9 +43,11 @@ function isApiHostPattern(name: string): boolean {
 }
 
 /** `--inspector-attach`: whose Node inspector may be opened in the agent's network namespace. */
-export function parseInspectorAttach(value: string | undefined): 'same-user' | 'any' {
-  if (value === undefined || value === 'same-user' || value === 'any') return value ?? 'same-user';
-  throw errors.usage(`--inspector-attach expects same-user or any, got '${value}'`);
+export function parseInspectorAttach(value: string | undefined): InspectorAttach {
+  if (value === undefined) return 'same-user';
+  const mode = INSPECTOR_ATTACH_MODES.find((m) => m === value);
+  if (mode) return mode;
+  throw errors.usage(`--inspector-attach expects ${INSPECTOR_ATTACH_MODES.join(' or ')}, got '${value}'`);
 }
 
 export function parseApiHost(value: string): string {

@@ -12,6 +12,7 @@ import { loadWarnings, startLoad, type RunningLoad } from '../profile/load';
 import { ServiceAssembler } from '../profile/samples';
 import { buildProfile, createProgress, renderHtml, renderText, type AttachMethod, type LoadSummary, type ProfileDocument } from '../report';
 import type { SnapshotMessage } from '../../collectors/channel/messages';
+import type { InspectorAttach } from '../../collectors/node/inspectorWindow';
 import type { Target } from '../target';
 import { Watcher } from '../watcher';
 import { logLine, parseDuration, parseFlags, parseInspectorAttach, parsePid, parseUrl, splitCommand } from './options';
@@ -41,7 +42,7 @@ export interface ProfileRequest {
   load: { url: string; rate: number | undefined; connections: number } | undefined;
   socketPath: string | undefined;
   /** `--inspector-attach`: see WatcherOptions.inspectorAttach */
-  inspectorAttach?: 'same-user' | 'any';
+  inspectorAttach?: InspectorAttach;
   log: (line: string) => void;
   progress: boolean;
 }
