@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { targetListeners } from '../collectors/node/target-facts';
-import { ROOT, startAgent } from './helpers/agent';
+import { ROOT, rtprof, startAgent } from './helpers/agent';
 import { sleep, start } from './helpers/processes';
 
 /** Ports a process itself listens on (its own sockets, not the whole network namespace's). */
@@ -42,4 +42,36 @@ test('each cluster worker gets its own probe; no inspector port stays open', asy
   assert.equal(before[0]!.length, 1, 'the primary holds the HTTP port');
   await agent.stop();
   primary.kill('SIGTERM');
+});
+
+// A cluster primary passes SIGUSR1 on to its workers (Node's cluster module does, when its
+// inspector opens), so attaching the primary makes a busy worker open its own inspector a moment
+// after we closed the primary's: the attach must close it, not take it for one the application
+// opened and leave it holding the debug port that the worker's sibling then cannot get.
+test('profiling a busy cluster from its primary probes every worker and leaves no debug port, three times over', async () => {
+  const primary = start(process.execPath, [join(ROOT, 'test/fixtures/node/cluster-spin.cjs')]);
+  try {
+    const [, , list] = await primary.waitFor(/READY pid=(\d+) workers=([\d,]+)/);
+    const workers = list!.split(',').map(Number);
+    const all = [primary.pid, ...workers];
+    const before = all.map(portsOf);
+    for (let run = 0; run < 3; run++) {
+      const cli = rtprof(['profile', '--pid', String(primary.pid), '--duration', '2s', '--json']);
+      const { code } = await cli.exited;
+      assert.equal(code, 0, cli.stderr());
+      assert.doesNotMatch(cli.stderr(), /attach failed/, `run ${run}`);
+      const connected = [...cli.stderr().matchAll(/target (\d+) \([^)]*\): probe connected/g)].map((m) => Number(m[1]));
+      assert.deepEqual(connected.sort(), [...all].sort(), `run ${run}: every process of the tree has a probe`);
+      // A forwarded inspector is closed within a fraction of a second of opening.
+      let now = all.map(portsOf);
+      for (let i = 0; i < 20 && JSON.stringify(now) !== JSON.stringify(before); i++) {
+        await sleep(100);
+        now = all.map(portsOf);
+      }
+      assert.deepEqual(now, before, `run ${run}: no process listens on a debug port`);
+    }
+  } finally {
+    primary.kill('SIGTERM');
+    await primary.exited;
+  }
 });

@@ -223,13 +223,7 @@ for (const spec of SHAPES) {
             st.diagnostic(`rtprof: ${show(run.doc)}`);
             assertTruthSane(spec, mix, run.truth, sane);
             assertProfile(spec, mix, run, svc);
-            // Known defect, reported rather than hidden: in a second profile of a Node cluster a
-            // worker's inspector is sometimes found open for good (2 runs in 7), its sibling's attach
-            // then finds the debug port taken, and that worker is read from /proc alone (io 0.51 vs
-            // 0.19). The comparison then runs as a todo naming it; every other run holds it.
-            const unprobed = run.doc.warnings.find((w) => /no probe: .*port \d+ is taken/.test(w));
-            if (unprobed === undefined) assertShares(run);
-            else await st.test('shares', { todo: `a worker had no probe: ${unprobed}` }, () => assertShares(run));
+            assertShares(run);
             const clear =
               Math.abs(run.truth.ioShare - IO_BOUND_SHARE) > SHARE_TOLERANCE &&
               Math.abs(run.truth.cpuShare - CPU_BOUND_SHARE) > SHARE_TOLERANCE;

@@ -41,6 +41,7 @@ import {
 } from './attachTarget';
 import { closeInspector, closeLateInspector, injectProbe } from './inspectorSession';
 import { checkInspectorWindow } from './inspectorWindow';
+import { closeForwarded, clusterWorkersOf, forwardedInspector, noteSignalled, settled } from './clusterForward';
 
 export type { AttachRequest, AttachResult } from '../attach-types';
 
@@ -107,6 +108,10 @@ async function attachLocked(req: AttachRequest, deadline: number): Promise<Attac
 }
 
 async function attachReachable(target: Target): Promise<AttachResult> {
+  // A sibling's inspector opened by its primary's forwarded signal would hold the debug port.
+  await closeForwarded(target.pid);
+  const forwarded = forwardedInspector(target.pid, target.startTime);
+  if (forwarded) return injectForwarded(target, forwarded);
   const existing = await findOpenInspector(target);
   if (existing) {
     await injectProbe(target, existing, false);
@@ -114,8 +119,11 @@ async function attachReachable(target: Target): Promise<AttachResult> {
   }
   checkInspectorWindow(target.pid, target.req.inspectorAttach, probePath());
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
-  await waitForPortFree(target);
+  const forwardedLate = await waitForPortFree(target);
+  if (forwardedLate) return injectForwarded(target, forwardedLate);
+  const workers = clusterWorkersOf(target.pid);
   signal(target);
+  noteSignalled(target, workers);
   let opened: Listener | undefined;
   try {
     opened = await waitForNewListener(target, before);
@@ -129,6 +137,19 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     await closeInspector(target, opened).catch(() => undefined);
     throw err;
   }
+  settled(target.pid);
+  return { ok: true, method: 'inspector' };
+}
+
+/** The inspector its cluster primary's forwarded signal opened (clusterForward.ts): ours to close. */
+async function injectForwarded(target: Target, inspector: Listener): Promise<AttachResult> {
+  try {
+    await injectProbe(target, inspector, true);
+  } catch (err) {
+    await closeInspector(target, inspector).catch(() => undefined);
+    throw err;
+  }
+  settled(target.pid);
   return { ok: true, method: 'inspector' };
 }
 
@@ -199,20 +220,30 @@ async function findOpenInspector(target: Target): Promise<Listener | undefined> 
  * it for a fraction of a second; a port held longer is someone's for good. */
 const PORT_TAKEN_WAIT_MS = 3000;
 
-/** Node does not fall back to another port: if the debug port is taken, SIGUSR1 would only log an error. */
-async function waitForPortFree(target: Target): Promise<void> {
+/**
+ * Node does not fall back to another port: if the debug port is taken, SIGUSR1 would only log an
+ * error. A cluster worker's inspector opened by its primary's forwarded signal is closed as soon as
+ * it shows up (a busy worker opens it at its next loop turn); if the target's own shows up, it is
+ * returned for the attach to use.
+ */
+async function waitForPortFree(target: Target): Promise<Listener | undefined> {
   const port = target.flags.port ?? DEFAULT_INSPECTOR_PORT;
-  if (port === 0) return;
+  if (port === 0) return undefined;
   // SIGUSR1 binds IPv4 (127.0.0.1 unless --inspect-port names a host): a listener on an IPv6
   // address such as [::1] does not stop it; a v4 one or the dual-stack wildcard [::] may.
   const isTaken = (): boolean => listeningSockets(target.pid).some((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
   const until = Date.now() + Math.min(PORT_TAKEN_WAIT_MS, remaining(target));
-  while (isTaken() && Date.now() < until) await sleep(POLL_MS * 4);
-  if (isTaken()) {
-    throw new AttachError(
-      `cannot attach to Node process ${target.pid}: its inspector port ${port} is taken by another process; free it, or ${fixHint()}`,
-    );
+  for (;;) {
+    await closeForwarded(target.pid);
+    const own = forwardedInspector(target.pid, target.startTime);
+    if (own) return own;
+    if (!isTaken()) return undefined;
+    if (Date.now() >= until) break;
+    await sleep(POLL_MS * 4);
   }
+  throw new AttachError(
+    `cannot attach to Node process ${target.pid}: its inspector port ${port} is taken by another process; free it, or ${fixHint()}`,
+  );
 }
 
 function signal(target: Target): void {
@@ -230,6 +261,9 @@ async function waitForNewListener(target: Target, before: Set<string>): Promise<
     ensureAlive(target);
     const opened = newInspectorListener(target, before);
     if (opened) return opened;
+    // A sibling's forwarded inspector took the port just as we signalled: our target's try failed
+    // on it. Once it is closed, signal again (a second SIGUSR1 to an open inspector does nothing).
+    if ((await closeForwarded(target.pid)) > 0) signal(target);
     await sleep(POLL_MS);
   }
   ensureAlive(target);

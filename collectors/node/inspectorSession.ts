@@ -122,12 +122,20 @@ export function closeLateInspector(target: Target, before: Set<string>): void {
     const opened = newInspectorListener(target, before);
     if (!opened) return;
     clearInterval(timer);
-    const late: Target = { ...target, deadline: Date.now() + 5000 };
-    if (!target.otherNetns) return void closeInspector(late, opened).catch(() => undefined);
-    // The attach's relay is closed by now: a fresh one for this close.
-    openRelay(target.pid, 5000)
-      .then((relay) => closeInspector({ ...late, dial: relay.dial }, opened).finally(() => relay.close()))
-      .catch(() => undefined);
+    void closeInspectorLater(target, opened).catch(() => undefined);
   }, 200);
   timer.unref();
+}
+
+/** Closes an inspector outside an attach: the attach's relay into another network namespace (if
+ * the target is in one) is gone by then, so a fresh one is opened for the close. */
+export async function closeInspectorLater(target: Target, inspector: Listener): Promise<void> {
+  const late: Target = { ...target, deadline: Date.now() + 5000 };
+  if (!target.otherNetns) return closeInspector(late, inspector);
+  const relay = await openRelay(target.pid, 5000);
+  try {
+    await closeInspector({ ...late, dial: relay.dial }, inspector);
+  } finally {
+    relay.close();
+  }
 }
