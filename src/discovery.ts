@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os';
 import { identify, isNodeOrPython, type ProcessIdentity } from '../collectors/proc/identity';
 import { listPids, readEnvVar, readStat } from '../collectors/proc/procfs';
-import { inSharedNetns } from '../collectors/node/inspectorWindow';
+import { otherUidWindow } from '../collectors/node/inspectorWindow';
 
 export { identify, isNodeOrPython, type ProcessIdentity };
 
@@ -26,16 +26,19 @@ export function attachability(identity: ProcessIdentity): { ok: boolean; why: st
   if (identity.runtime === 'nodejs') {
     const flags = `${identity.argv.join(' ')} ${readEnvVar(identity.pid, 'NODE_OPTIONS') ?? ''}`;
     if (flags.includes('--disable-sigusr1')) return { ok: false, why: '--disable-sigusr1: start it with rtprof run or NODE_OPTIONS' };
-    // The inspector window would be open to every user of this network namespace (docs/SECURITY.md).
-    if (identity.uid !== me && inSharedNetns(identity.pid)) {
-      return { ok: false, why: 'other uid: preload it, or --inspector-attach any' };
+    // The inspector window would be open to every user of this network namespace (docs/SECURITY.md):
+    // the attach's own rule, real and effective uid (a setuid Node runs code as the effective one).
+    let window: ReturnType<typeof otherUidWindow>;
+    try {
+      window = otherUidWindow(identity.pid);
+    } catch {
+      return { ok: false, why: 'exited' };
     }
+    if (window) return { ok: false, why: 'other uid: preload it, or --inspector-attach any' };
     return { ok: true, why: 'inspector (SIGUSR1)' };
   }
   if (identity.runtime === 'cpython') {
     // Unknown in another mount namespace until its probe says (its binary is not run there).
-    if (identity.runtimeVersion === undefined) return { ok: true, why: 'gdb, or sys.remote_exec on 3.14+' };
-    // Unknown in another mount namespace until its probe says (its binary is not run, see above).
     if (identity.runtimeVersion === undefined) return { ok: true, why: 'gdb, or sys.remote_exec on 3.14+' };
     const [major, minor] = (identity.runtimeVersion ?? '').split('.').map(Number);
     if (major === 3 && (minor ?? 0) >= 14) return { ok: true, why: 'sys.remote_exec' };

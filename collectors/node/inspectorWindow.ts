@@ -61,10 +61,18 @@ export function inSharedNetns(pid: number): boolean {
  * operator did not accept that.
  */
 export function checkInspectorWindow(pid: number, mode: InspectorAttach | undefined, probeFile: string): void {
-  if (mode === 'any' || !inSharedNetns(pid)) return;
+  if (mode === 'any') return;
+  const other = otherUidWindow(pid);
+  if (other === undefined) return;
+  throw errors.inspectorOtherUser(String(pid), String(other.uid), String(other.agentUid), probeFile);
+}
+
+/** The uid (real or effective) not the agent's that opening this target's inspector would expose
+ * to the agent's or the host's network namespace; undefined when the window is the agent's own. */
+export function otherUidWindow(pid: number): { uid: number; agentUid: number } | undefined {
   const agentUid = process.geteuid?.();
-  if (agentUid === undefined) return;
+  if (agentUid === undefined || !inSharedNetns(pid)) return undefined;
   const { real, effective } = targetUids(pid);
-  if (real === agentUid && effective === agentUid) return;
-  throw errors.inspectorOtherUser(String(pid), String(effective !== agentUid ? effective : real), String(agentUid), probeFile);
+  if (real === agentUid && effective === agentUid) return undefined;
+  return { uid: effective !== agentUid ? effective : real, agentUid };
 }

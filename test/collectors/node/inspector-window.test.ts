@@ -75,6 +75,28 @@ test(
   },
 );
 
+// A setuid Node (real uid the agent's, effective another) runs the inspector's code as the
+// effective uid: `rtprof ps` and the attach judge it by the same rule, both uids.
+test('a Node whose effective uid is another: rtprof ps says not attachable, and the attach refuses with the code', { skip }, async () => {
+  const target = start('setpriv', ['--euid=65534', '--egid=65534', '--clear-groups', process.execPath, '-e', NODE_TARGET]);
+  try {
+    await target.waitFor(/ready/);
+    const ps = rtprof(['ps', '--json']);
+    await ps.exited;
+    const row = (JSON.parse(ps.stdout()) as Array<{ pid: number; attachable: boolean; how: string }>).find((r) => r.pid === target.pid);
+    assert.deepEqual(row && { attachable: row.attachable, how: row.how }, {
+      attachable: false,
+      how: 'other uid: preload it, or --inspector-attach any',
+    });
+    const cli = rtprof(['profile', '--pid', String(target.pid), '--duration', '1s', '--json']);
+    await cli.exited;
+    assert.match(cli.stderr(), new RegExp(`${CODE}|it runs as uid 65534, not the agent's uid 0`));
+    assert.doesNotMatch(target.stderr(), /Debugger listening/);
+  } finally {
+    target.kill();
+  }
+});
+
 test('--inspector-attach any attaches to a Node process of another uid, as before', { skip }, async () => {
   const other = await nobodyNode();
   const agent = await startAgent(['--pid', String(other.pid), '--interval', '500ms', '--inspector-attach', 'any']);
