@@ -16,6 +16,8 @@ class ProcessTrack {
   /** Busy seconds per second between the last two marks, and how many intervals ago it was new. */
   private busyRate: { rate: number; age: number } | undefined;
   private lastLoopIdle: { idleS: number; idleBusyS: number; idleRequestS?: number } | undefined;
+  /** The loop's wait shares of the latest interval that measured them. */
+  private loopShares: { busy: number; request?: number } | undefined;
   private lastCompleted: number | undefined;
   private probeSeen = false;
   private loopSeen = false;
@@ -136,6 +138,15 @@ class ProcessTrack {
       if (base?.idleRequestS !== undefined && loop.idleRequestS !== undefined && out.loopWaitBusyShare !== undefined)
         out.loopWaitRequestShare = Math.max(out.loopWaitBusyShare, (loop.idleRequestS - base.idleRequestS) / idleS);
       this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS, idleRequestS: loop.idleRequestS };
+      this.loopShares =
+        out.loopWaitBusyShare === undefined ? undefined : { busy: out.loopWaitBusyShare, request: out.loopWaitRequestShare };
+    } else if (!last && out.busyS !== undefined && this.loopShares) {
+      // No snapshot this interval: its busy time is the last rate (busyOver), and its loop's waits
+      // split by the last measured shares with it. Without them the split would fall back to the
+      // busy fraction, which books a CPU-only loop's idle polls as io (0.15 of an interval at 40
+      // requests/s of 4 ms, where the measured share is 0.002).
+      out.loopWaitBusyShare = this.loopShares.busy;
+      if (this.loopShares.request !== undefined) out.loopWaitRequestShare = this.loopShares.request;
     }
     if (work?.completed !== undefined) {
       if (this.lastCompleted !== undefined) out.requests = Math.max(0, work.completed - this.lastCompleted);

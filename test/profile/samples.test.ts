@@ -100,3 +100,44 @@ test('a probe silent for two intervals is not guessed for', () => {
 test('a probe whose counters went back (restarted) reads 0, not a negative time', () => {
   near(busyPerInterval(snapshot(T0 - 100, 50), [[snapshot(T0 + 900, 0.2)]]), [0]);
 });
+
+/** An event loop's snapshot: busy time, and its idle time with the part of it that had work in flight. */
+function loopSnapshot(t: number, busyS: number, idleS: number, idleBusyS: number): SnapshotMessage {
+  return {
+    ...snapshot(t, busyS),
+    eventLoop: { idleS, idleBusyS, delayNs: { min: 1, max: 1, mean: 1, p50: 1, p90: 1, p99: 1 } },
+  } as SnapshotMessage;
+}
+
+test("an event loop's interval that got no snapshot splits its waits by the last measured shares, not the busy fraction", () => {
+  // A CPU-only loop: busy 0.2 of each second, idle 0.8, of which 0.002 s had a request in flight.
+  const target = watched();
+  const t = target as unknown as Target;
+  const assembler = new ServiceAssembler(T0);
+  target.lastProc = procAt(T0);
+  assembler.onSample(t);
+  const arrivals: SnapshotMessage[][] = [
+    [loopSnapshot(T0 + 500, 0.2, 0.8, 0.002)],
+    [loopSnapshot(T0 + 1500, 0.4, 1.6, 0.004)],
+    [loopSnapshot(T0 + 2500, 0.6, 2.4, 0.006)],
+    [], // the probe's next snapshot slipped past this tick
+    [],
+  ];
+  arrivals.forEach((inInterval, i) => {
+    for (const s of inInterval) assembler.onSnapshot(t, s);
+    target.lastProc = procAt(T0 + (i + 1) * 1000);
+    assembler.onSample(t);
+    assembler.onTick();
+  });
+  const shares = assembler.samples.map((s) => s.processes?.[0]?.loopWaitBusyShare);
+  const busy = assembler.samples.map((s) => s.processes?.[0]?.busyS);
+  // The first interval sits out (a loop's first interval in the window), the second measures 0.0025.
+  const about = (x: number | undefined, what: string): void =>
+    assert.ok(x !== undefined && Math.abs(x - 0.0025) < 1e-9, `${what}: ${shares}`);
+  about(shares[1], 'measured');
+  about(shares[2], 'measured');
+  assert.ok(busy[3] !== undefined && Math.abs(busy[3] - 0.2) < 1e-9, `busy ${busy}`);
+  about(shares[3], 'the interval without a snapshot carries the measured share');
+  assert.equal(busy[4], undefined, 'a second silent interval is not guessed for');
+  assert.equal(shares[4], undefined);
+});
