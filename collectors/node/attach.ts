@@ -111,7 +111,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
   // A sibling's inspector opened by its primary's forwarded signal would hold the debug port.
   await closeForwarded(target.pid);
   const forwarded = forwardedInspector(target.pid, target.startTime);
-  if (forwarded) return injectForwarded(target, forwarded);
+  if (forwarded) return injectOpened(target, forwarded);
   const existing = await findOpenInspector(target);
   if (existing) {
     await injectProbe(target, existing, false);
@@ -120,7 +120,7 @@ async function attachReachable(target: Target): Promise<AttachResult> {
   checkInspectorWindow(target.pid, target.req.inspectorAttach, probePath());
   const before = new Set(targetListeners(target.pid).map((l) => l.inode));
   const forwardedLate = await waitForPortFree(target);
-  if (forwardedLate) return injectForwarded(target, forwardedLate);
+  if (forwardedLate) return injectOpened(target, forwardedLate);
   const workers = clusterWorkersOf(target.pid);
   signal(target);
   noteSignalled(target, workers);
@@ -131,18 +131,12 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     if (isSameProcess(target.pid, target.startTime)) closeLateInspector(target, before);
     throw err;
   }
-  try {
-    await injectProbe(target, opened, true);
-  } catch (err) {
-    await closeInspector(target, opened).catch(() => undefined);
-    throw err;
-  }
-  settled(target.pid);
-  return { ok: true, method: 'inspector' };
+  return injectOpened(target, opened);
 }
 
-/** The inspector its cluster primary's forwarded signal opened (clusterForward.ts): ours to close. */
-async function injectForwarded(target: Target, inspector: Listener): Promise<AttachResult> {
+/** An inspector we opened, or its cluster primary's forwarded signal did (clusterForward.ts): the
+ * probe goes in through it, then it is closed. */
+async function injectOpened(target: Target, inspector: Listener): Promise<AttachResult> {
   try {
     await injectProbe(target, inspector, true);
   } catch (err) {
