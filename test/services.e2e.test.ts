@@ -227,7 +227,7 @@ for (const spec of SHAPES) {
             assertTruthSane(spec, mix, run.truth, sane);
             assertProfile(spec, mix, run, svc);
             // Known defect, reported rather than hidden: uvicorn at 60/20 reads io 0.23-0.36 against
-            // truths of 0.25 (10 runs, both before and after the last change to the busy split), so
+            // truths of 0.25 (18 runs, both before and after the last change to the busy split), so
             // about 1 run in 4 lands above the range's 0.05. The comparison runs as a todo there.
             if (spec.shape === 'uvicorn' && mix.cpuMs === 60) await st.test('shares', { todo: UVICORN_60_20 }, () => assertShares(run));
             else assertShares(run);
