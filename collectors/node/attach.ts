@@ -108,9 +108,7 @@ async function attachLocked(req: AttachRequest, deadline: number): Promise<Attac
 }
 
 async function attachReachable(target: Target): Promise<AttachResult> {
-  // A sibling's inspector opened by its primary's forwarded signal would hold the debug port.
-  await closeForwarded(target.pid);
-  const forwarded = forwardedInspector(target.pid, target.startTime);
+  const forwarded = await settleForwarded(target);
   if (forwarded) return injectOpened(target, forwarded);
   const existing = await findOpenInspector(target);
   if (existing) {
@@ -132,6 +130,13 @@ async function attachReachable(target: Target): Promise<AttachResult> {
     throw err;
   }
   return injectOpened(target, opened);
+}
+
+/** Closes the siblings' inspectors their primary's forwarded signal opened (they would hold the
+ * debug port), and returns the target's own, if it has one (clusterForward.ts). */
+async function settleForwarded(target: Target): Promise<Listener | undefined> {
+  await closeForwarded(target.pid);
+  return forwardedInspector(target.pid, target.startTime);
 }
 
 /** An inspector we opened, or its cluster primary's forwarded signal did (clusterForward.ts): the
@@ -228,8 +233,7 @@ async function waitForPortFree(target: Target): Promise<Listener | undefined> {
   const isTaken = (): boolean => listeningSockets(target.pid).some((l) => l.port === port && (!l.host.includes(':') || l.host === '::'));
   const until = Date.now() + Math.min(PORT_TAKEN_WAIT_MS, remaining(target));
   for (;;) {
-    await closeForwarded(target.pid);
-    const own = forwardedInspector(target.pid, target.startTime);
+    const own = await settleForwarded(target);
     if (own) return own;
     if (!isTaken()) return undefined;
     if (Date.now() >= until) break;

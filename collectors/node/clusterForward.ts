@@ -28,7 +28,6 @@ const WATCH_EVERY_MS = 250;
 interface Signalled {
   /** The worker, as a target to close an inspector in (the primary's probe file and namespace). */
   target: Target;
-  port: number;
   /** Socket inodes it listened on before its primary was signalled. */
   before: Set<string>;
   until: number;
@@ -53,8 +52,9 @@ export function clusterWorkersOf(pid: number): ClusterWorker[] {
     const startTime = readStartTime(child);
     if (startTime === undefined || readEnvVar(child, 'NODE_UNIQUE_ID') === undefined) continue;
     const exe = readExe(child);
-    if (exe === undefined || !looksLikeNode(exe, readCmdline(child)[0])) continue;
-    const flags = inspectFlags(nodeOptionArgs(readCmdline(child), readNodeOptions(child) ?? ''));
+    const cmdline = readCmdline(child);
+    if (exe === undefined || !looksLikeNode(exe, cmdline[0])) continue;
+    const flags = inspectFlags(nodeOptionArgs(cmdline, readNodeOptions(child) ?? ''));
     out.push({
       pid: child,
       startTime,
@@ -70,7 +70,7 @@ export function noteSignalled(primary: Target, workers: ClusterWorker[]): void {
   const until = Date.now() + WATCH_MS;
   for (const w of workers) {
     const flags = { openedAtStart: false, disableSigusr1: false, noHttpEndpoint: false, port: w.port };
-    signalled.set(w.pid, { target: { ...primary, pid: w.pid, startTime: w.startTime, flags }, port: w.port, before: w.before, until });
+    signalled.set(w.pid, { target: { ...primary, pid: w.pid, startTime: w.startTime, flags }, before: w.before, until });
   }
   if (signalled.size > 0 && !watcher) {
     watcher = setInterval(watch, WATCH_EVERY_MS);
@@ -108,7 +108,8 @@ export async function closeForwarded(exceptPid?: number): Promise<number> {
 }
 
 function opened(entry: Signalled): Listener | undefined {
-  return safeListeners(entry.target.pid).find((l) => l.port === entry.port && !entry.before.has(l.inode));
+  const port = entry.target.flags.port;
+  return safeListeners(entry.target.pid).find((l) => l.port === port && !entry.before.has(l.inode));
 }
 
 function expired(pid: number, entry: Signalled): boolean {
