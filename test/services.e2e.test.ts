@@ -92,8 +92,6 @@ interface SaneOptions {
 }
 /** Why the truth does not add up (the machine was too busy to measure on), or undefined. */
 
-const UVICORN_60_20 = 'uvicorn at 60/20 reads io up to 0.11 above the truth in about 1 run in 4 (issue 21 stays open for it)';
-
 function truthProblem(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, o: SaneOptions): string | undefined {
   try {
     assertTruthSane(spec, mix, truth, o);
@@ -226,11 +224,7 @@ for (const spec of SHAPES) {
             st.diagnostic(`rtprof: ${show(run.doc)}`);
             assertTruthSane(spec, mix, run.truth, sane);
             assertProfile(spec, mix, run, svc);
-            // Known defect, reported rather than hidden: uvicorn at 60/20 reads io 0.23-0.36 against
-            // truths of 0.25 (18 runs, both before and after the last change to the busy split), so
-            // about 1 run in 4 lands above the range's 0.05. The comparison runs as a todo there.
-            if (spec.shape === 'uvicorn' && mix.cpuMs === 60) await st.test('shares', { todo: UVICORN_60_20 }, () => assertShares(run));
-            else assertShares(run);
+            assertShares(run);
             const clear =
               Math.abs(run.truth.ioShare - IO_BOUND_SHARE) > SHARE_TOLERANCE &&
               Math.abs(run.truth.cpuShare - CPU_BOUND_SHARE) > SHARE_TOLERANCE;

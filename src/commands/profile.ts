@@ -229,12 +229,16 @@ export async function runWindow(
   const ticker = setInterval(() => progress.update((Date.now() - startMs) / 1000), 250);
   await Promise.race([sleep(req.durationMs + 50), gone]);
   clearInterval(ticker);
-  progress.done();
-  watcher.off('snapshot', onSnapshot);
   watcher.off('sample', onSample);
   watcher.off('removed', onRemoved);
   watcher.off('tick', onTick);
   watcher.off('added', onAdded);
+  // The probes' counters are read at the intervals' ends: the last interval needs each probe's
+  // next snapshot (one interval at most).
+  const owedUntil = Date.now() + watcher.options.intervalMs * 1.5;
+  while (!exited && assembler.waiting && Date.now() < owedUntil) await sleep(25);
+  watcher.off('snapshot', onSnapshot);
+  progress.done();
   if (req.load) await Promise.race([loadDone, sleep(3000)]);
   const id = target.identity;
   const members = watcher.serviceTargets(rootPid);
@@ -251,7 +255,7 @@ export async function runWindow(
   for (const why of target.proc.unavailable.values()) warnings.push(why);
   const host = await hostInfo();
   const container = containerMeta(target.container);
-  return buildProfile(assembler.samples, {
+  return buildProfile(assembler.finish(), {
     host,
     target: { pid: id.pid, runtime: id.runtime, runtimeVersion: id.runtimeVersion ?? null, command: id.argv.join(' '), attach },
     startMs,

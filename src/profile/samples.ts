@@ -7,17 +7,53 @@ import { ThrottleClock } from '../../collectors/proc/cgroupStats';
 import type { GcPause, ProcessInterval, ProfileSample } from '../report';
 import type { Target } from '../target';
 
-/** One process's state between intervals. */
+/** The probe's cumulative counters at one snapshot (the probe's clock, ms). */
+interface CounterPoint {
+  t: number;
+  busyS?: number;
+  idleS?: number;
+  idleBusyS?: number;
+  idleRequestS?: number;
+}
+type Counter = Exclude<keyof CounterPoint, 't'>;
+
+/** An interval whose probe-derived fields wait for a snapshot at or after its end. */
+interface PendingInterval {
+  out: ProcessInterval;
+  startMs: number;
+  endMs: number;
+  /** the probe's counters started inside it: it only sets the baselines */
+  fromZero: boolean;
+  /** whether the process held accepted client connections (/proc), for when the probe has nothing */
+  clientConnections?: boolean;
+}
+
+/** Counters between two snapshots further apart than this many intervals are not interpolated. */
+const MAX_GAP_INTERVALS = 3.5;
+/** ... nor read beyond the outermost snapshot by more than this many intervals. */
+const MAX_REACH_INTERVALS = 1.1;
+/** Snapshots kept per process: several intervals' worth (a probe sends one per interval). */
+const MAX_POINTS = 16;
+
+/**
+ * One process's state between intervals.
+ *
+ * Snapshots come on the probe's clock, ticks on the watcher's (up to an interval apart), so a
+ * snapshot's counters do not describe the watcher's interval: a request that moved to a sibling
+ * worker shows in the probe's busy time up to an interval after /proc saw its CPU, and the
+ * difference would be booked as waiting. The probe's cumulative counters are therefore read at each
+ * interval's own boundaries, interpolated between the snapshots either side. An interval's
+ * probe-derived fields are filled in once a snapshot at or after its end has arrived (or, at the
+ * end of the window, from the last two snapshots' rate).
+ */
 class ProcessTrack {
   private pendingGc: GcPause[] = [];
   private snapshots: SnapshotMessage[] = [];
-  /** The probe's cumulative busy time at its latest snapshot (the probe's clock, ms). */
-  private busyMark: { t: number; busyS: number } | undefined;
-  /** Busy seconds per second between the last two marks, and how many intervals ago it was new. */
-  private busyRate: { rate: number; age: number } | undefined;
-  private lastLoopIdle: { idleS: number; idleBusyS: number; idleRequestS?: number } | undefined;
-  /** The loop's wait shares of the latest interval that measured them. */
-  private loopShares: { busy: number; request?: number } | undefined;
+  private points: CounterPoint[] = [];
+  private pending: PendingInterval[] = [];
+  /** when the probe's counters started (its hello), on the target's clock */
+  private probeStartMs: number | undefined;
+  private intervalMs = 1000;
   private lastCompleted: number | undefined;
   private probeSeen = false;
   private loopSeen = false;
@@ -28,6 +64,36 @@ class ProcessTrack {
     if (snap.eventLoop?.delayNs !== undefined) this.loopSeen = true;
     for (const gc of snap.gc ?? []) this.pendingGc.push({ kind: gc.kind, durationS: gc.durationS });
     this.snapshots.push(snap);
+    this.addPoint(snap);
+    this.resolve(false);
+  }
+
+  /** The probe's next snapshot is still needed for an interval already closed. */
+  get waiting(): boolean {
+    const last = this.points[this.points.length - 1];
+    return this.pending.length > 0 && last !== undefined && last.t < this.pending[this.pending.length - 1]!.endMs;
+  }
+
+  /** Fills in what is still pending from the snapshots there are. */
+  finish(): void {
+    this.resolve(true);
+  }
+
+  private addPoint(snap: SnapshotMessage): void {
+    const point: CounterPoint = { t: snap.t };
+    if (snap.work?.busyS !== undefined) point.busyS = snap.work.busyS;
+    const loop = snap.eventLoop;
+    if (loop?.idleS !== undefined && loop.idleBusyS !== undefined) {
+      point.idleS = loop.idleS;
+      point.idleBusyS = loop.idleBusyS;
+      if (loop.idleRequestS !== undefined) point.idleRequestS = loop.idleRequestS;
+    }
+    const last = this.points[this.points.length - 1];
+    if (last && point.t <= last.t) return; // out of order: the counters are cumulative, keep the order
+    // Counters that went back belong to a new probe (restarted): the old ones say nothing of it.
+    if (last && point.busyS !== undefined && last.busyS !== undefined && point.busyS < last.busyS) this.points = [];
+    this.points.push(point);
+    if (this.points.length > MAX_POINTS) this.points.shift();
   }
 
   /**
@@ -38,15 +104,14 @@ class ProcessTrack {
     const p = target.lastProc;
     if (!p) return undefined;
     const bornInWindow = this.prev === undefined && target.identity.startTimeMs > windowStartMs;
-    // The baseline call: the probe's counters start from its last snapshot before the window, so
-    // the window's first interval has the probe's evidence too (without it a worker's waits there
-    // fell back to /proc's, which calls a sync worker's wait on its downstream idle). Not for an
-    // event loop: its split of waiting would come from the probe's span up to its first snapshot,
-    // which lies mostly before the window (at 1 request a second, a request more or less than the
-    // interval had); the loop sits that interval out instead (workThreads.ts).
+    // The baseline call: the probe's last snapshot before the window is where its counters are read
+    // from, so the window's first interval has the probe's evidence too (without it a sync worker's
+    // wait on its downstream fell back to /proc's, which calls it idle).
     const snap = target.lastSnapshot;
-    const loop = target.identity.runtime === 'nodejs' || snap?.eventLoop?.delayNs !== undefined;
-    if (this.prev === undefined && !bornInWindow && snap && !loop) this.seedCounters(snap);
+    if (this.prev === undefined && !bornInWindow && snap && this.points.length === 0) {
+      this.addPoint(snap);
+      if (snap.work?.completed !== undefined) this.lastCompleted = snap.work.completed;
+    }
     const prev = bornInWindow ? undefined : this.prev;
     this.prev = bornInWindow ? { userS: 0, systemS: 0 } : { userS: p.cpuUserS, systemS: p.cpuSystemS };
     const snaps = this.snapshots;
@@ -66,45 +131,86 @@ class ProcessTrack {
     if (p.pssBytes !== undefined) out.pssBytes = p.pssBytes;
     const state = target.probe.state;
     if (state === 'attaching' || state === 'pending' || state === 'connected' || state === 'disconnected') out.probeExpected = true;
-    const startMs = p.t - p.intervalS * 1000;
-    const fromZero = this.probeStartedInInterval(target, startMs);
+    this.intervalMs = p.intervalS * 1000;
+    const startMs = p.t - this.intervalMs;
+    this.probeStartMs = target.probe.hello?.startedAt;
+    const fromZero = this.probeStartMs !== undefined && this.probeStartMs >= startMs;
     if (fromZero || this.attachOverlaps(target, startMs, p.t)) out.probeArriving = true;
-    if (this.probeSeen) this.addProbeData(out, snaps, p.intervalS, fromZero);
+    if (this.probeSeen) this.addProbeData(out, snaps);
     // No requests in flight from a probe (none, or no hook for this server, e.g. gunicorn's sync
     // worker): the sockets say whether a server held accepted client connections.
-    if (out.busyS === undefined && p.serverSockets && p.serverSockets.listeningPorts > 0)
-      out.clientConnections = p.serverSockets.clientConnections > 0;
+    const pending: PendingInterval = { out, startMs, endMs: p.t, fromZero };
+    if (p.serverSockets && p.serverSockets.listeningPorts > 0) pending.clientConnections = p.serverSockets.clientConnections > 0;
+    this.pending.push(pending);
+    this.resolve(false);
     return out;
   }
 
-  private seedCounters(snap: SnapshotMessage): void {
-    if (snap.work?.busyS !== undefined) this.busyMark = { t: snap.t, busyS: snap.work.busyS };
-    if (snap.work?.completed !== undefined) this.lastCompleted = snap.work.completed;
+  /** Fills in the pending intervals a snapshot now brackets (all of them when `final`). */
+  private resolve(final: boolean): void {
+    const latest = this.points[this.points.length - 1]?.t ?? -Infinity;
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if (!final && this.probeSeen && next.endMs > latest) return;
+      this.pending.shift();
+      this.fill(next);
+    }
+  }
+
+  private fill(pending: PendingInterval): void {
+    const { out, startMs, endMs } = pending;
+    const durationS = (endMs - startMs) / 1000;
+    // The interval the probe started in only sets the baselines: its counters cover part of it,
+    // the threads' /proc times all of it (a launched service's start-up, an attach), so a loop's
+    // waiting and CPU there cannot be told apart from its requests'. That process sits it out.
+    const counted = this.probeSeen && !pending.fromZero && this.probeStartMs !== undefined && this.probeStartMs < startMs;
+    const delta = (c: Counter): number | undefined => {
+      if (!counted) return undefined;
+      const a = this.at(c, startMs);
+      const b = this.at(c, endMs);
+      return a === undefined || b === undefined ? undefined : b - a;
+    };
+    const busy = delta('busyS');
+    if (busy !== undefined) out.busyS = Math.min(durationS, Math.max(0, busy));
+    else if (pending.clientConnections !== undefined) out.clientConnections = pending.clientConnections;
+    const idleS = delta('idleS');
+    const idleBusyS = delta('idleBusyS');
+    // Under a millisecond of idle says nothing of how it splits (a loop busy throughout).
+    if (out.busyS !== undefined && idleS !== undefined && idleBusyS !== undefined && idleS >= 0.001) {
+      out.loopWaitBusyShare = Math.min(1, Math.max(0, idleBusyS / idleS));
+      const idleRequestS = delta('idleRequestS');
+      if (idleRequestS !== undefined) out.loopWaitRequestShare = Math.max(out.loopWaitBusyShare, idleRequestS / idleS);
+    }
+    // Snapshots older than what the next pending interval could need are done with.
+    const keepFrom = (this.pending[0]?.startMs ?? endMs) - MAX_GAP_INTERVALS * this.intervalMs;
+    while (this.points.length > 2 && this.points[1]!.t < keepFrom) this.points.shift();
   }
 
   /**
-   * The probe's busy seconds over this interval. Snapshots come on the probe's clock, ticks on the
-   * watcher's: an interval may hold two snapshots, or none. So the busy rate between the latest two
-   * snapshots is applied to the interval's duration, and an interval that got no snapshot takes the
-   * last rate (once: a probe silent for longer is not guessed for).
+   * A counter's value at time `t`: interpolated between the snapshots either side, or read on
+   * from the nearest two at the ends (not further than about an interval: a probe silent for
+   * longer is not guessed for).
    */
-  private busyOver(last: SnapshotMessage | undefined, durationS: number, fromZero: boolean): number | undefined {
-    const busyS = last?.work?.busyS;
-    if (last && busyS !== undefined) {
-      const mark = this.busyMark;
-      this.busyMark = { t: last.t, busyS };
-      if (fromZero || !mark) this.busyRate = undefined;
-      else if (last.t > mark.t)
-        this.busyRate = { rate: Math.min(1, Math.max(0, (busyS - mark.busyS) / ((last.t - mark.t) / 1000))), age: 0 };
-    } else if (this.busyRate) this.busyRate.age++;
-    if (fromZero || !this.busyRate || this.busyRate.age > 1) return undefined;
-    return this.busyRate.rate * durationS;
-  }
-
-  /** The probe's counters started inside this interval (it was attached or preloaded during it). */
-  private probeStartedInInterval(target: Target, intervalStartMs: number): boolean {
-    const startedAt = target.probe.hello?.startedAt;
-    return startedAt !== undefined && startedAt >= intervalStartMs;
+  private at(counter: Counter, t: number): number | undefined {
+    const pts = this.points.filter((p) => p[counter] !== undefined);
+    if (pts.length === 0) return undefined;
+    const maxGap = MAX_GAP_INTERVALS * this.intervalMs;
+    const reach = MAX_REACH_INTERVALS * this.intervalMs;
+    const line = (a: CounterPoint, b: CounterPoint): number => a[counter]! + ((b[counter]! - a[counter]!) * (t - a.t)) / (b.t - a.t);
+    const after = pts.findIndex((p) => p.t >= t);
+    if (after >= 0 && pts[after]!.t === t) return pts[after]![counter];
+    if (after > 0) {
+      const a = pts[after - 1]!;
+      const b = pts[after]!;
+      if (b.t - a.t <= maxGap) return line(a, b);
+    }
+    // Beyond the snapshots, or between two too far apart: read on from the nearest pair in reach.
+    const before = after < 0 ? pts.length : after;
+    if (before >= 2 && t - pts[before - 1]!.t <= reach && pts[before - 1]!.t - pts[before - 2]!.t <= maxGap)
+      return line(pts[before - 2]!, pts[before - 1]!);
+    if (after >= 0 && after + 1 < pts.length && pts[after]!.t - t <= reach && pts[after + 1]!.t - pts[after]!.t <= maxGap)
+      return line(pts[after]!, pts[after + 1]!);
+    return undefined;
   }
 
   /** An attach (gdb stops a CPython target while it injects; SIGUSR1 and the inspector pause a
@@ -116,38 +222,14 @@ class ProcessTrack {
     return began <= endMs && ended >= startMs;
   }
 
-  private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[], durationS: number, fromZero: boolean): void {
+  /** What the interval's snapshots say directly: GC pauses, requests, loop delay, offload threads. */
+  private addProbeData(out: ProcessInterval, snaps: SnapshotMessage[]): void {
     out.gc = this.pendingGc;
     this.pendingGc = [];
     const last = snaps[snaps.length - 1];
     const work = last?.work;
-    // The interval the probe started in only sets the baselines: its counters cover part of it,
-    // the threads' /proc times all of it (a launched service's start-up, an attach), so a loop's
-    // waiting and CPU there cannot be told apart from its requests'. That process sits it out.
-    const busyS = this.busyOver(last, durationS, fromZero);
-    if (busyS !== undefined) out.busyS = busyS;
     const tids = (last?.workers ?? []).map((w) => w.tid).filter((t): t is number => t !== undefined);
     if (tids.length > 0) out.offloadTids = tids;
-    const loop = last?.eventLoop;
-    if (loop?.idleS !== undefined && loop.idleBusyS !== undefined) {
-      const base = this.lastLoopIdle;
-      const idleS = loop.idleS - (base?.idleS ?? NaN);
-      // Under a millisecond of idle says nothing of how it splits (a loop busy throughout).
-      if (base && out.busyS !== undefined && idleS >= 0.001)
-        out.loopWaitBusyShare = Math.min(1, Math.max(0, (loop.idleBusyS - base.idleBusyS) / idleS));
-      if (base?.idleRequestS !== undefined && loop.idleRequestS !== undefined && out.loopWaitBusyShare !== undefined)
-        out.loopWaitRequestShare = Math.max(out.loopWaitBusyShare, (loop.idleRequestS - base.idleRequestS) / idleS);
-      this.lastLoopIdle = { idleS: loop.idleS, idleBusyS: loop.idleBusyS, idleRequestS: loop.idleRequestS };
-      this.loopShares =
-        out.loopWaitBusyShare === undefined ? undefined : { busy: out.loopWaitBusyShare, request: out.loopWaitRequestShare };
-    } else if (!last && out.busyS !== undefined && this.loopShares) {
-      // No snapshot this interval: its busy time is the last rate (busyOver), and its loop's waits
-      // split by the last measured shares with it. Without them the split would fall back to the
-      // busy fraction, which books a CPU-only loop's idle polls as io (0.15 of an interval at 40
-      // requests/s of 4 ms, where the measured share is 0.002).
-      out.loopWaitBusyShare = this.loopShares.busy;
-      if (this.loopShares.request !== undefined) out.loopWaitRequestShare = this.loopShares.request;
-    }
     if (work?.completed !== undefined) {
       if (this.lastCompleted !== undefined) out.requests = Math.max(0, work.completed - this.lastCompleted);
       this.lastCompleted = work.completed;
@@ -161,9 +243,13 @@ class ProcessTrack {
   }
 }
 
-/** Collects a service's intervals: call onSample for each process sample, then onTick once per interval. */
+/**
+ * Collects a service's intervals: call onSample for each process sample, then onTick once per
+ * interval; `finish()` gives the samples (the probe's part of an interval is known only once a
+ * snapshot after its end arrived: `waiting` says whether one is still due).
+ */
 export class ServiceAssembler {
-  readonly samples: ProfileSample[] = [];
+  private readonly samples: ProfileSample[] = [];
 
   /** `windowStartMs`: processes started after it count from their birth. */
   constructor(private readonly windowStartMs = Date.now()) {}
@@ -206,6 +292,26 @@ export class ServiceAssembler {
 
   private readonly seenThisTick = new Set<string>();
 
+  /** Some process's probe still owes a snapshot for an interval already closed. */
+  get waiting(): boolean {
+    return [...this.tracks.values()].some((t) => t.waiting);
+  }
+
+  /** The window's samples, with what the probes said of each interval. */
+  finish(): ProfileSample[] {
+    for (const track of this.tracks.values()) track.finish();
+    for (const sample of this.samples) {
+      const processes = sample.processes ?? [];
+      const busy = processes.filter((p) => p.busyS !== undefined);
+      // The union of the processes' busy time is not known; the busiest process's is a lower bound.
+      if (busy.length > 0) sample.busyS = Math.max(...busy.map((p) => p.busyS ?? 0));
+      const withClients = processes.filter((p) => p.clientConnections !== undefined);
+      if (busy.length === 0 && withClients.length > 0)
+        sample.ioWaitOnConnectedS = withClients.some((p) => p.clientConnections) ? sample.threadTime.io : 0;
+    }
+    return this.samples;
+  }
+
   /** Closes the interval: one sample for the whole service. */
   onTick(): void {
     const bucket = this.bucket;
@@ -237,9 +343,6 @@ export class ServiceAssembler {
     };
     if (throttledS !== undefined) sample.throttledS = throttledS;
     if (processes.every((p) => p.pssBytes !== undefined)) sample.pssBytes = sum((p) => p.pssBytes ?? 0);
-    const busy = processes.filter((p) => p.busyS !== undefined);
-    // The union of the processes' busy time is not known; the busiest process's is a lower bound.
-    if (busy.length > 0) sample.busyS = Math.max(...busy.map((p) => p.busyS ?? 0));
     const gcs = processes.filter((p) => p.gc !== undefined);
     if (gcs.length > 0) sample.gc = gcs.flatMap((p) => p.gc ?? []);
     const loops = processes.filter((p) => p.eventLoop !== undefined);
@@ -251,9 +354,6 @@ export class ServiceAssembler {
         utilization: loops.reduce((a, p) => a + p.eventLoop!.utilization, 0) / loops.length,
       };
     }
-    const withClients = processes.filter((p) => p.clientConnections !== undefined);
-    if (busy.length === 0 && withClients.length > 0)
-      sample.ioWaitOnConnectedS = withClients.some((p) => p.clientConnections) ? sample.threadTime.io : 0;
     this.samples.push(sample);
   }
 }

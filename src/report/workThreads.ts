@@ -19,7 +19,7 @@
 //   request was in flight (loopWaitBusyShare, the measured overlap), the rest idle; a probe that
 //   does not measure it gives busyS only, and a fraction b = busyS / duration is used instead;
 //   a request thread's blocking read or write is the request's by definition;
-// - probe expected but not heard from yet (attaching, or its first interval): a loop's waiting is
+// - probe expected but not heard from yet (attaching, or no snapshot yet): a loop's waiting is
 //   unknown, so that process sits the interval out; so does any process in the interval its probe
 //   arrives in (an injection stops it for a moment); an interval with nothing else to count is
 //   left out of the window's shares (apportioned.unknown);

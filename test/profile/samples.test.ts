@@ -65,7 +65,7 @@ function busyPerInterval(before: SnapshotMessage | undefined, snaps: SnapshotMes
     assembler.onSample(t);
     assembler.onTick();
   });
-  return assembler.samples.map((s) => s.processes?.[0]?.busyS);
+  return assembler.finish().map((s) => s.processes?.[0]?.busyS);
 }
 
 const near = (actual: Array<number | undefined>, expected: Array<number | undefined>): void => {
@@ -79,8 +79,8 @@ const near = (actual: Array<number | undefined>, expected: Array<number | undefi
 
 test("the window's first interval counts from the probe's last snapshot before the window", () => {
   near(busyPerInterval(snapshot(T0 - 200, 10), [[snapshot(T0 + 800, 10.6)]]), [0.6]);
-  // Without one (a probe that has not reported yet) the first interval has no probe evidence.
-  near(busyPerInterval(undefined, [[snapshot(T0 + 800, 10.6)], [snapshot(T0 + 1800, 11)]]), [undefined, 0.4]);
+  // Without one, the first two snapshots' rate reads back to the window's start (0.2 s before them).
+  near(busyPerInterval(undefined, [[snapshot(T0 + 800, 10.6)], [snapshot(T0 + 1800, 11)]]), [0.4, 0.4]);
 });
 
 test('an interval that got two snapshots, and one that got none, read the busy rate', () => {
@@ -92,13 +92,31 @@ test('an interval that got two snapshots, and one that got none, read the busy r
   // The old arithmetic (the difference of the counters, per interval) read 0.5, 0.5, none, 1.0.
 });
 
-test('a probe silent for two intervals is not guessed for', () => {
+test('a probe silent for three intervals is read between its snapshots; for five, not guessed for', () => {
   const at = (s: number, busy: number): SnapshotMessage => snapshot(T0 + s * 1000, busy);
-  near(busyPerInterval(at(-0.05, 10), [[at(0.95, 10.25)], [], [], [at(3.95, 11)]]), [0.25, 0.25, undefined, 0.25]);
+  near(busyPerInterval(at(-0.05, 10), [[at(0.95, 10.25)], [], [], [at(3.95, 11)]]), [0.25, 0.25, 0.25, 0.25]);
+  // 5 s without a snapshot: an interval up to about one past the last snapshot reads its rate on.
+  near(busyPerInterval(at(-0.05, 10), [[at(0.95, 10.25)], [], [], [], [], [at(5.95, 11.5)]]), [
+    0.25,
+    0.25,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });
 
-test('a probe whose counters went back (restarted) reads 0, not a negative time', () => {
-  near(busyPerInterval(snapshot(T0 - 100, 50), [[snapshot(T0 + 900, 0.2)]]), [0]);
+test('busy time is read at the interval\'s own ends: a burst in the second half of an interval is not booked to the next', () => {
+  // Busy 1 s/s from 0.5 s to 1.0 s, idle otherwise; snapshots every 0.25 s (a probe whose clock is
+  // a quarter interval off the watcher's would still miss by less than this).
+  const busyAt = (s: number): number => 10 + Math.min(0.5, Math.max(0, s - 0.5));
+  const at = (s: number): SnapshotMessage => snapshot(T0 + s * 1000, busyAt(s));
+  near(busyPerInterval(at(-0.25), [[at(0), at(0.25), at(0.5), at(0.75), at(1)], [at(1.25), at(1.5), at(1.75), at(2)]]), [0.5, 0]);
+  // With one snapshot per interval half an interval off the ticks, the old arithmetic read 0.25 and 0.25 here.
+});
+
+test('a probe whose counters went back (restarted) reads nothing, not a negative time', () => {
+  near(busyPerInterval(snapshot(T0 - 100, 50), [[snapshot(T0 + 900, 0.2)]]), [undefined]);
 });
 
 /** An event loop's snapshot: busy time, and its idle time with the part of it that had work in flight. */
@@ -109,7 +127,7 @@ function loopSnapshot(t: number, busyS: number, idleS: number, idleBusyS: number
   } as SnapshotMessage;
 }
 
-test("an event loop's interval that got no snapshot splits its waits by the last measured shares, not the busy fraction", () => {
+test("an event loop's interval that got no snapshot splits its waits by the counters either side, not the busy fraction", () => {
   // A CPU-only loop: busy 0.2 of each second, idle 0.8, of which 0.002 s had a request in flight.
   const target = watched();
   const t = target as unknown as Target;
@@ -121,6 +139,8 @@ test("an event loop's interval that got no snapshot splits its waits by the last
     [loopSnapshot(T0 + 1500, 0.4, 1.6, 0.004)],
     [loopSnapshot(T0 + 2500, 0.6, 2.4, 0.006)],
     [], // the probe's next snapshot slipped past this tick
+    [loopSnapshot(T0 + 4500, 1.0, 4.0, 0.01)],
+    [], // and the probe went silent
     [],
   ];
   arrivals.forEach((inInterval, i) => {
@@ -129,15 +149,14 @@ test("an event loop's interval that got no snapshot splits its waits by the last
     assembler.onSample(t);
     assembler.onTick();
   });
-  const shares = assembler.samples.map((s) => s.processes?.[0]?.loopWaitBusyShare);
-  const busy = assembler.samples.map((s) => s.processes?.[0]?.busyS);
-  // The first interval sits out (a loop's first interval in the window), the second measures 0.0025.
+  const samples = assembler.finish();
+  const shares = samples.map((s) => s.processes?.[0]?.loopWaitBusyShare);
+  const busy = samples.map((s) => s.processes?.[0]?.busyS);
   const about = (x: number | undefined, what: string): void =>
     assert.ok(x !== undefined && Math.abs(x - 0.0025) < 1e-9, `${what}: ${shares}`);
-  about(shares[1], 'measured');
-  about(shares[2], 'measured');
+  for (const i of [0, 1, 2, 4]) about(shares[i], `measured, interval ${i}`);
   assert.ok(busy[3] !== undefined && Math.abs(busy[3] - 0.2) < 1e-9, `busy ${busy}`);
-  about(shares[3], 'the interval without a snapshot carries the measured share');
-  assert.equal(busy[4], undefined, 'a second silent interval is not guessed for');
-  assert.equal(shares[4], undefined);
+  about(shares[3], 'the interval without a snapshot');
+  assert.equal(busy[6], undefined, 'a second silent interval is not guessed for');
+  assert.equal(shares[6], undefined);
 });
