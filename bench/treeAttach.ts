@@ -135,7 +135,7 @@ export async function treeAttach(): Promise<BenchResult> {
     '| --- | ---: | --- | ---: | ---: | ---: | --- |',
     ...rows,
     '',
-    'An idle CPython process whose main thread is parked in a blocking call loads the probe when it next runs Python code: a gunicorn sync worker with no traffic waits in select() for half its --timeout (15 s by default). Under any traffic it loads at its next request; meanwhile the agent watches it from /proc.',
+    'An idle CPython process whose main thread is parked in a blocking call loads the probe when it next runs Python code. A gunicorn sync worker with no traffic waits in select() for half its --timeout (15 s by default); rtprof wakes it with SIGWINCH, which gunicorn workers take as a no-op (collectors/python/wake.ts).',
   ].join('\n');
   return { name: 'treeAttach', title: 'Attaching to a whole service', markdown, numbers };
 }

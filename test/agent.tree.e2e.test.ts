@@ -1,15 +1,18 @@
 // `rtprof agent --pid <master>` watches the whole service: every worker becomes a target with a
 // probe, labelled with its parent and the master's service name, a respawned worker is probed
 // within seconds, and a real Prometheus server's `sum by (service_name)` over the workers equals
-// the service's CPU as /proc counts it.
+// the service's CPU as /proc counts it. A gunicorn with no traffic is probed too: its parked sync
+// workers are woken by a signal they take as a no-op.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLK_TCK } from '../collectors/proc/procfs';
+import { isGunicornWorker, wakeParkedWorker } from '../collectors/python/wake';
 import { ROOT, parsePrometheus, startAgent, type RunningAgent } from './helpers/agent';
 import { sleep, start, until } from './helpers/processes';
+import { SERVICE_FIXTURES } from './helpers/services';
 import { requireTool } from './helpers/tools';
 
 interface ApiTarget {
@@ -146,5 +149,63 @@ test('a real Prometheus server: sum by (service_name) over the workers equals th
     prom.kill('SIGTERM');
     await agent.stop();
     primary.kill();
+  }
+});
+
+test('agent --pid <gunicorn master>, no traffic: the parked sync workers are woken (a no-op SIGWINCH) and probed; the master is never signalled', async () => {
+  const gunicorn = requireTool('gunicorn', 'gunicorn');
+  // --timeout 120: a sync worker wakes from its select() every 60 s on its own, so a probe
+  // connected within seconds was woken by the attach, not by gunicorn's own timer.
+  const args = ['-k', 'sync', '-w', '2', '--timeout', '120', '--log-level', 'debug', '-b', '127.0.0.1:0', 'wsgi_app:app'];
+  const svc = start(gunicorn, args, { cwd: SERVICE_FIXTURES, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  try {
+    const [, port] = await svc.waitFor(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/);
+    await svc.waitFor(/(Booting worker with pid: \d+[\s\S]*){2}/);
+    const workers = [...svc.stderr().matchAll(/Booting worker with pid: (\d+)/g)].map((m) => Number(m[1]));
+    await sleep(1000); // both workers parked in select()
+    assert.equal(isGunicornWorker(svc.pid), false, 'the master is not taken for a worker');
+    for (const pid of workers) assert.equal(isGunicornWorker(pid), true, `worker ${pid} is recognised`);
+    const began = Date.now();
+    const agent = await startAgent(['--pid', String(svc.pid), '--interval', '500ms']);
+    try {
+      await until(
+        () => `master and both workers connected (agent log: ${agent.stderr().slice(-1500)})`,
+        async () => {
+          const ts = await targetsOf(agent);
+          return ts.length === 3 && ts.every((t) => t.probe.state === 'connected') ? ts : undefined;
+        },
+        30_000,
+        50,
+      );
+      const tookS = (Date.now() - began) / 1000;
+      process.stderr.write(`idle gunicorn master + 2 sync workers probed ${tookS.toFixed(2)} s after the agent started\n`);
+      assert.ok(tookS < 30, `connected long before the workers' own 60 s wake-up (${tookS.toFixed(1)} s)`);
+      const log = svc.stderr();
+      assert.equal((log.match(/worker: SIGWINCH ignored/g) ?? []).length, 2, `each worker woken once: ${log.slice(-1500)}`);
+      assert.doesNotMatch(log, /Handling signal: winch/, 'the master got no SIGWINCH');
+      // The service is as it was: the same workers, answering.
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(res.status, 200);
+      assert.equal((svc.stderr().match(/Booting worker/g) ?? []).length, 2, 'no worker was replaced');
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    svc.kill();
+  }
+});
+
+test('a process that handles SIGWINCH but is not a gunicorn worker is never woken', async () => {
+  const code =
+    'import signal, sys, time\nh = lambda *a: sys.stdout.write("winch\\n")\nsignal.signal(signal.SIGWINCH, h)\nsignal.signal(signal.SIGABRT, h)\nprint("ready", flush=True)\ntime.sleep(30)';
+  const py = start('/usr/bin/python3', ['-c', code]);
+  try {
+    await py.waitFor(/ready/);
+    assert.equal(isGunicornWorker(py.pid), false);
+    assert.equal(wakeParkedWorker(py.pid), false);
+    await sleep(200);
+    assert.doesNotMatch(py.stdout(), /winch/);
+  } finally {
+    py.kill();
   }
 });

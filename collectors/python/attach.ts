@@ -20,6 +20,7 @@ import {
 import { ProbeConfig } from '../probeConfig';
 import { buildRemoteExecCommand, runRemoteExec } from './remoteExec';
 import { lookupPythonTarget, ptraceRefused } from './target';
+import { isGunicornWorker, wakeParkedWorker } from './wake';
 import { sameNamespace } from '../proc/namespaces';
 import type { PythonTarget } from './target';
 
@@ -32,6 +33,8 @@ const SAFE_POINT_WAIT_MS = 1000;
 // After the load was queued on a parked target, how long we wait before answering "pending".
 const PARKED_GRACE_MS = 300;
 const SAFE_POINT_CONNECT_MS = 2500;
+// A woken gunicorn worker runs the load at once; the probe connects within this.
+const WOKEN_CONNECT_MS = 1500;
 const CODE_PAGE_BYTES = 4096;
 
 let cachedProbeDir: string | null = null;
@@ -102,19 +105,25 @@ async function awaitProbe(
   waitMs: number,
   note: string,
 ): Promise<AttachResult> {
-  const connected = await waitForMarkerGone(marker, waitMs, () => alive(pid));
+  // A gunicorn worker still parked after a short wait is woken by a signal it takes as a no-op
+  // (wake.ts); anything else loads the probe when it next runs Python code.
+  const worker = isGunicornWorker(pid);
+  let connected = await waitForMarkerGone(marker, worker ? Math.min(waitMs, PARKED_GRACE_MS) : waitMs, () => alive(pid));
+  const woken = worker && !connected && !loaderError(marker) && alive(pid) && wakeParkedWorker(pid);
+  if (woken) connected = await waitForMarkerGone(marker, WOKEN_CONNECT_MS, () => alive(pid));
+  const how = woken ? `${note}; a parked gunicorn worker, woken with SIGWINCH` : note;
   const error = loaderError(marker);
   if (error) {
     removeQuietly(marker + '.error');
     removeQuietly(marker);
     return { ok: false, reason: `the probe failed to load in pid ${pid}: ${error}` };
   }
-  if (connected) return { ok: true, method, note };
+  if (connected) return { ok: true, method, note: how };
   if (!alive(pid)) {
     removeQuietly(marker);
     return { ok: false, reason: `process ${pid} exited during attach` };
   }
-  return { ok: true, method, pending: true, marker, note: `probe pending: target idle (${note})` };
+  return { ok: true, method, pending: true, marker, note: `probe pending: target idle (${how})` };
 }
 
 async function attachWithGdb(req: AttachRequest, target: PythonTarget, deadline: number): Promise<AttachResult> {

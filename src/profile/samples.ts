@@ -163,7 +163,7 @@ class ProcessTrack {
     // The interval the probe started in only sets the baselines: its counters cover part of it,
     // the threads' /proc times all of it (a launched service's start-up, an attach), so a loop's
     // waiting and CPU there cannot be told apart from its requests'. That process sits it out.
-    const counted = this.probeSeen && !pending.fromZero && this.probeStartMs !== undefined && this.probeStartMs < startMs;
+    const counted = this.probeSeen && !pending.fromZero && (this.probeStartMs === undefined || this.probeStartMs < startMs);
     const delta = (c: Counter): number | undefined => {
       if (!counted) return undefined;
       const a = this.at(c, startMs);

@@ -106,12 +106,18 @@ test('a probe silent for three intervals is read between its snapshots; for five
   ]);
 });
 
-test('busy time is read at the interval\'s own ends: a burst in the second half of an interval is not booked to the next', () => {
+test("busy time is read at the interval's own ends: a burst in the second half of an interval is not booked to the next", () => {
   // Busy 1 s/s from 0.5 s to 1.0 s, idle otherwise; snapshots every 0.25 s (a probe whose clock is
   // a quarter interval off the watcher's would still miss by less than this).
   const busyAt = (s: number): number => 10 + Math.min(0.5, Math.max(0, s - 0.5));
   const at = (s: number): SnapshotMessage => snapshot(T0 + s * 1000, busyAt(s));
-  near(busyPerInterval(at(-0.25), [[at(0), at(0.25), at(0.5), at(0.75), at(1)], [at(1.25), at(1.5), at(1.75), at(2)]]), [0.5, 0]);
+  near(
+    busyPerInterval(at(-0.25), [
+      [at(0), at(0.25), at(0.5), at(0.75), at(1)],
+      [at(1.25), at(1.5), at(1.75), at(2)],
+    ]),
+    [0.5, 0],
+  );
   // With one snapshot per interval half an interval off the ticks, the old arithmetic read 0.25 and 0.25 here.
 });
 
