@@ -79,9 +79,16 @@ const show = (d: ServiceDoc): string =>
   `verdict ${d.verdict}, busy ${JSON.stringify(d.busy.shares)}, cpu ${d.cpu.avgCores.toFixed(3)} cores, ` +
   `processes ${JSON.stringify(d.processes)}, busiest ${JSON.stringify(d.threads.map((t) => [t.pid, t.tid, t.role, t.count, t.shares.cpu.toFixed(2), t.shares.io.toFixed(2)]))}, warnings ${JSON.stringify(d.warnings)}`;
 
-/** The verdict the truth itself implies, by the thresholds the README documents. */
-const truthVerdict = (t: ServiceTruth): string =>
-  t.ioShare >= IO_BOUND_SHARE ? 'io-bound' : t.cpuShare >= CPU_BOUND_SHARE ? 'cpu-bound' : 'mixed';
+/** The verdict shares imply, by the thresholds the README documents. */
+const verdictOf = (io: number, cpu: number): string => (io >= IO_BOUND_SHARE ? 'io-bound' : cpu >= CPU_BOUND_SHARE ? 'cpu-bound' : 'mixed');
+/** The verdict the truth itself implies. */
+const truthVerdict = (t: ServiceTruth): string => verdictOf(t.ioShare, t.cpuShare);
+/** ... and at the other end of its range (assertShares): the CPU spent beside the requests' path
+ * taken as waiting. */
+const pathVerdict = (t: ServiceTruth): string => {
+  const off = Math.max(0, t.cpuShare - t.pathCpuShare);
+  return verdictOf(t.ioShare + off, t.cpuShare - off);
+};
 
 /** The harness itself: the service answered, and the truth adds up to the workload it ran. */
 interface SaneOptions {
@@ -115,9 +122,12 @@ function assertTruthSane(spec: ShapeSpec, mix: Mix, truth: ServiceTruth, o: Sane
   // the path was taken from it, though it ran while requests waited).
   const ioMs = truth.ioMsPerRequest + truth.besideMsPerRequest;
   assert.ok(ioMs >= mix.ioMs - 3 && ioMs <= mix.ioMs + 10, `io per request: ${ctx}`);
-  assert.equal(
-    truthVerdict(truth),
-    mix.verdict,
+  // A Node cluster at 20/60 spends 5-6 ms per request beside the path (the primary, V8's helpers)
+  // and waits on a 2-core run queue: its whole-tree truth sits at 0.59-0.64 io, across the
+  // 0.60 line, where its path alone is clearly io-bound. Either end of the range will do here; the
+  // verdict itself is held only where the truth is clear of the line (the verdict subtest).
+  assert.ok(
+    truthVerdict(truth) === mix.verdict || pathVerdict(truth) === mix.verdict,
     `the truth itself is ${mix.verdict} (if not, the machine was too busy to test on): ${ctx}`,
   );
   for (const pid of o.mustServe) assert.ok((truth.servedBy[pid] ?? 0) > 0, `worker ${pid} served: ${ctx}`);
