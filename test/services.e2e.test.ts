@@ -83,12 +83,10 @@ const show = (d: ServiceDoc): string =>
 const verdictOf = (io: number, cpu: number): string => (io >= IO_BOUND_SHARE ? 'io-bound' : cpu >= CPU_BOUND_SHARE ? 'cpu-bound' : 'mixed');
 /** The verdict the truth itself implies. */
 const truthVerdict = (t: ServiceTruth): string => verdictOf(t.ioShare, t.cpuShare);
-/** ... and at the other end of its range (assertShares): the CPU spent beside the requests' path
- * taken as waiting. */
-const pathVerdict = (t: ServiceTruth): string => {
-  const off = Math.max(0, t.cpuShare - t.pathCpuShare);
-  return verdictOf(t.ioShare + off, t.cpuShare - off);
-};
+/** The width of the truth's range (assertShares): the share of CPU spent beside the requests' path. */
+const besidePathShare = (t: ServiceTruth): number => Math.max(0, t.cpuShare - t.pathCpuShare);
+/** The verdict at the other end of the truth's range: the CPU beside the path taken as waiting. */
+const pathVerdict = (t: ServiceTruth): string => verdictOf(t.ioShare + besidePathShare(t), t.cpuShare - besidePathShare(t));
 
 /** The harness itself: the service answered, and the truth adds up to the workload it ran. */
 interface SaneOptions {
@@ -146,7 +144,7 @@ function assertShares(run: Run): void {
   // request runs in the other worker). A profiler that sums each worker's busy time counts the
   // latter as time too, not only as CPU. So the truth is a range: cpu down to the path threads'
   // alone, io up by the same.
-  const off = Math.max(0, truth.cpuShare - truth.pathCpuShare);
+  const off = besidePathShare(truth);
   const within = (x: number, lo: number, hi: number): boolean => x >= lo - SHARE_TOLERANCE && x <= hi + SHARE_TOLERANCE;
   assert.ok(
     within(doc.busy.shares.io, truth.ioShare, truth.ioShare + off),

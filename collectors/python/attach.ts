@@ -109,10 +109,13 @@ async function awaitProbe(
   // (wake.ts); anything else loads the probe when it next runs Python code.
   const worker = isGunicornWorker(pid);
   let connected = await waitForMarkerGone(marker, worker ? Math.min(waitMs, PARKED_GRACE_MS) : waitMs, () => alive(pid));
-  const woken = worker && !connected && !loaderError(marker) && alive(pid) && wakeParkedWorker(pid);
-  if (woken) connected = await waitForMarkerGone(marker, WOKEN_CONNECT_MS, () => alive(pid));
+  let error = loaderError(marker);
+  const woken = worker && !connected && !error && alive(pid) && wakeParkedWorker(pid);
+  if (woken) {
+    connected = await waitForMarkerGone(marker, WOKEN_CONNECT_MS, () => alive(pid));
+    error = loaderError(marker);
+  }
   const how = woken ? `${note}; a parked gunicorn worker, woken with SIGWINCH` : note;
-  const error = loaderError(marker);
   if (error) {
     removeQuietly(marker + '.error');
     removeQuietly(marker);
